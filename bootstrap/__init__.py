@@ -1,0 +1,5 @@
+"""bootstrap: ordered, probe-gated bring-up of Docker Compose development environments."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,95 @@
+"""The click layer: parse, call one library function, render. Heavy imports stay lazy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bootstrap import __version__
+from bootstrap.cli.context import CliContext
+
+_COMMANDS = {
+    "plan": "bootstrap.cli.plan:plan",
+    "validate": "bootstrap.cli.plan:validate",
+    "env": "bootstrap.cli.env:env",
+    "init": "bootstrap.cli.env:init",
+    "up": "bootstrap.cli.lifecycle:up",
+    "down": "bootstrap.cli.lifecycle:down",
+    "status": "bootstrap.cli.lifecycle:status",
+    "reset": "bootstrap.cli.data:reset",
+    "restore": "bootstrap.cli.data:restore",
+    "cache": "bootstrap.cli.data:cache",
+    "logs": "bootstrap.cli.lifecycle:logs",
+}
+_HELP = {
+    "plan": "Show the ordered waves: phase, reason, address, ports, probe per service.",
+    "validate": "Check the network plan, ports, volumes and env before anything starts.",
+    "env": "Show the layered environment and where each value came from.",
+    "init": "Write a commented bootstrap.toml and git-ignore .env.local.",
+    "up": "Bring the stack up phase by phase, each service gated on its probe.",
+    "down": "Stop and remove containers and networks, monitoring first; volumes stay.",
+    "status": "Every service: phase, container state, probe, ports, address.",
+    "reset": "Down, snapshot and remove the project's data volumes.",
+    "restore": "Put a snapshot taken by reset back into its volumes.",
+    "cache": "Package cache volumes (uv, pip, npm).",
+    "logs": "Show container logs (hands over to docker compose logs).",
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command runs, so --help stays fast."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
+            pass
+        module_name, attr = target.split(":")
+        import importlib
+
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, _HELP[name]) for name in _COMMANDS])
+
+
+EXIT_CODES_HELP = """\b
+Exit codes: 0 ok; 1 a required service failed; 2 bad input or configuration (nothing
+started); 3 engine or compose CLI unavailable; 4 another run holds the lock; 5 degraded
+(optional services failed); 6 not found; 130 interrupted; 143 terminated."""
+
+
+@click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="bootstrap")
+@click.option(
+    "-C", "--project-directory", "directory", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."), show_default=True, help="The workspace holding the compose files.",
+)
+@click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable).")
+@click.option("-p", "--project-name", "project", default=None, help="Compose project name.")
+@click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    directory: Path,
+    files: tuple[str, ...],
+    project: str | None,
+    profiles: tuple[str, ...],
+) -> None:
+    """Bring up a Docker Compose development environment in order: databases, discovery,
+    apps, monitoring, each phase gated on real health probes."""
+    ctx.obj = CliContext(directory, files, project, profiles)
+
+
+def main() -> None:
+    from bootstrap.cli.context import run_cli
+
+    run_cli(cli)

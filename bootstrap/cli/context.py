@@ -1,0 +1,105 @@
+"""The shared context of every command, the console, and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bootstrap.errors import BootstrapError, ExitCode
+
+if TYPE_CHECKING:
+    from bootstrap.workspace import Workspace
+
+
+@dataclass
+class CliContext:
+    directory: Path
+    files: tuple[str, ...]
+    project: str | None
+    profiles: tuple[str, ...]
+    redact: Callable[[str], str] = field(default=lambda s: s)
+
+    def workspace(self, profiles: Sequence[str] = ()) -> Workspace:
+        from bootstrap.workspace import load_workspace
+
+        workspace = load_workspace(
+            self.directory,
+            files=self.files,
+            profiles=tuple(profiles) or self.profiles,
+            project=self.project,
+        )
+        self.redact = workspace.redact
+        remember_redactor(workspace.redact)
+        return workspace
+
+
+def colour_enabled(stream: Any = None) -> bool:
+    stream = stream or sys.stderr
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def say(message: str, *, fg: str | None = None, redact: Callable[[str], str] = lambda s: s) -> None:
+    """A human message: always to stderr, coloured only on a TTY without NO_COLOR."""
+    text = redact(message)
+    if fg and colour_enabled():
+        text = click.style(text, fg=fg)
+    click.echo(text, err=True)
+
+
+def emit_json(document: object, redact: Callable[[str], str] = lambda s: s) -> None:
+    click.echo(redact(json.dumps(document, indent=2, sort_keys=False, default=str)))
+
+
+def render_error(error: BootstrapError, redact: Callable[[str], str]) -> None:
+    say(f"error: {error}", fg="red", redact=redact)
+    if error.hint:
+        say(f"  fix: {error.hint}", redact=redact)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise SystemExit(ExitCode.TERMINATED)
+
+
+def run_cli(group: click.Group) -> None:
+    """Run the group; map library errors and signals to documented exit codes."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = group.main(standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except BootstrapError as exc:
+        render_error(exc, _current_redact())
+        code = int(exc.exit_code)
+    except click.exceptions.Abort:
+        say("aborted")
+        code = ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        say("interrupted")
+        code = ExitCode.INTERRUPTED
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.BAD_INPUT
+    sys.exit(code)
+
+
+_REDACT: list[Callable[[str], str]] = []
+
+
+def remember_redactor(redact: Callable[[str], str]) -> None:
+    _REDACT.clear()
+    _REDACT.append(redact)
+
+
+def _current_redact() -> Callable[[str], str]:
+    return _REDACT[0] if _REDACT else (lambda s: s)

@@ -1,0 +1,121 @@
+"""``bootstrap plan`` and ``bootstrap validate``."""
+
+from __future__ import annotations
+
+import click
+
+from bootstrap.cli.context import CliContext, emit_json, say
+from bootstrap.errors import ConfigError, EngineError
+from bootstrap.validate import Finding, Severity, errors_in, validate as validate_rules
+from bootstrap.workspace import Workspace
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
+
+
+def collect_findings(workspace: Workspace, *, engine_checks: bool = True) -> list[Finding]:
+    """Every finding; the engine's checks are skipped with a notice when no engine answers."""
+    findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
+    if engine_checks:
+        try:
+            from bootstrap.engine import DockerEngine
+            from bootstrap.preflight import engine_findings
+
+            findings += engine_findings(workspace, DockerEngine())
+        except EngineError as exc:
+            findings.append(
+                Finding(Severity.NOTICE, "docker", f"engine checks skipped: {exc.message}",
+                        "subnet overlap and ports in use were not checked", "engine-skipped")
+            )
+    return findings
+
+
+def render_findings(findings: list[Finding], ctx: CliContext) -> None:
+    for finding in findings:
+        say(f"{finding.severity.value}: {finding.location}: {finding.message}",
+            fg=_COLOURS[finding.severity], redact=ctx.redact)
+        if finding.hint:
+            say(f"  fix: {finding.hint}", redact=ctx.redact)
+
+
+def stop_on_errors(findings: list[Finding]) -> None:
+    errors = errors_in(findings)
+    if errors:
+        first = errors[0]
+        raise ConfigError(
+            f"{len(errors)} validation error(s); nothing was started",
+            location=first.location,
+            hint="fix the errors above and run again",
+        )
+
+
+@click.command()
+@click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schema 1).")
+@click.option("--explain", is_flag=True, help="Say why each service is in its phase.")
+@click.option("--offline", is_flag=True, help="Skip the checks that need the engine.")
+@click.pass_obj
+def plan(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, explain: bool,
+         offline: bool) -> None:
+    """Show the ordered waves: phase, reason, address, ports, probe, env layers per service."""
+    from bootstrap.plan import plan_document
+
+    workspace = ctx.workspace(profiles)
+    findings = collect_findings(workspace, engine_checks=not offline)
+    render_findings(findings, ctx)
+    layers = {n: v.layer.value for n, v in workspace.environment.variables.items()}
+    if as_json:
+        document = plan_document(workspace.plan, env_layers=layers)
+        document["findings"] = [f.as_dict() for f in findings]
+        emit_json(document, ctx.redact)
+    else:
+        _render_plan(workspace, explain, ctx)
+    stop_on_errors(findings)
+
+
+def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
+    plan_ = workspace.plan
+    profiles = ", ".join(plan_.profiles) or "none"
+    lines = [f"project {plan_.project}  profiles: {profiles}  files: "
+             f"{', '.join(workspace.compose.files)}"]
+    for phase in plan_.phases:
+        if not phase.waves:
+            lines.append(f"{phase.name}: (no services)")
+            continue
+        lines.append(f"{phase.name}:")
+        for index, wave in enumerate(phase.waves, 1):
+            lines.append(f"  wave {index}:")
+            for name in wave:
+                s = plan_.services[name]
+                ports = ",".join(str(p) for p in s.service.ports) or "-"
+                volumes = ",".join(m.source for m in s.service.mounts if m.type == "volume") or "-"
+                optional = " (optional)" if s.optional else ""
+                lines.append(
+                    f"    {name:<20} {s.address or '-':<14} probe {s.probe.describe():<28} "
+                    f"ports {ports}  volumes {volumes}{optional}"
+                )
+                if explain:
+                    lines.append(f"      phase: {s.reason}")
+                    lines.append(f"      probe: {s.probe.reason}")
+                    for dep in s.depends_on:
+                        need = "" if dep.required else ", not required"
+                        lines.append(f"      after {dep.name} ({dep.condition}{need})")
+    used = sorted({v.layer.value for v in workspace.environment.variables.values()})
+    lines.append(f"env layers used: {', '.join(used) or 'none'}")
+    click.echo(ctx.redact("\n".join(lines)))
+
+
+@click.command()
+@click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--offline", is_flag=True, help="Skip the checks that need the engine.")
+@click.pass_obj
+def validate(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, offline: bool) -> None:
+    """Check networks, addresses, ports, volumes and env; exit 2 on any error."""
+    workspace = ctx.workspace(profiles)
+    findings = collect_findings(workspace, engine_checks=not offline)
+    if as_json:
+        emit_json({"findings": [f.as_dict() for f in findings],
+                   "ok": not errors_in(findings)}, ctx.redact)
+    render_findings(findings, ctx)
+    stop_on_errors(findings)
+    say(f"ok: {len(workspace.plan.services)} services, no errors", fg="green")

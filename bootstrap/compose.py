@@ -1,0 +1,177 @@
+"""The compose CLI adapter: argument lists built by pure functions, one ``_run``.
+
+``_run`` turns compose's stderr into typed errors: a config problem is a ``ConfigError``
+(exit 2, nothing started), a missing/old CLI or a silent daemon an ``EngineError``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bootstrap.errors import ConfigError, EngineError
+
+MINIMUM_VERSION = (2, 20, 0)
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """What identifies a compose project: directory, files, name and active profiles."""
+
+    directory: Path
+    files: tuple[str, ...]
+    name: str
+    profiles: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
+
+    def base_args(self, *, all_profiles: bool = False) -> list[str]:
+        args = ["docker", "compose", "--project-directory", str(self.directory), "-p", self.name]
+        for file in self.files:
+            args += ["-f", file]
+        for profile in ("*",) if all_profiles else self.profiles:
+            args += ["--profile", profile]
+        return args
+
+
+def config_args(project: ComposeProject) -> list[str]:
+    return [*project.base_args(all_profiles=True), "config", "--format", "json"]
+
+
+def create_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
+    # --no-recreate is *not* used: a changed config hash must recreate, as compose does.
+    return [*project.base_args(), "create", "--quiet-pull", *services]
+
+
+def build_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
+    return [*project.base_args(), "build", *services]
+
+
+def down_args(project: ComposeProject, *, volumes: bool = False) -> list[str]:
+    args = [*project.base_args(all_profiles=True), "down", "--remove-orphans"]
+    return [*args, "--volumes"] if volumes else args
+
+
+def logs_args(project: ComposeProject, services: Sequence[str], follow: bool, tail: str) -> list[str]:
+    args = [*project.base_args(all_profiles=True), "logs", "--tail", tail]
+    return [*args, "--follow", *services] if follow else [*args, *services]
+
+
+_ENGINE_PATTERNS = (
+    "Cannot connect to the Docker daemon",
+    "permission denied while trying to connect",
+    "error during connect",
+)
+_OLD_CLI = ("is not a docker command", "unknown flag", "unknown shorthand flag")
+
+
+def classify_failure(stderr: str, args: Sequence[str], redact: Callable[[str], str]) -> Exception:
+    """Map compose's stderr to a typed error. Pure."""
+    text = redact(stderr.strip())
+    first = text.splitlines()[-1] if text else "compose failed with no message"
+    if any(p in text for p in _ENGINE_PATTERNS):
+        return EngineError(
+            f"the Docker engine does not answer: {first}",
+            location="docker",
+            hint="start the engine (dockerd) and check that your user can read "
+            "/var/run/docker.sock",
+        )
+    if any(p in text for p in _OLD_CLI):
+        return EngineError(
+            f"the Docker Compose v2 plugin is missing or too old: {first}",
+            location="docker compose",
+            hint="install Docker Compose v2.20 or newer (`docker compose version`)",
+        )
+    if "pull access denied" in text or "manifest unknown" in text or "failed to resolve" in text:
+        return EngineError(
+            f"an image is missing and cannot be pulled: {first}",
+            location="images",
+            hint="build or load the image locally, or check its name and tag",
+        )
+    required = re.search(r"required variable (\w+) is missing a value(?::\s*(.*))?", text)
+    if required:
+        name, message = required.group(1), (required.group(2) or "").strip()
+        return ConfigError(
+            f"required variable {name} is not set" + (f": {message}" if message else ""),
+            location=f"${{{name}}}",
+            hint=f"set {name} in .env.local, the process environment or the secret store",
+        )
+    if "config" in args and ("yaml:" in text or "validating" in text or "invalid" in text
+                             or "additional properties" in text or "error" in text.lower()):
+        return ConfigError(
+            f"compose rejected the files: {first}",
+            location=" ".join(a for a in args if a.endswith((".yml", ".yaml"))) or "compose files",
+            hint="fix the compose file at the place compose names; "
+            "`docker compose config` shows the same",
+        )
+    return EngineError(f"`docker compose {_verb(args)}` failed: {first}", location="docker compose")
+
+
+def _verb(args: Sequence[str]) -> str:
+    verbs = ("config", "create", "build", "down", "logs", "version", "up", "ps")
+    return next((a for a in args if a in verbs), "")
+
+
+class ComposeCLI:
+    """Runs the compose CLI. Every call goes through ``_run``."""
+
+    def __init__(self, redact: Callable[[str], str] = lambda s: s) -> None:
+        self._redact = redact
+
+    def _run(self, args: Sequence[str], env: Mapping[str, str], *, capture: bool = True) -> str:
+        try:
+            done = subprocess.run(
+                list(args),
+                env=dict(env),
+                capture_output=capture,
+                text=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            raise EngineError(
+                "the docker CLI is not installed",
+                location="docker",
+                hint="install Docker with the Compose v2 plugin",
+            ) from None
+        if done.returncode != 0:
+            raise classify_failure(done.stderr or "", args, self._redact)
+        return done.stdout or ""
+
+    def config(self, project: ComposeProject) -> dict[str, Any]:
+        """The normalised model of every service (all profiles; selection is ours)."""
+        out = self._run(config_args(project), project.env)
+        try:
+            document: dict[str, Any] = json.loads(out)
+        except json.JSONDecodeError:
+            raise EngineError(
+                "`docker compose config --format json` did not print JSON",
+                location="docker compose",
+                hint="install Docker Compose v2.20 or newer",
+            ) from None
+        return document
+
+    def create(self, project: ComposeProject, services: Sequence[str]) -> None:
+        self._run(create_args(project, services), project.env)
+
+    def down(self, project: ComposeProject, *, volumes: bool = False) -> None:
+        self._run(down_args(project, volumes=volumes), project.env)
+
+    def version(self, env: Mapping[str, str]) -> tuple[int, ...]:
+        out = self._run(["docker", "compose", "version", "--short"], env).strip()
+        return parse_version(out)
+
+    def logs(self, project: ComposeProject, services: Sequence[str], follow: bool, tail: str) -> int:
+        try:
+            return subprocess.call(logs_args(project, services, follow, tail), env=dict(project.env))
+        except FileNotFoundError:
+            raise EngineError("the docker CLI is not installed", location="docker") from None
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    numbers = re.findall(r"\d+", text.lstrip("v"))[:3]
+    return tuple(int(n) for n in numbers)

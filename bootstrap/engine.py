@@ -1,0 +1,274 @@
+"""The engine adapter: a small protocol the scheduler and commands use, and its Docker SDK
+implementation. A fake implements the same protocol in the unit tests; a Swarm adapter can
+implement it later without touching the scheduler.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bootstrap.errors import EngineError
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+HASH_LABEL = "com.docker.compose.config-hash"
+HELPER_LABEL = "io.bootstrap.helper"
+CACHE_LABEL = "io.bootstrap.cache"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    service: str
+    state: str  # created, running, exited, restarting, paused, dead
+    health: str | None = None  # starting, healthy, unhealthy, or None without a healthcheck
+    exit_code: int = 0
+    restart_count: int = 0
+    config_hash: str = ""
+    started_at: str = ""
+    ports: Mapping[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
+    addresses: Mapping[str, str] = field(default_factory=dict)  # network -> IP
+    oom_killed: bool = False
+    error: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    labels: Mapping[str, str]
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A container event: ``action`` is start, die, health_status: healthy, destroy..."""
+
+    container_id: str
+    service: str
+    action: str
+    time: float
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: str
+
+
+class Engine(Protocol):
+    """What bootstrap needs from a container engine."""
+
+    def containers(self, project: str) -> list[ContainerInfo]: ...
+    def container(self, container_id: str) -> ContainerInfo: ...
+    def start(self, container_id: str) -> None: ...
+    def exec(self, container_id: str, command: Sequence[str], *, user: str = "") -> ExecResult: ...
+    def logs(self, container_id: str, tail: int) -> str: ...
+    def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]: ...
+    def networks(self) -> dict[str, list[str]]: ...
+    def published_ports(self) -> dict[tuple[str, int], str]: ...
+    def volumes(self) -> list[VolumeInfo]: ...
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None: ...
+    def remove_volume(self, name: str) -> None: ...
+    def run_helper(
+        self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
+    ) -> ExecResult: ...
+    def image_exists(self, image: str) -> bool: ...
+    def version(self) -> dict[str, str]: ...
+
+
+def _engine_error(exc: Exception) -> EngineError:
+    return EngineError(
+        f"the Docker engine does not answer: {exc}",
+        location="docker",
+        hint="start the engine (dockerd), or check DOCKER_HOST and that your user can read "
+        "/var/run/docker.sock",
+    )
+
+
+def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
+    config = attrs.get("Config") or {}
+    labels = config.get("Labels") or {}
+    state = attrs.get("State") or {}
+    health = (state.get("Health") or {}).get("Status")
+    ports: dict[int, int] = {}
+    for spec, bindings in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        for binding in bindings or []:
+            if binding.get("HostIp") in ("127.0.0.1", "0.0.0.0", "") and binding.get("HostPort"):  # noqa: S104
+                ports.setdefault(int(spec.split("/")[0]), int(binding["HostPort"]))
+    networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    return ContainerInfo(
+        id=str(attrs.get("Id", "")),
+        name=str(attrs.get("Name", "")).lstrip("/"),
+        service=str(labels.get(SERVICE_LABEL, "")),
+        state=str(state.get("Status", "")),
+        health=health,
+        exit_code=int(state.get("ExitCode") or 0),
+        restart_count=int(attrs.get("RestartCount") or 0),
+        config_hash=str(labels.get(HASH_LABEL, "")),
+        started_at=str(state.get("StartedAt", "")),
+        ports=ports,
+        addresses={n: str(v.get("IPAddress") or "") for n, v in networks.items()},
+        oom_killed=bool(state.get("OOMKilled")),
+        error=str(state.get("Error") or ""),
+        labels=dict(labels),
+    )
+
+
+class DockerEngine:
+    """The Docker SDK implementation. ``docker`` is imported here, not at start-up."""
+
+    def __init__(self, timeout: float = 120.0) -> None:
+        import docker
+        import docker.errors
+
+        self._errors = docker.errors
+        try:
+            self._client = docker.from_env(timeout=int(timeout))
+            self._api = self._client.api
+            self._api.ping()
+        except Exception as exc:  # the SDK raises several unrelated types here
+            raise _engine_error(exc) from None
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except self._errors.NotFound:
+            raise
+        except self._errors.APIError as exc:
+            raise EngineError(str(exc.explanation or exc), location="docker") from None
+        except Exception as exc:
+            if "Connection" in type(exc).__name__ or "connection" in str(exc).lower():
+                raise _engine_error(exc) from None
+            raise
+
+    def containers(self, project: str) -> list[ContainerInfo]:
+        listed = self._call(
+            self._api.containers, all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
+        )
+        result = []
+        for item in listed:
+            if HELPER_LABEL in (item.get("Labels") or {}):
+                continue
+            try:
+                result.append(self.container(item["Id"]))
+            except self._errors.NotFound:
+                continue
+        return result
+
+    def container(self, container_id: str) -> ContainerInfo:
+        return _container_info(self._call(self._api.inspect_container, container_id))
+
+    def start(self, container_id: str) -> None:
+        self._call(self._api.start, container_id)
+
+    def exec(self, container_id: str, command: Sequence[str], *, user: str = "") -> ExecResult:
+        created = self._call(
+            self._api.exec_create, container_id, list(command), user=user, stdout=True,
+            stderr=True,
+        )
+        output = self._call(self._api.exec_start, created["Id"])
+        code = self._call(self._api.exec_inspect, created["Id"]).get("ExitCode")
+        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        return ExecResult(int(code if code is not None else -1), text)
+
+    def logs(self, container_id: str, tail: int) -> str:
+        try:
+            raw = self._call(self._api.logs, container_id, tail=tail, stdout=True, stderr=True)
+        except self._errors.NotFound:
+            return ""
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+    def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]:
+        stream = self._call(
+            self._api.events,
+            decode=True,
+            filters={"type": "container", "label": f"{PROJECT_LABEL}={project}"},
+        )
+        closer = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
+        closer.start()
+        try:
+            for event in stream:
+                if stop.is_set():
+                    return
+                attributes = (event.get("Actor") or {}).get("Attributes") or {}
+                yield EngineEvent(
+                    container_id=str(event.get("id", "")),
+                    service=str(attributes.get(SERVICE_LABEL, "")),
+                    action=str(event.get("Action") or event.get("status") or ""),
+                    time=float(event.get("timeNano", 0)) / 1e9,
+                    attributes=dict(attributes),
+                )
+        except Exception:
+            if not stop.is_set():
+                raise
+
+    def networks(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for net in self._call(self._api.networks):
+            config = ((net.get("IPAM") or {}).get("Config")) or []
+            result[str(net.get("Name"))] = [str(c["Subnet"]) for c in config if c.get("Subnet")]
+        return result
+
+    def published_ports(self) -> dict[tuple[str, int], str]:
+        taken: dict[tuple[str, int], str] = {}
+        for item in self._call(self._api.containers):
+            name = (item.get("Names") or ["?"])[0].lstrip("/")
+            for port in item.get("Ports") or []:
+                if port.get("PublicPort"):
+                    taken[(str(port.get("IP") or "0.0.0.0"), int(port["PublicPort"]))] = name  # noqa: S104
+        return taken
+
+    def volumes(self) -> list[VolumeInfo]:
+        listed = self._call(self._api.volumes).get("Volumes") or []
+        return [
+            VolumeInfo(str(v["Name"]), dict(v.get("Labels") or {}), str(v.get("CreatedAt", "")))
+            for v in listed
+        ]
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self._call(self._api.create_volume, name=name, labels=dict(labels))
+
+    def remove_volume(self, name: str) -> None:
+        self._call(self._api.remove_volume, name)
+
+    def image_exists(self, image: str) -> bool:
+        try:
+            self._call(self._api.inspect_image, image)
+        except self._errors.NotFound:
+            return False
+        return True
+
+    def run_helper(
+        self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
+    ) -> ExecResult:
+        """Run a short-lived helper container, wait for it, and always remove it."""
+        binds = {source: {"bind": target, "mode": "rw"} for source, target in mounts.items()}
+        host_config = self._api.create_host_config(binds=binds, network_mode="none")
+        created = self._call(
+            self._api.create_container,
+            image,
+            command=list(command),
+            host_config=host_config,
+            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
+        )
+        try:
+            self._call(self._api.start, created["Id"])
+            status = self._call(self._api.wait, created["Id"])
+            output = self._call(self._api.logs, created["Id"], stdout=True, stderr=True)
+            text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+            return ExecResult(int(status.get("StatusCode", -1)), text)
+        finally:
+            try:
+                self._api.remove_container(created["Id"], force=True)
+            except Exception:  # noqa: S110 - best effort: it may be gone already
+                pass
+
+    def version(self) -> dict[str, str]:
+        info = self._call(self._api.version)
+        return {"engine": str(info.get("Version")), "api": str(info.get("ApiVersion"))}

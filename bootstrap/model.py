@@ -1,0 +1,247 @@
+"""The stack model: plain dataclasses built from ``docker compose config --format json``. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    condition: str = "service_started"
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    target: int
+    published: int | None
+    host_ip: str = ""
+    protocol: str = "tcp"
+
+    @property
+    def all_interfaces(self) -> bool:
+        return self.host_ip in ("", "0.0.0.0", "::")  # noqa: S104 - we detect it, not bind it
+
+    def __str__(self) -> str:
+        host = f"{self.host_ip}:" if self.host_ip else ""
+        published = f"{host}{self.published}:" if self.published else ""
+        return f"{published}{self.target}/{self.protocol}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    type: str
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    network: str
+    ipv4_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: str = ""
+    build: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+    depends_on: tuple[Dependency, ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    networks: tuple[Attachment, ...] = ()
+    healthcheck: Healthcheck | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    profiles: tuple[str, ...] = ()
+    restart: str = ""
+
+    def label(self, key: str, default: str = "") -> str:
+        return self.labels.get(key, default)
+
+
+@dataclass(frozen=True)
+class Network:
+    key: str
+    name: str
+    subnets: tuple[tuple[str, str | None], ...] = ()  # (subnet, gateway)
+    external: bool = False
+
+
+@dataclass(frozen=True)
+class Volume:
+    key: str
+    name: str
+    external: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Every service of the compose files, and which of them the active profiles select."""
+
+    project: str
+    services: Mapping[str, Service]
+    networks: Mapping[str, Network]
+    volumes: Mapping[str, Volume]
+    active_profiles: tuple[str, ...] = ()
+
+    @property
+    def all_profiles(self) -> tuple[str, ...]:
+        return tuple(sorted({p for s in self.services.values() for p in s.profiles}))
+
+    def is_active(self, service: Service) -> bool:
+        if not service.profiles:
+            return True
+        return "*" in self.active_profiles or bool(set(service.profiles) & set(self.active_profiles))
+
+    @property
+    def selected(self) -> dict[str, Service]:
+        return {n: s for n, s in self.services.items() if self.is_active(s)}
+
+
+def parse_duration(value: object, default: float) -> float:
+    """Compose durations like ``1m30s``, ``500ms``, ``5s`` (or nanoseconds as an int)."""
+    if value is None:
+        return default
+    if isinstance(value, int | float):
+        return float(value) / 1e9
+    text, total, number = str(value), 0.0, ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "ns": 1e-9}
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char.isdigit() or char == ".":
+            number += char
+            index += 1
+            continue
+        unit = text[index : index + 2] if text[index : index + 2] in units else char
+        if unit not in units or not number:
+            return default
+        total += float(number) * units[unit]
+        number, index = "", index + len(unit)
+    return total + (float(number) if number else 0.0)
+
+
+def _healthcheck(data: Mapping[str, Any] | None) -> Healthcheck | None:
+    if not data:
+        return None
+    test = data.get("test") or []
+    if isinstance(test, str):
+        test = ["CMD-SHELL", test]
+    disabled = bool(data.get("disable")) or (bool(test) and test[0] == "NONE")
+    return Healthcheck(
+        test=tuple(str(t) for t in test),
+        interval=parse_duration(data.get("interval"), 30.0),
+        timeout=parse_duration(data.get("timeout"), 30.0),
+        retries=int(data.get("retries") or 3),
+        start_period=parse_duration(data.get("start_period"), 0.0),
+        disabled=disabled,
+    )
+
+
+def _published(value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    return int(text.split("-", 1)[0]) if text.split("-", 1)[0].isdigit() else None
+
+
+def _service(name: str, data: Mapping[str, Any]) -> Service:
+    depends = data.get("depends_on") or {}
+    if isinstance(depends, list):
+        depends = {d: {} for d in depends}
+    nets = data.get("networks") or {}
+    if isinstance(nets, list):
+        nets = {n: None for n in nets}
+    labels = data.get("labels") or {}
+    if isinstance(labels, list):
+        labels = dict(item.split("=", 1) if "=" in item else (item, "") for item in labels)
+    return Service(
+        name=name,
+        image=str(data.get("image") or ""),
+        build=bool(data.get("build")),
+        labels={str(k): str(v) for k, v in labels.items()},
+        depends_on=tuple(
+            Dependency(
+                dep,
+                str((spec or {}).get("condition") or "service_started"),
+                bool((spec or {}).get("required", True)),
+            )
+            for dep, spec in sorted(depends.items())
+        ),
+        ports=tuple(
+            PortBinding(
+                target=int(p.get("target") or 0),
+                published=_published(p.get("published")),
+                host_ip=str(p.get("host_ip") or ""),
+                protocol=str(p.get("protocol") or "tcp"),
+            )
+            for p in data.get("ports") or []
+        ),
+        mounts=tuple(
+            Mount(str(m.get("type", "")), str(m.get("source", "")), str(m.get("target", "")))
+            for m in data.get("volumes") or []
+        ),
+        networks=tuple(
+            Attachment(net, (spec or {}).get("ipv4_address")) for net, spec in sorted(nets.items())
+        ),
+        healthcheck=_healthcheck(data.get("healthcheck")),
+        environment={str(k): str(v) for k, v in (data.get("environment") or {}).items() if v is not None},
+        profiles=tuple(data.get("profiles") or ()),
+        restart=str(data.get("restart") or ""),
+    )
+
+
+def stack_from_compose(
+    document: Mapping[str, Any], *, active_profiles: Iterable[str] = ()
+) -> Stack:
+    """Build the model from compose's normalised JSON. Pure."""
+    networks = {
+        key: Network(
+            key=key,
+            name=str((spec or {}).get("name") or key),
+            subnets=tuple(
+                (str(c["subnet"]), c.get("gateway"))
+                for c in ((spec or {}).get("ipam") or {}).get("config") or []
+                if c.get("subnet")
+            ),
+            external=bool((spec or {}).get("external")),
+        )
+        for key, spec in (document.get("networks") or {}).items()
+    }
+    volumes = {
+        key: Volume(
+            key=key,
+            name=str((spec or {}).get("name") or key),
+            external=bool((spec or {}).get("external")),
+            labels=dict((spec or {}).get("labels") or {}),
+        )
+        for key, spec in (document.get("volumes") or {}).items()
+    }
+    services = {
+        name: _service(name, spec or {})
+        for name, spec in sorted((document.get("services") or {}).items())
+    }
+    return Stack(
+        project=str(document.get("name") or ""),
+        services=services,
+        networks=networks,
+        volumes=volumes,
+        active_profiles=tuple(active_profiles),
+    )

@@ -1,0 +1,223 @@
+"""The plan: phases in order, waves inside each phase, and everything ``up`` needs. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bootstrap.classify import Placement, classify, static_address
+from bootstrap.errors import ConfigError
+from bootstrap.graph import find_cycle, waves
+from bootstrap.model import Dependency, Service, Stack
+from bootstrap.probespec import ProbeSpec, choose_probe
+from bootstrap.settings import Settings
+
+OPTIONAL_LABEL = "bootstrap.optional"
+PLAN_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PlannedService:
+    name: str
+    phase: str
+    reasons: tuple[str, ...]
+    explicit: bool
+    wave: int
+    depends_on: tuple[Dependency, ...]
+    probe: ProbeSpec
+    optional: bool
+    address: str | None
+    service: Service
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    waves: tuple[tuple[str, ...], ...]
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return tuple(name for wave in self.waves for name in wave)
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    phases: tuple[Phase, ...]
+    services: Mapping[str, PlannedService]
+    profiles: tuple[str, ...] = ()
+    env_layers: tuple[str, ...] = field(default=())
+
+    def phase_index(self, name: str) -> int:
+        return [p.name for p in self.phases].index(self.services[name].phase)
+
+    def order(self) -> list[str]:
+        return [name for phase in self.phases for name in phase.services]
+
+    def dependents(self, name: str) -> list[str]:
+        return [
+            s.name for s in self.services.values() if any(d.name == name for d in s.depends_on)
+        ]
+
+
+def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -> bool:
+    if service.label(OPTIONAL_LABEL).lower() in ("true", "1", "yes"):
+        return True
+    edges = [d for s in selected.values() for d in s.depends_on if d.name == name]
+    return bool(edges) and all(not d.required for d in edges)
+
+
+def _effective_dependencies(service: Service, selected: Mapping[str, Service]) -> tuple[
+    Dependency, ...
+]:
+    """Dependencies among the selected services. A missing required one is an error."""
+    kept = []
+    for dep in service.depends_on:
+        if dep.name in selected:
+            kept.append(dep)
+        elif dep.required:
+            raise ConfigError(
+                f"depends on {dep.name!r}, which is not a service of the active profiles",
+                location=f"services.{service.name}.depends_on.{dep.name}",
+                hint=f"define {dep.name!r}, activate its profile, or mark the dependency "
+                "required: false",
+            )
+    return tuple(kept)
+
+
+def resolve_phases(
+    placements: Mapping[str, Placement],
+    edges: Mapping[str, tuple[Dependency, ...]],
+    phases: tuple[str, ...],
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Move inferred phases so every dependency comes up no later than its dependent.
+
+    Returns name -> (phase, reasons). A label-set phase that contradicts an edge is an error.
+    The fixpoint loop is load-bearing: moving one service can create a new conflict upstream.
+    """
+    rank = {p: i for i, p in enumerate(phases)}
+    phase = {n: p.phase for n, p in placements.items()}
+    reasons: dict[str, list[str]] = {n: [p.reason] for n, p in placements.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(edges):
+            for dep in edges[name]:
+                if rank[phase[dep.name]] <= rank[phase[name]]:
+                    continue
+                if not placements[dep.name].explicit:
+                    reasons[dep.name].append(
+                        f"moved from {phase[dep.name]} to {phase[name]}: {name} depends on it"
+                    )
+                    phase[dep.name] = phase[name]
+                elif not placements[name].explicit:
+                    reasons[name].append(
+                        f"moved from {phase[name]} to {phase[dep.name]}: it depends on "
+                        f"{dep.name} ({phase[dep.name]} by label)"
+                    )
+                    phase[name] = phase[dep.name]
+                else:
+                    raise ConfigError(
+                        f"{name} is in phase {phase[name]} by label but depends on {dep.name}, "
+                        f"which is in the later phase {phase[dep.name]} by label",
+                        location=f"services.{name}.depends_on.{dep.name}",
+                        hint=f"change bootstrap.phase of {name} or {dep.name}, "
+                        "or remove the dependency",
+                    )
+                changed = True
+    return {n: (phase[n], tuple(reasons[n])) for n in placements}
+
+
+def build_plan(stack: Stack, settings: Settings) -> Plan:
+    """Turn the stack model into the frozen plan ``up`` executes. Raises ``ConfigError``."""
+    selected = stack.selected
+    for name, service in selected.items():
+        label = service.label("bootstrap.phase")
+        if label and label not in settings.phases:
+            from difflib import get_close_matches
+
+            close = get_close_matches(label, settings.phases, n=1)
+            raise ConfigError(
+                f"unknown phase {label!r}",
+                location=f"services.{name}.labels.bootstrap.phase",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"phases are: {', '.join(settings.phases)}",
+            )
+    edges = {n: _effective_dependencies(s, selected) for n, s in selected.items()}
+    cycle = find_cycle({n: [d.name for d in deps] for n, deps in edges.items()})
+    if cycle:
+        from bootstrap.errors import CycleError
+
+        raise CycleError(cycle)
+    placements = {n: classify(s, settings) for n, s in selected.items()}
+    resolved = resolve_phases(placements, edges, settings.phases)
+    completed = {
+        d.name for deps in edges.values() for d in deps if d.condition == "service_completed_successfully"
+    }
+    phases: list[Phase] = []
+    wave_of: dict[str, int] = {}
+    for phase_name in settings.phases:
+        members = [n for n in selected if resolved[n][0] == phase_name]
+        layered = waves(members, {n: [d.name for d in edges[n]] for n in members})
+        for index, wave in enumerate(layered):
+            wave_of.update(dict.fromkeys(wave, index))
+        phases.append(Phase(phase_name, tuple(tuple(w) for w in layered)))
+    planned = {
+        name: PlannedService(
+            name=name,
+            phase=resolved[name][0],
+            reasons=resolved[name][1],
+            explicit=placements[name].explicit,
+            wave=wave_of[name],
+            depends_on=edges[name],
+            probe=choose_probe(service, completed_by_dependents=name in completed),
+            optional=_is_optional(name, service, selected),
+            address=static_address(service, settings),
+            service=service,
+        )
+        for name, service in selected.items()
+    }
+    return Plan(
+        project=stack.project,
+        phases=tuple(phases),
+        services=planned,
+        profiles=stack.active_profiles,
+    )
+
+
+def plan_document(plan: Plan, *, env_layers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The stable ``plan --json`` schema (version 1). Secrets never appear in it."""
+    return {
+        "schema": PLAN_SCHEMA_VERSION,
+        "project": plan.project,
+        "profiles": list(plan.profiles),
+        "phases": [
+            {"name": phase.name, "waves": [list(w) for w in phase.waves]} for phase in plan.phases
+        ],
+        "services": {
+            name: {
+                "phase": s.phase,
+                "wave": s.wave,
+                "why": list(s.reasons),
+                "explicit": s.explicit,
+                "optional": s.optional,
+                "image": s.service.image,
+                "address": s.address,
+                "ports": [str(p) for p in s.service.ports],
+                "volumes": [f"{m.source}:{m.target}" for m in s.service.mounts if m.source],
+                "depends_on": [
+                    {"service": d.name, "condition": d.condition, "required": d.required}
+                    for d in s.depends_on
+                ],
+                "probe": {"kind": s.probe.kind, "why": s.probe.reason, **s.probe.public()},
+            }
+            for name in plan.order()
+            for s in [plan.services[name]]
+        },
+        "env_layers": dict(env_layers or {}),
+    }

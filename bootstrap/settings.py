@@ -1,0 +1,288 @@
+"""Project settings: ``[tool.bootstrap]`` in ``pyproject.toml`` or a ``bootstrap.toml``.
+
+Defaults follow the seed's conventions (react_scuba workspace, the mcp-cluster network,
+tiered static addresses, reserved host port ranges, the bring-up phase order).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bootstrap.errors import ConfigError
+from bootstrap.ranges import IntRange, parse_range
+
+PHASES: tuple[str, ...] = ("databases", "discovery", "apps", "monitoring")
+DEFAULT_COMPOSE_FILES: tuple[str, ...] = (
+    "docker-compose.yml",
+    "docker-compose.mcp-persistent.yml",
+)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A block of static addresses (host offsets inside the subnet) and the phase it implies."""
+
+    name: str
+    hosts: IntRange
+    phase: str
+    also: tuple[str, ...] = ()  # other phases whose services may sit here
+
+    def admits(self, phase: str) -> bool:
+        return phase == self.phase or phase in self.also
+
+
+@dataclass(frozen=True)
+class PortRange:
+    """A reserved block of host ports and the phases whose services it suits."""
+
+    name: str
+    ports: IntRange
+    phases: tuple[str, ...]
+
+
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier("databases", IntRange(20, 29), "databases"),
+    Tier("build", IntRange(50, 59), "apps"),
+    Tier("network", IntRange(60, 69), "apps", ("discovery",)),
+    Tier("monitoring", IntRange(70, 79), "monitoring"),
+    Tier("mcp", IntRange(90, 99), "apps", ("discovery",)),
+)
+
+DEFAULT_PORT_RANGES: tuple[PortRange, ...] = (
+    PortRange("development", IntRange(3000, 3099), ("apps", "monitoring")),
+    PortRange("api", IntRange(3100, 3199), ("apps",)),
+    PortRange("internal", IntRange(7000, 7099), ("discovery", "apps", "databases")),
+    PortRange("monitoring", IntRange(9000, 9199), ("monitoring",)),
+    PortRange("gpu-ai", IntRange(9400, 9499), ("apps",)),
+)
+
+DEFAULT_CACHES: Mapping[str, str] = {"uv": "uv_cache", "pip": "pip_cache", "npm": "npm_cache"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything about a workspace that is not in its compose files."""
+
+    project: str = "react_scuba"
+    volume_prefix: str = ""  # empty: the project name
+    network: str = "mcp-cluster"
+    subnet: str = "172.28.0.0/24"
+    phases: tuple[str, ...] = PHASES
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    port_ranges: tuple[PortRange, ...] = DEFAULT_PORT_RANGES
+    compose_files: tuple[str, ...] = ()  # empty: the defaults that exist
+    secrets_dir: str = ".secrets"
+    caches: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CACHES))
+    cache_uid: int = 1000
+    cache_gid: int = 1000
+    probe_timeout: float = 120.0
+    snapshot_dir: str = ".bootstrap/snapshots"
+    source: str = "defaults"
+
+    @property
+    def prefix(self) -> str:
+        return self.volume_prefix or self.project
+
+    def cache_volume(self, kind: str) -> str:
+        return f"{self.prefix}_{self.caches[kind]}"
+
+    def tier_for_offset(self, offset: int) -> Tier | None:
+        return next((t for t in self.tiers if offset in t.hosts), None)
+
+    def with_project(self, project: str) -> Settings:
+        return replace(self, project=project)
+
+
+# --- loading -------------------------------------------------------------------------------
+
+_SCALARS: dict[str, type] = {
+    "project": str,
+    "volume_prefix": str,
+    "network": str,
+    "subnet": str,
+    "secrets_dir": str,
+    "cache_uid": int,
+    "cache_gid": int,
+    "probe_timeout": float,
+    "snapshot_dir": str,
+}
+_KNOWN = {*_SCALARS, "phases", "tiers", "port_ranges", "compose_files", "caches"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list"}
+
+
+def load_settings(directory: Path) -> Settings:
+    """Read settings from ``bootstrap.toml`` or ``pyproject.toml`` in ``directory``.
+
+    ``bootstrap.toml`` wins when both exist. A missing file gives the defaults.
+    """
+    own = directory / "bootstrap.toml"
+    pyproject = directory / "pyproject.toml"
+    if own.is_file():
+        return settings_from_mapping(_read_toml(own), source=own.name)
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("bootstrap")
+        if isinstance(table, dict):
+            return settings_from_mapping(table, source=f"{pyproject.name} [tool.bootstrap]")
+    return Settings()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"not valid TOML: {exc}", location=path.name, hint="fix the syntax at that line"
+        ) from None
+
+
+def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") -> Settings:
+    """Build settings from a parsed TOML table, checking every type. Pure."""
+
+    def where(key: str) -> str:
+        return f"{source}: {key}"
+
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        from difflib import get_close_matches
+
+        key = unknown[0]
+        close = get_close_matches(key, sorted(_KNOWN), n=1)
+        raise ConfigError(
+            f"unknown setting {key!r}",
+            location=where(key),
+            hint=f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(_KNOWN))}",
+        )
+    values: dict[str, Any] = {"source": source}
+    for key, kind in _SCALARS.items():
+        if key not in data:
+            continue
+        value = data[key]
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(
+                f"expected {_TYPE_NAMES[kind]}, got {type(value).__name__} {value!r}",
+                location=where(key),
+                hint=f"write {key} as {_TYPE_NAMES[kind]}",
+            )
+        values[key] = value
+    for key in ("phases", "compose_files"):
+        if key in data:
+            values[key] = tuple(_string_list(data[key], where(key)))
+    if "caches" in data:
+        values["caches"] = _string_table(data["caches"], where("caches"))
+    phases: tuple[str, ...] = values.get("phases", PHASES)
+    if "tiers" in data:
+        values["tiers"] = _tiers(data["tiers"], where("tiers"), phases)
+    if "port_ranges" in data:
+        values["port_ranges"] = _port_ranges(data["port_ranges"], where("port_ranges"), phases)
+    settings = Settings(**values)
+    try:
+        ipaddress.ip_network(settings.subnet)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{settings.subnet!r} is not a subnet: {exc}",
+            location=where("subnet"),
+            hint="write it in CIDR form, e.g. 172.28.0.0/24",
+        ) from None
+    return settings
+
+
+def _string_list(value: object, location: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"expected a list of strings, got {value!r}",
+            location=location,
+            hint='write it like ["a", "b"]',
+        )
+    return list(value)
+
+
+def _string_table(value: object, location: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(
+            f"expected a table of strings, got {value!r}",
+            location=location,
+            hint='write it like { uv = "uv_cache" }',
+        )
+    return dict(value)
+
+
+def _table_entries(value: object, location: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(
+            f"expected a table of tables, got {value!r}",
+            location=location,
+            hint="write one [tool.bootstrap.<key>.<name>] table per entry",
+        )
+    return value
+
+
+def _check_phase(phase: object, location: str, phases: tuple[str, ...]) -> str:
+    if not isinstance(phase, str) or phase not in phases:
+        raise ConfigError(
+            f"unknown phase {phase!r}",
+            location=location,
+            hint=f"use one of: {', '.join(phases)}",
+        )
+    return phase
+
+
+def _parse(text: object, location: str, lowest: int, highest: int) -> IntRange:
+    try:
+        if not isinstance(text, str):
+            raise ValueError(f"expected a string like '20-29', got {text!r}")
+        return parse_range(text, lowest=lowest, highest=highest)
+    except ValueError as exc:
+        raise ConfigError(str(exc), location=location, hint="write it like '20-29'") from None
+
+
+def _tiers(value: object, location: str, phases: tuple[str, ...]) -> tuple[Tier, ...]:
+    tiers = []
+    for name, entry in _table_entries(value, location).items():
+        hosts = _parse(entry.get("range"), f"{location}.{name}.range", 1, 65534)
+        phase = _check_phase(entry.get("phase"), f"{location}.{name}.phase", phases)
+        also = _string_list(entry.get("also", []), f"{location}.{name}.also")
+        for other in also:
+            _check_phase(other, f"{location}.{name}.also", phases)
+        tiers.append(Tier(name, hosts, phase, tuple(also)))
+    return tuple(tiers)
+
+
+def _port_ranges(value: object, location: str, phases: tuple[str, ...]) -> tuple[PortRange, ...]:
+    ranges = []
+    for name, entry in _table_entries(value, location).items():
+        ports = _parse(entry.get("range"), f"{location}.{name}.range", 1, 65535)
+        fits = _string_list(entry.get("phases", list(phases)), f"{location}.{name}.phases")
+        for phase in fits:
+            _check_phase(phase, f"{location}.{name}.phases", phases)
+        ranges.append(PortRange(name, ports, tuple(fits)))
+    return tuple(ranges)
+
+
+def settings_document(settings: Settings) -> dict[str, Any]:
+    """The settings as a TOML-ready table (what ``bootstrap init`` writes)."""
+    return {
+        "project": settings.project,
+        "network": settings.network,
+        "subnet": settings.subnet,
+        "phases": list(settings.phases),
+        "secrets_dir": settings.secrets_dir,
+        "cache_uid": settings.cache_uid,
+        "cache_gid": settings.cache_gid,
+        "probe_timeout": settings.probe_timeout,
+        "caches": dict(settings.caches),
+        "tiers": {
+            t.name: {"range": str(t.hosts), "phase": t.phase, "also": list(t.also)}
+            for t in settings.tiers
+        },
+        "port_ranges": {
+            r.name: {"range": str(r.ports), "phases": list(r.phases)} for r in settings.port_ranges
+        },
+    }

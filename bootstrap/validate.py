@@ -1,0 +1,314 @@
+"""Validation of the network plan, ports and volumes before anything starts.
+
+The rules here are pure functions over the stack, the plan and the settings; the two checks
+that need the engine (subnet overlap, port in use) take what the engine reported as data.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from bootstrap.classify import database_engine
+from bootstrap.model import PortBinding, Stack
+from bootstrap.plan import Plan
+from bootstrap.settings import Settings
+
+
+class Severity(Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    location: str
+    message: str
+    hint: str = ""
+    rule: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "severity": self.severity.value,
+            "rule": self.rule,
+            "location": self.location,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def error(rule: str, location: str, message: str, hint: str) -> Finding:
+    return Finding(Severity.ERROR, location, message, hint, rule)
+
+
+def warning(rule: str, location: str, message: str, hint: str) -> Finding:
+    return Finding(Severity.WARNING, location, message, hint, rule)
+
+
+def _host_range(tier_hosts: object) -> str:
+    return f".{tier_hosts}".replace("-", "-.")
+
+
+def check_profiles(stack: Stack) -> list[Finding]:
+    from difflib import get_close_matches
+
+    known = set(stack.all_profiles)
+    findings = []
+    for profile in stack.active_profiles:
+        if profile == "*" or profile in known:
+            continue
+        close = get_close_matches(profile, sorted(known), n=1)
+        findings.append(
+            error(
+                "unknown-profile",
+                f"--profile {profile}",
+                f"no service has the profile {profile!r}",
+                (f"did you mean {close[0]!r}? " if close else "")
+                + f"profiles in the compose files: {', '.join(sorted(known)) or 'none'}",
+            )
+        )
+    return findings
+
+
+def check_network(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
+    """Subnet well-formed; static addresses inside it, not the gateway, unique, in their tier."""
+    findings: list[Finding] = []
+    network = stack.networks.get(settings.network)
+    if network is None:
+        return findings
+    location = f"networks.{settings.network}.ipam.config"
+    if not network.subnets:
+        return [
+            warning(
+                "subnet-missing",
+                location,
+                f"the {settings.network} network has no subnet, so static addresses cannot be "
+                "planned",
+                f"set ipam.config: [{{subnet: {settings.subnet}}}]",
+            )
+        ]
+    subnet_text, gateway_text = network.subnets[0]
+    try:
+        subnet = ipaddress.ip_network(subnet_text, strict=True)
+    except ValueError as exc:
+        return [
+            error(
+                "subnet-malformed",
+                f"{location}[0].subnet",
+                f"{subnet_text!r} is not a well-formed subnet ({exc})",
+                f"write it in CIDR form with the host bits zero, e.g. {settings.subnet}",
+            )
+        ]
+    if subnet_text != settings.subnet:
+        findings.append(
+            warning(
+                "subnet-differs",
+                f"{location}[0].subnet",
+                f"{subnet_text} differs from the settings' subnet {settings.subnet}",
+                "make them agree, or set `subnet` in bootstrap.toml",
+            )
+        )
+    gateway = ipaddress.ip_address(gateway_text) if gateway_text else subnet.network_address + 1
+    taken: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, str] = {}
+    for name in plan.order():
+        planned = plan.services[name]
+        for attachment in planned.service.networks:
+            if attachment.network != settings.network or not attachment.ipv4_address:
+                continue
+            where = f"services.{name}.networks.{settings.network}.ipv4_address"
+            text = attachment.ipv4_address
+            try:
+                address = ipaddress.ip_address(text)
+            except ValueError:
+                findings.append(
+                    error("address-malformed", where, f"{text!r} is not an IP address",
+                          f"use an address inside {subnet}")
+                )
+                continue
+            if address not in subnet:
+                findings.append(
+                    error("address-outside-subnet", where, f"{text} is outside {subnet}",
+                          f"use an address inside {subnet}")
+                )
+                continue
+            if address == gateway:
+                findings.append(
+                    error("address-is-gateway", where, f"{text} is the gateway of {subnet}",
+                          "pick another address in the service's tier range")
+                )
+                continue
+            if address in (subnet.network_address, subnet.broadcast_address):
+                findings.append(
+                    error("address-reserved", where,
+                          f"{text} is the network or broadcast address of {subnet}",
+                          "pick another address in the service's tier range")
+                )
+                continue
+            if address in taken:
+                findings.append(
+                    error("address-duplicate", where,
+                          f"{text} is also the address of {taken[address]}",
+                          "give each service its own address")
+                )
+                continue
+            taken[address] = name
+            offset = int(address) - int(subnet.network_address)
+            tier = settings.tier_for_offset(offset)
+            own = [t for t in settings.tiers if t.phase == planned.phase]
+            expected = " or ".join(f"{t.name} ({_host_range(t.hosts)})" for t in own)
+            if tier is None:
+                findings.append(
+                    warning("address-no-tier", where,
+                            f"{text} is in no tier range",
+                            f"use the {expected} range" if own else "add a tier to the settings")
+                )
+            elif not tier.admits(planned.phase):
+                findings.append(
+                    error("address-wrong-tier", where,
+                          f"{text} is in the {tier.name} range ({_host_range(tier.hosts)}), "
+                          f"not {expected or planned.phase}",
+                          f"move {name} to an address in its tier, or label it "
+                          f"bootstrap.phase: {tier.phase}")
+                )
+    return findings
+
+
+def check_subnet_overlap(
+    stack: Stack, settings: Settings, existing: Mapping[str, Iterable[str]]
+) -> list[Finding]:
+    """``existing``: the engine's networks, name -> subnets. Our own networks are skipped."""
+    findings = []
+    own_names = {n.name for n in stack.networks.values()}
+    for key, network in stack.networks.items():
+        if network.external:
+            continue
+        for index, (subnet_text, _gw) in enumerate(network.subnets):
+            try:
+                subnet = ipaddress.ip_network(subnet_text, strict=False)
+            except ValueError:
+                continue
+            for other, subnets in sorted(existing.items()):
+                if other in own_names:
+                    continue
+                for other_subnet in subnets:
+                    try:
+                        clash = subnet.overlaps(ipaddress.ip_network(other_subnet, strict=False))
+                    except (ValueError, TypeError):
+                        continue
+                    if clash:
+                        findings.append(
+                            error("subnet-overlap", f"networks.{key}.ipam.config[{index}].subnet",
+                                  f"{subnet} overlaps {other_subnet} of the existing Docker "
+                                  f"network {other!r}",
+                                  f"remove it (docker network rm {other}) or choose another "
+                                  "subnet")
+                        )
+    return findings
+
+
+def _binding_key(port: PortBinding) -> tuple[int | None, str]:
+    return port.published, port.protocol
+
+
+def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
+    findings: list[Finding] = []
+    owners: dict[tuple[int | None, str], str] = {}
+    for name in plan.order():
+        planned = plan.services[name]
+        for index, port in enumerate(planned.service.ports):
+            if port.published is None:
+                continue
+            where = f"services.{name}.ports[{index}]"
+            is_database = planned.phase == "databases" or database_engine(planned.service)
+            if is_database and port.all_interfaces:
+                findings.append(
+                    error("database-port-public", where,
+                          f"database port {port.published} is published on all interfaces",
+                          f"publish it on loopback only: \"127.0.0.1:{port.published}:"
+                          f"{port.target}\", or not at all (databases are internal only)")
+                )
+            key = _binding_key(port)
+            if key in owners:
+                findings.append(
+                    error("port-duplicate", where,
+                          f"host port {port.published}/{port.protocol} is also published by "
+                          f"{owners[key]}",
+                          "give each service its own host port")
+                )
+            else:
+                owners[key] = name
+            fitting = [r for r in settings.port_ranges if port.published in r.ports]
+            ranges = ", ".join(f"{r.ports} {r.name}" for r in settings.port_ranges)
+            if not fitting:
+                findings.append(
+                    error("port-outside-ranges", where,
+                          f"host port {port.published} is outside every reserved range",
+                          f"use a port in: {ranges}")
+                )
+            elif not any(planned.phase in r.phases for r in fitting):
+                suits = [r for r in settings.port_ranges if planned.phase in r.phases]
+                findings.append(
+                    warning("port-range-mismatch", where,
+                            f"host port {port.published} is in the {fitting[0].name} range, "
+                            f"meant for {', '.join(fitting[0].phases)}, but {name} is in "
+                            f"{planned.phase}",
+                            "use a port in: "
+                            + (", ".join(f"{r.ports} {r.name}" for r in suits) or ranges))
+                )
+    return findings
+
+
+def check_ports_free(plan: Plan, busy: Mapping[tuple[str, int], str | None]) -> list[Finding]:
+    """``busy``: (host_ip, port) -> who holds it (a container name, or None if unknown)."""
+    findings = []
+    for name in plan.order():
+        for index, port in enumerate(plan.services[name].service.ports):
+            if port.published is None:
+                continue
+            key = (port.host_ip or "0.0.0.0", port.published)  # noqa: S104
+            if key in busy:
+                holder = busy[key]
+                who = f"the container {holder}" if holder else "another process"
+                findings.append(
+                    error("port-in-use", f"services.{name}.ports[{index}]",
+                          f"host port {port.published} is already taken by {who}",
+                          f"stop {holder}" if holder else
+                          f"find it with `ss -ltnp 'sport = :{port.published}'` and stop it, "
+                          "or publish another port")
+                )
+    return findings
+
+
+def check_volumes(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
+    findings = []
+    used = {m.source for s in plan.services.values() for m in s.service.mounts if m.type == "volume"}
+    for key, volume in sorted(stack.volumes.items()):
+        if volume.external or key not in used:
+            continue
+        if not volume.name.startswith(settings.prefix + "_"):
+            findings.append(
+                error("volume-name", f"volumes.{key}.name",
+                      f"volume {volume.name!r} does not follow the {settings.prefix}_ naming "
+                      "convention",
+                      f"name it {settings.prefix}_{key} (or drop `name:` and let the project "
+                      "prefix it)")
+            )
+    return findings
+
+
+def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
+    """Every rule that needs no engine."""
+    return [
+        *check_profiles(stack),
+        *check_network(stack, plan, settings),
+        *check_ports(plan, settings),
+        *check_volumes(stack, plan, settings),
+    ]
+
+
+def errors_in(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.ERROR]

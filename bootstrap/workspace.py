@@ -1,0 +1,101 @@
+"""Loading a workspace: settings, compose files, the layered environment, the model, the plan.
+
+This is the one place that reads files and runs ``docker compose config`` for planning;
+everything it hands on is plain data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bootstrap.compose import ComposeCLI, ComposeProject
+from bootstrap.envlayers import Environment, Redactor, load_environment
+from bootstrap.errors import ConfigError
+from bootstrap.model import Stack, stack_from_compose
+from bootstrap.plan import Plan, build_plan
+from bootstrap.settings import DEFAULT_COMPOSE_FILES, Settings, load_settings
+
+# Variables we pass as flags; left in the environment they would fight the flags.
+_FLAG_VARIABLES = ("COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    directory: Path
+    settings: Settings
+    environment: Environment
+    compose: ComposeProject
+    stack: Stack
+    plan: Plan
+    redact: Redactor
+
+
+def compose_files(directory: Path, settings: Settings, explicit: Sequence[str]) -> tuple[str, ...]:
+    """The compose files: ``-f`` flags, else the settings, else the seed's pair (those present)."""
+    if explicit:
+        files = tuple(explicit)
+    elif settings.compose_files:
+        files = settings.compose_files
+    else:
+        files = tuple(f for f in DEFAULT_COMPOSE_FILES if (directory / f).is_file())
+        if not files and (directory / "compose.yaml").is_file():
+            files = ("compose.yaml",)
+        if not files:
+            raise ConfigError(
+                f"no compose file in {directory}",
+                location=str(directory),
+                hint="add docker-compose.yml, pass -f FILE, or run in the workspace root",
+            )
+    for name in files:
+        if not (directory / name).is_file():
+            raise ConfigError(
+                "compose file not found",
+                location=str(directory / name),
+                hint="check the path given with -f or in compose_files",
+            )
+    return files
+
+
+def active_profiles(explicit: Sequence[str], env: Environment) -> tuple[str, ...]:
+    if explicit:
+        return tuple(explicit)
+    raw = env.get("COMPOSE_PROFILES")
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def load_workspace(
+    directory: Path,
+    *,
+    files: Sequence[str] = (),
+    profiles: Sequence[str] = (),
+    project: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    compose: ComposeCLI | None = None,
+) -> Workspace:
+    """Everything up to the point where containers would start. Raises ``ConfigError``."""
+    directory = directory.resolve()
+    environ = dict(os.environ if environ is None else environ)
+    settings = load_settings(directory)
+    name = project or environ.get("COMPOSE_PROJECT_NAME") or settings.project
+    if name != settings.project:
+        settings = settings.with_project(name)
+    chosen = compose_files(directory, settings, files)
+    texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
+    environment = load_environment(
+        directory, secrets_dir=settings.secrets_dir, compose_texts=texts, environ=environ
+    )
+    redact = Redactor(environment.secret_values())
+    process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES}
+    process_env.update(environment.values())
+    for variable in _FLAG_VARIABLES:
+        process_env.pop(variable, None)
+    selected = active_profiles(profiles, environment)
+    project_ref = ComposeProject(directory, chosen, name, selected, process_env)
+    cli = compose or ComposeCLI(redact)
+    document = cli.config(project_ref)
+    stack = stack_from_compose(document, active_profiles=selected)
+    plan = build_plan(stack, settings)
+    return Workspace(directory, settings, environment, project_ref, stack, plan, redact)
