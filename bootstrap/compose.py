@@ -32,7 +32,7 @@ class ComposeProject:
     def base_args(self, *, all_profiles: bool = False) -> list[str]:
         args = ["docker", "compose", "--project-directory", str(self.directory), "-p", self.name]
         for file in self.files:
-            args += ["-f", file]
+            args += ["-f", str(self.directory / file)]
         for profile in ("*",) if all_profiles else self.profiles:
             args += ["--profile", profile]
         return args

@@ -67,7 +67,11 @@ class Engine(Protocol):
     def containers(self, project: str) -> list[ContainerInfo]: ...
     def container(self, container_id: str) -> ContainerInfo: ...
     def start(self, container_id: str) -> None: ...
-    def exec(self, container_id: str, command: Sequence[str], *, user: str = "") -> ExecResult: ...
+    def stop(self, container_id: str, timeout: int = 10) -> None: ...
+    def exec(
+        self, container_id: str, command: Sequence[str], *, user: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult: ...
     def logs(self, container_id: str, tail: int) -> str: ...
     def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]: ...
     def networks(self) -> dict[str, list[str]]: ...
@@ -79,6 +83,9 @@ class Engine(Protocol):
         self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
     ) -> ExecResult: ...
     def image_exists(self, image: str) -> bool: ...
+    def export_volume(self, volume: str, destination: str, *, image: str, project: str) -> None: ...
+    def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None: ...
+    def volume_users(self, volume: str) -> list[str]: ...
     def version(self) -> dict[str, str]: ...
 
 
@@ -167,10 +174,19 @@ class DockerEngine:
     def start(self, container_id: str) -> None:
         self._call(self._api.start, container_id)
 
-    def exec(self, container_id: str, command: Sequence[str], *, user: str = "") -> ExecResult:
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        try:
+            self._call(self._api.stop, container_id, timeout=timeout)
+        except self._errors.NotFound:
+            pass
+
+    def exec(
+        self, container_id: str, command: Sequence[str], *, user: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
         created = self._call(
             self._api.exec_create, container_id, list(command), user=user, stdout=True,
-            stderr=True,
+            stderr=True, environment=dict(env or {}) or None,
         )
         output = self._call(self._api.exec_start, created["Id"])
         code = self._call(self._api.exec_inspect, created["Id"]).get("ExitCode")
@@ -185,6 +201,7 @@ class DockerEngine:
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
     def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]:
+        """Subscribe now (before returning), so no event after this call is missed."""
         stream = self._call(
             self._api.events,
             decode=True,
@@ -192,6 +209,9 @@ class DockerEngine:
         )
         closer = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
         closer.start()
+        return self._event_items(stream, stop)
+
+    def _event_items(self, stream: Any, stop: threading.Event) -> Iterator[EngineEvent]:
         try:
             for event in stream:
                 if stop.is_set():
@@ -268,6 +288,49 @@ class DockerEngine:
                 self._api.remove_container(created["Id"], force=True)
             except Exception:  # noqa: S110 - best effort: it may be gone already
                 pass
+
+    def _volume_helper(self, volume: str, image: str, project: str) -> str:
+        host_config = self._api.create_host_config(
+            binds={volume: {"bind": "/v", "mode": "rw"}}, network_mode="none"
+        )
+        created = self._call(
+            self._api.create_container, image, command=["true"], host_config=host_config,
+            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
+        )
+        return str(created["Id"])
+
+    def export_volume(self, volume: str, destination: str, *, image: str, project: str) -> None:
+        """Stream the volume's files (owners and modes kept) into a tar file on this host.
+
+        Goes through the API, not a bind mount, so it works from inside a dev container
+        that talks to the host's engine.
+        """
+        helper = self._volume_helper(volume, image, project)
+        try:
+            stream, _stat = self._call(self._api.get_archive, helper, "/v/.")
+            with open(destination, "wb") as handle:
+                for chunk in stream:
+                    handle.write(chunk)
+        finally:
+            self._api.remove_container(helper, force=True)
+
+    def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None:
+        helper = self._volume_helper(volume, image, project)
+        try:
+            with open(source, "rb") as handle:
+                response = self._api._put(
+                    self._api._url("/containers/{0}/archive", helper),
+                    params={"path": "/v", "copyUIDGID": "true"},
+                    data=handle,
+                )
+            self._api._raise_for_status(response)
+        finally:
+            self._api.remove_container(helper, force=True)
+
+    def volume_users(self, volume: str) -> list[str]:
+        listed = self._call(self._api.containers, all=True, filters={"volume": volume})
+        return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in listed
+                if HELPER_LABEL not in (c.get("Labels") or {})]
 
     def version(self) -> dict[str, str]:
         info = self._call(self._api.version)

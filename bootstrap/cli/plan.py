@@ -6,7 +6,8 @@ import click
 
 from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.errors import ConfigError, EngineError
-from bootstrap.validate import Finding, Severity, errors_in, validate as validate_rules
+from bootstrap.validate import Finding, Severity, errors_in
+from bootstrap.validate import validate as validate_rules
 from bootstrap.workspace import Workspace
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}

@@ -1,0 +1,112 @@
+"""``up``: compose creates, the scheduler starts and probes, phase by phase."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bootstrap.compose import ComposeCLI
+from bootstrap.engine import ContainerInfo, Engine
+from bootstrap.errors import EngineError
+from bootstrap.plan import PlannedService
+from bootstrap.probes import ProbeResult, SystemClock, Target, make_probe, run_probe
+from bootstrap.scheduler import Outcome, Reporter, Scheduler
+from bootstrap.watch import ContainerWatch
+from bootstrap.workspace import Workspace
+
+
+def in_container() -> bool:
+    return os.path.exists("/.dockerenv") or os.environ.get("BOOTSTRAP_IN_NETWORK") == "1"
+
+
+def resolvable(name: str) -> bool:
+    try:
+        socket.getaddrinfo(name, None)
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class DockerDriver:
+    """Starts containers compose created and gates each on its probe."""
+
+    workspace: Workspace
+    engine: Engine
+    watch: ContainerWatch
+    containers: dict[str, ContainerInfo]
+    timeout: float
+    on_network: bool = False
+
+    def _container(self, service: PlannedService) -> ContainerInfo:
+        info = self.containers.get(service.name)
+        if info is None:
+            raise EngineError(f"compose created no container for {service.name}",
+                              location=f"services.{service.name}")
+        return info
+
+    def start(self, service: PlannedService) -> str:
+        info = self._container(service)
+        if info.state == "running":
+            return "already running"
+        self.engine.start(info.id)
+        return "started"
+
+    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+        info = self.engine.container(self._container(service).id)  # ports are bound at start
+        self.watch.seed(info)
+        self.containers[service.name] = info
+        dns = service.name if self.on_network and resolvable(service.name) else None
+        target = Target(service.name, info.id, self.engine, self.watch, dict(info.ports), dns,
+                        service.service.healthcheck, service.service.restart)
+        exposed = [p.target for p in service.service.ports]
+        if not exposed and service.service.label("discovery.port").isdigit():
+            exposed = [int(service.service.label("discovery.port"))]
+        timeout = float(service.probe.params.get("timeout", self.timeout))
+        return run_probe(make_probe(service.probe, exposed=exposed), target, timeout=timeout,
+                         clock=SystemClock(), cancelled=cancelled)
+
+    def log_tail(self, service: PlannedService, lines: int) -> str:
+        info = self.containers.get(service.name)
+        return self.engine.logs(info.id, lines) if info else ""
+
+
+def create_containers(workspace: Workspace, compose: ComposeCLI) -> None:
+    """Compose creates networks, volumes, images (builds) and containers; a changed config
+    hash recreates, as ``docker compose up`` does."""
+    compose.create(workspace.compose, workspace.plan.order())
+
+
+def project_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]:
+    by_service: dict[str, ContainerInfo] = {}
+    for info in sorted(engine.containers(project), key=lambda c: c.name):
+        by_service.setdefault(info.service, info)
+    return by_service
+
+
+def bring_up(workspace: Workspace, engine: Engine, compose: ComposeCLI, reporter: Reporter, *,
+             timeout: float | None = None,
+             scheduler_hook: Callable[[Scheduler], None] = lambda _s: None) -> Outcome:
+    """Create what is missing, then start and probe phase by phase. Returns the outcome."""
+    began = time.monotonic()
+    create_containers(workspace, compose)
+    project = workspace.compose.name
+    watch = ContainerWatch()
+    stop = threading.Event()
+    watch.follow(engine, project, stop)
+    containers = project_containers(engine, project)
+    for info in containers.values():
+        watch.seed(info)
+    driver = DockerDriver(workspace, engine, watch, containers,
+                          timeout if timeout is not None else workspace.settings.probe_timeout,
+                          on_network=in_container())
+    scheduler = Scheduler(workspace.plan, driver, reporter, began=began)
+    scheduler_hook(scheduler)
+    try:
+        return scheduler.run()
+    finally:
+        stop.set()

@@ -1,0 +1,80 @@
+"""Package cache volumes (uv, pip, npm): created, labelled and owned by the dev user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bootstrap.engine import CACHE_LABEL, PROJECT_LABEL, Engine
+from bootstrap.errors import EngineError
+from bootstrap.settings import Settings
+
+MOUNT_POINTS = {"uv": "/cache/uv", "pip": "/cache/pip", "npm": "/cache/npm"}
+HELPER_IMAGES = ("busybox:latest", "busybox", "debian:bookworm-slim", "python:3.11-slim")
+
+
+@dataclass(frozen=True)
+class CacheVolume:
+    kind: str
+    name: str
+    mount: str
+    created: bool
+    owner: str
+
+
+def cache_environment(settings: Settings) -> dict[str, str]:
+    """What a service needs to use the caches. uv's cache and venvs sit on different
+    filesystems, so hard links cannot work: UV_LINK_MODE=copy."""
+    env: dict[str, str] = {}
+    kinds = set(settings.caches)
+    if "uv" in kinds:
+        env.update({"UV_CACHE_DIR": MOUNT_POINTS["uv"], "UV_LINK_MODE": "copy"})
+    if "pip" in kinds:
+        env["PIP_CACHE_DIR"] = MOUNT_POINTS["pip"]
+    if "npm" in kinds:
+        env["npm_config_cache"] = MOUNT_POINTS["npm"]
+    return env
+
+
+def helper_image(engine: Engine, extra: tuple[str, ...] = ()) -> str:
+    for image in (*HELPER_IMAGES, *extra):
+        if engine.image_exists(image):
+            return image
+    raise EngineError(
+        "no local image to run the volume helper (busybox, debian or python)",
+        location="images",
+        hint="pull or build busybox:latest",
+    )
+
+
+def ensure_cache_volumes(engine: Engine, settings: Settings, project: str, *,
+                         fix_owner: bool = False) -> list[CacheVolume]:
+    """Create missing cache volumes and hand them to ``cache_uid:cache_gid``.
+
+    A new named volume is owned by root, which breaks uv as a non-root user. Existing volumes
+    are only re-owned when ``fix_owner`` (``bootstrap cache setup``) asks for it.
+    """
+    existing = {v.name for v in engine.volumes()}
+    owner = f"{settings.cache_uid}:{settings.cache_gid}"
+    result = []
+    image = ""
+    for kind, key in settings.caches.items():
+        name = settings.cache_volume(kind)
+        created = name not in existing
+        if created:
+            engine.create_volume(name, {
+                CACHE_LABEL: kind,
+                PROJECT_LABEL: project,
+                "com.docker.compose.volume": key,
+            })
+        if created or fix_owner:
+            image = image or helper_image(engine)
+            done = engine.run_helper(
+                image, ["sh", "-c", f"chown -R {owner} /v && chmod 2775 /v"], {name: "/v"},
+                project=project,
+            )
+            if done.exit_code != 0:
+                raise EngineError(f"could not hand {name} to {owner}: {done.output.strip()}",
+                                  location=f"volume {name}")
+        result.append(CacheVolume(kind, name, MOUNT_POINTS.get(kind, f"/cache/{kind}"),
+                                  created, owner))
+    return result

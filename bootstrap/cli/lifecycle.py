@@ -1,0 +1,173 @@
+"""``up``, ``down``, ``status`` and ``logs``."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from bootstrap.cli.context import CliContext, emit_json, say
+from bootstrap.cli.plan import render_findings, stop_on_errors
+from bootstrap.errors import BootstrapError, ExitCode
+
+
+def _lock(ctx: CliContext, project: str, wait: bool):  # type: ignore[no-untyped-def]
+    from bootstrap.lock import ProjectLock
+
+    path = ctx.directory.resolve() / ".bootstrap" / f"{project}.lock"
+    return ProjectLock(path, wait=600.0 if wait else 0.0,
+                       on_wait=lambda holder: say(f"waiting for the project lock held by {holder}"))
+
+
+@click.command()
+@click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
+@click.option("--timeout", type=float, default=None, help="Seconds each probe may take.")
+@click.option("--dry-run", is_flag=True, help="Validate and print the plan; start nothing.")
+@click.option("--no-wait-lock", is_flag=True, help="Fail at once if another run holds the lock.")
+@click.pass_obj
+def up(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, timeout: float | None,
+       dry_run: bool, no_wait_lock: bool) -> int:
+    """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
+    from bootstrap.bringup import bring_up
+    from bootstrap.caches import ensure_cache_volumes
+    from bootstrap.cli.render import (
+        JsonReporter,
+        LiveReporter,
+        PlainReporter,
+        outcome_document,
+        summary_lines,
+    )
+    from bootstrap.compose import ComposeCLI
+    from bootstrap.engine import DockerEngine
+    from bootstrap.preflight import engine_findings
+    from bootstrap.validate import validate as validate_rules
+
+    workspace = ctx.workspace(profiles)
+    engine = DockerEngine()
+    findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
+    findings += engine_findings(workspace, engine)
+    render_findings(findings, ctx)
+    stop_on_errors(findings)
+    if dry_run:
+        from bootstrap.plan import plan_document
+
+        emit_json(plan_document(workspace.plan), ctx.redact)
+        return 0
+    compose = ComposeCLI(workspace.redact)
+    with _lock(ctx, workspace.compose.name, not no_wait_lock):
+        caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
+        made = [c.name for c in caches if c.created]
+        if made:
+            say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
+        services = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
+        if as_json:
+            reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
+        elif click.get_text_stream("stderr").isatty():
+            reporter = LiveReporter(ctx.redact, services)
+        else:
+            reporter = PlainReporter(ctx.redact)
+        schedulers = []
+        try:
+            outcome = bring_up(workspace, engine, compose, reporter, timeout=timeout,
+                               scheduler_hook=schedulers.append)
+        except KeyboardInterrupt:
+            for scheduler in schedulers:
+                scheduler.interrupt()
+            reporter.close()
+            say("interrupted: containers already started keep running; "
+                "run `bootstrap up` again to finish", fg="yellow")
+            return int(ExitCode.INTERRUPTED)
+        finally:
+            reporter.close()
+    if as_json:
+        click.echo(ctx.redact(json.dumps({"state": "summary", **outcome_document(outcome)})))
+    else:
+        say("\n".join(summary_lines(outcome)), redact=ctx.redact)
+    if outcome.cancelled:
+        return int(ExitCode.INTERRUPTED)
+    if not outcome.ok:
+        failed = outcome.failed_required[0]
+        say(f"error: required service {failed.service} {failed.status.value}: "
+            f"{failed.reason.splitlines()[0]}", fg="red", redact=ctx.redact)
+        say("  fix: read the log lines above, `bootstrap logs " + failed.service +
+            "`, then run `bootstrap up` again (what runs stays running)", redact=ctx.redact)
+        return int(ExitCode.FAILED)
+    if outcome.failed_optional:
+        names = ", ".join(r.service for r in outcome.failed_optional)
+        say(f"degraded: optional services unavailable: {names}", fg="yellow")
+        return int(ExitCode.DEGRADED)
+    say(f"ready: {len(outcome.results)} services in {outcome.ended - outcome.began:.2f}s",
+        fg="green")
+    return 0
+
+
+@click.command()
+@click.option("--no-wait-lock", is_flag=True, help="Fail at once if another run holds the lock.")
+@click.pass_obj
+def down(ctx: CliContext, no_wait_lock: bool) -> None:
+    """Stop and remove the project's containers and networks (monitoring first); keep volumes."""
+    from bootstrap.compose import ComposeCLI
+    from bootstrap.engine import DockerEngine
+    from bootstrap.teardown import down as down_
+
+    workspace = ctx.workspace(("*",))
+    engine = DockerEngine()
+    with _lock(ctx, workspace.compose.name, not no_wait_lock):
+        stopped = down_(workspace, engine, ComposeCLI(workspace.redact), say)
+    say(f"down: stopped {len(stopped)} containers; volumes kept", fg="green")
+
+
+@click.command()
+@click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--watch", "follow", is_flag=True, help="Refresh until interrupted.")
+@click.option("--interval", type=float, default=2.0, show_default=True)
+@click.pass_obj
+def status(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bool,
+           interval: float) -> int:
+    """Every service: phase, container state, probe result, ports, address."""
+    from bootstrap.engine import DockerEngine
+    from bootstrap.status import collect_status
+
+    workspace = ctx.workspace(profiles)
+    engine = DockerEngine()
+    while True:
+        rows = collect_status(workspace, engine)
+        healthy = all(r.ready for r in rows if not r.optional)
+        if as_json:
+            emit_json({"project": workspace.compose.name, "healthy": healthy,
+                       "services": [r.as_dict() for r in rows]}, ctx.redact)
+        else:
+            lines = [f"{'service':<22} {'phase':<11} {'state':<10} {'probe':<10} {'ready':<6} "
+                     f"{'address':<14} ports"]
+            for r in rows:
+                ports = ",".join(f"{h}->{c}" for c, h in r.ports.items()) or "-"
+                lines.append(f"{r.service:<22} {r.phase:<11} {r.state:<10} {r.probe:<10} "
+                             f"{'yes' if r.ready else 'no':<6} {r.address or '-':<14} {ports}  "
+                             f"{r.detail[:60]}")
+            click.echo(ctx.redact("\n".join(lines)))
+        if not follow:
+            return 0 if healthy else int(ExitCode.FAILED)
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return 0
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--follow", "-F", is_flag=True, help="Follow the log output.")
+@click.option("--tail", default="100", show_default=True)
+@click.argument("services", nargs=-1)
+@click.pass_obj
+def logs(ctx: CliContext, follow: bool, tail: str, services: tuple[str, ...]) -> int:
+    """Hand over to `docker compose logs` for the project."""
+    from bootstrap.compose import ComposeCLI
+
+    workspace = ctx.workspace(("*",))
+    unknown = [s for s in services if s not in workspace.stack.services]
+    if unknown:
+        raise BootstrapError(f"no service {unknown[0]!r}", location="logs",
+                             hint=f"services: {', '.join(workspace.stack.services)}")
+    return ComposeCLI(workspace.redact).logs(workspace.compose, services, follow, tail)

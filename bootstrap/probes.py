@@ -1,0 +1,447 @@
+"""Readiness probes: small strategy objects sharing one polling loop.
+
+Each probe answers one question per attempt ("is it ready?") with an ``Observation``; the
+loop in ``poll`` owns the deadline, the backoff (tens of milliseconds growing to about a
+second) and the clock, which is injected so tests need no sleeping.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bootstrap.engine import Engine
+from bootstrap.mcp_client import McpError, handshake
+from bootstrap.model import Healthcheck
+from bootstrap.probespec import ProbeSpec
+from bootstrap.watch import ContainerWatch
+
+RESTART_LOOP_LIMIT = 2
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One attempt: ready or not, what was seen, and whether waiting longer is pointless."""
+
+    ready: bool
+    detail: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ready: bool
+    detail: str
+    attempts: int
+    elapsed: float
+    fatal: bool = False
+    timed_out: bool = False
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    first: float = 0.02
+    factor: float = 1.5
+    ceiling: float = 1.0
+
+    def delays(self) -> Callable[[], float]:
+        current = [self.first]
+
+        def next_delay() -> float:
+            delay = current[0]
+            current[0] = min(self.ceiling, delay * self.factor)
+            return delay
+
+        return next_delay
+
+
+def poll(
+    check: Callable[[], Observation],
+    *,
+    timeout: float,
+    clock: Clock,
+    backoff: Backoff = Backoff(),
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ProbeResult:
+    """Call ``check`` until it is ready, fatal, cancelled or past the deadline."""
+    start = clock.now()
+    deadline = start + timeout
+    delay = backoff.delays()
+    attempts = 0
+    last = Observation(False, "not probed yet")
+    while True:
+        attempts += 1
+        try:
+            last = check()
+        except Exception as exc:  # one place maps a probe's exception to an observation
+            last = Observation(False, f"{type(exc).__name__}: {exc}")
+        now = clock.now()
+        if last.ready or last.fatal:
+            return ProbeResult(last.ready, last.detail, attempts, now - start, last.fatal)
+        if cancelled():
+            return ProbeResult(False, f"cancelled; last seen: {last.detail}", attempts, now - start)
+        if now >= deadline:
+            return ProbeResult(False, last.detail, attempts, now - start, timed_out=True)
+        clock.sleep(min(delay(), max(0.0, deadline - now)))
+
+
+# --- the target a probe looks at ------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """A running container and the ways to reach it."""
+
+    service: str
+    container_id: str
+    engine: Engine
+    watch: ContainerWatch
+    ports: Mapping[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
+    dns_name: str | None = None  # set when bootstrap itself runs on the stack's network
+    healthcheck: Healthcheck | None = None
+    restart_policy: str = ""
+
+    def endpoint(self, port: int) -> tuple[str, int] | None:
+        """Where to dial ``port`` from here; never the container's private address."""
+        if self.dns_name:
+            return self.dns_name, port
+        if port in self.ports:
+            return "127.0.0.1", self.ports[port]
+        return None
+
+    def exec(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[int, str]:
+        result = self.engine.exec(self.container_id, command, env=env or {})
+        return result.exit_code, result.output
+
+
+class Probe(Protocol):
+    kind: str
+
+    def check(self, target: Target) -> Observation: ...
+
+
+def container_gate(target: Target, *, completed_ok: bool = False) -> Observation | None:
+    """Fatal states every probe reports at once: exited, restart loop, removed."""
+    state = target.watch.state(target.container_id)
+    if state is None:
+        return None
+    if state.status == "removed":
+        return Observation(False, "the container was removed", fatal=True)
+    restarts = state.starts - 1
+    if restarts >= RESTART_LOOP_LIMIT:
+        return Observation(
+            False, f"restart loop: restarted {restarts} times, last exit code {state.exit_code}",
+            fatal=True)
+    if state.status == "exited":
+        if completed_ok and state.exit_code == 0:
+            return Observation(True, "completed with exit code 0")
+        oom = " (killed: out of memory)" if state.oom_killed else ""
+        will_retry = target.restart_policy in ("always", "unless-stopped", "on-failure")
+        if will_retry and not completed_ok:
+            return Observation(False, f"exited with code {state.exit_code}{oom}; restarting")
+        return Observation(False, f"exited with code {state.exit_code}{oom}", fatal=True)
+    return None
+
+
+def _int(params: Mapping[str, str], key: str, default: int) -> int:
+    try:
+        return int(params.get(key, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class RunningProbe:
+    kind: str = "running"
+
+    def check(self, target: Target) -> Observation:
+        state = target.watch.state(target.container_id)
+        if state and state.status == "running":
+            return Observation(True, "running")
+        return Observation(False, f"container is {state.status if state else 'unknown'}")
+
+
+@dataclass(frozen=True)
+class CompletedProbe:
+    kind: str = "completed"
+
+    def check(self, target: Target) -> Observation:
+        state = target.watch.state(target.container_id)
+        return Observation(False, f"still {state.status if state else 'unknown'}")
+
+
+def _healthcheck_command(test: Sequence[str]) -> list[str] | None:
+    if not test:
+        return None
+    if test[0] == "CMD":
+        return list(test[1:])
+    if test[0] == "CMD-SHELL":
+        return ["/bin/sh", "-c", " ".join(test[1:])]
+    return None
+
+
+@dataclass(frozen=True)
+class DockerHealthProbe:
+    """The container's own healthcheck: the engine's verdict, or the same test run now."""
+
+    kind: str = "docker"
+
+    def check(self, target: Target) -> Observation:
+        state = target.watch.state(target.container_id)
+        if state and state.health == "healthy":
+            return Observation(True, "engine reports healthy")
+        command = _healthcheck_command(target.healthcheck.test if target.healthcheck else ())
+        if command is None:
+            return Observation(False, f"health: {state.health if state else 'unknown'}")
+        code, output = target.exec(command)
+        if code == 0:
+            return Observation(True, "healthcheck test passed")
+        last = output.strip().splitlines()[-1:] or [""]
+        return Observation(False, f"healthcheck test exit {code}: {last[0][:160]}")
+
+
+@dataclass(frozen=True)
+class TcpProbe:
+    port: int
+    kind: str = "tcp"
+
+    def check(self, target: Target) -> Observation:
+        endpoint = target.endpoint(self.port)
+        if endpoint is None:
+            code, output = target.exec(["nc", "-z", "127.0.0.1", str(self.port)])
+            return Observation(code == 0, f"nc -z port {self.port} in the container: exit {code}")
+        try:
+            with socket.create_connection(endpoint, timeout=1.0):
+                return Observation(True, f"{endpoint[0]}:{endpoint[1]} accepts connections")
+        except OSError as exc:
+            return Observation(False, f"{endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}")
+
+
+@dataclass(frozen=True)
+class HttpProbe:
+    port: int
+    path: str = "/"
+    status: int = 200
+    body: str = ""
+    kind: str = "http"
+
+    def check(self, target: Target) -> Observation:
+        endpoint = target.endpoint(self.port)
+        if endpoint is None:
+            url = f"http://127.0.0.1:{self.port}{self.path}"
+            code, output = target.exec(["wget", "-q", "-O", "-", url])
+            ok = code == 0 and (not self.body or re.search(self.body, output) is not None)
+            return Observation(ok, f"wget {url} in the container: exit {code}")
+        connection = http.client.HTTPConnection(*endpoint, timeout=2.0)
+        try:
+            connection.request("GET", self.path)
+            response = connection.getresponse()
+            text = response.read(65536).decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException) as exc:
+            return Observation(False, f"GET {self.path}: {exc}")
+        finally:
+            connection.close()
+        if response.status != self.status:
+            return Observation(False, f"GET {self.path}: HTTP {response.status}, want {self.status}")
+        if self.body and re.search(self.body, text) is None:
+            return Observation(False, f"GET {self.path}: body does not match {self.body!r}")
+        return Observation(True, f"GET {self.path}: HTTP {response.status}")
+
+
+@dataclass(frozen=True)
+class PostgresProbe:
+    """``SELECT 1`` with the service's own credentials, over TCP (never the init socket)."""
+
+    port: int
+    user: str
+    database: str
+    password: str = field(repr=False, default="")
+    kind: str = "postgres"
+
+    def check(self, target: Target) -> Observation:
+        endpoint = target.endpoint(self.port)
+        if endpoint is None:
+            code, output = target.exec(
+                ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d",
+                 self.database, "-tAc", "SELECT 1"],
+                env={"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "2"},
+            )
+            if code == 0 and output.strip().endswith("1"):
+                return Observation(True, "SELECT 1 answered (psql in the container)")
+            return Observation(False, f"psql: {_last_line(output) or f'exit {code}'}")
+        import psycopg
+
+        try:
+            with psycopg.connect(host=endpoint[0], port=endpoint[1], user=self.user,
+                                 password=self.password, dbname=self.database,
+                                 connect_timeout=2) as connection:
+                row = connection.execute("SELECT 1").fetchone()
+        except psycopg.Error as exc:
+            return Observation(False, f"postgres: {_last_line(str(exc))}")
+        return Observation(row == (1,), f"SELECT 1 answered at {endpoint[0]}:{endpoint[1]}")
+
+
+@dataclass(frozen=True)
+class MariadbProbe:
+    port: int
+    user: str
+    database: str
+    password: str = field(repr=False, default="")
+    kind: str = "mariadb"
+
+    def check(self, target: Target) -> Observation:
+        endpoint = target.endpoint(self.port)
+        if endpoint is None:
+            args = ["-h", "127.0.0.1", "-P", str(self.port), "-u", self.user, "-N", "-e",
+                    "SELECT 1"]
+            if self.database:
+                args.append(self.database)
+            code, output = 127, ""
+            for client in ("mariadb", "mysql"):
+                code, output = target.exec([client, *args], env={"MYSQL_PWD": self.password})
+                if code not in (126, 127) and "executable file not found" not in output:
+                    break
+            if code == 0 and output.strip().endswith("1"):
+                return Observation(True, f"SELECT 1 answered ({client} in the container)")
+            return Observation(False, f"{client}: {_last_line(output) or f'exit {code}'}")
+        import pymysql
+
+        try:
+            connection = pymysql.connect(host=endpoint[0], port=endpoint[1], user=self.user,
+                                         password=self.password, database=self.database or None,
+                                         connect_timeout=2)
+        except pymysql.MySQLError as exc:
+            return Observation(False, f"mariadb: {exc}")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                row = cursor.fetchone()
+        finally:
+            connection.close()
+        return Observation(row == (1,), f"SELECT 1 answered at {endpoint[0]}:{endpoint[1]}")
+
+
+@dataclass(frozen=True)
+class McpProbe:
+    port: int
+    path: str = "/mcp"
+    kind: str = "mcp"
+
+    def check(self, target: Target) -> Observation:
+        endpoint = target.endpoint(self.port)
+        if endpoint is None:
+            return Observation(
+                False,
+                f"port {self.port} is neither published on 127.0.0.1 nor reachable by name",
+                fatal=True,
+            )
+        try:
+            report = handshake(endpoint[0], endpoint[1], self.path)
+        except McpError as exc:
+            return Observation(False, f"MCP contract: {exc}")
+        except OSError as exc:
+            return Observation(False, f"MCP {endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}")
+        return Observation(True, report.summary())
+
+
+@dataclass(frozen=True)
+class ExecProbe:
+    command: str
+    kind: str = "exec"
+
+    def check(self, target: Target) -> Observation:
+        code, output = target.exec(["/bin/sh", "-c", self.command])
+        return Observation(code == 0, f"`{self.command}`: exit {code} {_last_line(output)}".strip())
+
+
+@dataclass(frozen=True)
+class LogProbe:
+    pattern: str
+    kind: str = "log"
+
+    def check(self, target: Target) -> Observation:
+        text = target.engine.logs(target.container_id, tail=500)
+        if re.search(self.pattern, text, re.MULTILINE):
+            return Observation(True, f"log line matches {self.pattern!r}")
+        return Observation(False, f"no log line matches {self.pattern!r} yet")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def _first_port(target_ports: Sequence[int], params: Mapping[str, str], default: int) -> int:
+    if "port" in params:
+        return _int(params, "port", default)
+    return target_ports[0] if target_ports else default
+
+
+def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:
+    """Build the strategy for a spec. ``exposed``: the service's container ports, in order."""
+    p = spec.params
+    kind = spec.kind
+    if kind == "postgres":
+        return PostgresProbe(_int(p, "port", 5432), p.get("user", "postgres"),
+                             p.get("database", "postgres"), p.get("password", ""))
+    if kind in ("mariadb", "mysql"):
+        return MariadbProbe(_int(p, "port", 3306), p.get("user", "root"), p.get("database", ""),
+                            p.get("password", ""))
+    if kind == "http":
+        return HttpProbe(_first_port(exposed, p, 80), p.get("path", "/"),
+                         _int(p, "status", 200), p.get("body", ""))
+    if kind == "tcp":
+        return TcpProbe(_first_port(exposed, p, 80))
+    if kind == "mcp":
+        return McpProbe(_first_port(exposed, p, 8000), p.get("path", "/mcp"))
+    if kind == "exec":
+        return ExecProbe(p.get("command", "true"))
+    if kind == "log":
+        return LogProbe(p.get("pattern", "ready"))
+    if kind == "docker":
+        return DockerHealthProbe()
+    if kind == "completed":
+        return CompletedProbe()
+    return RunningProbe()
+
+
+def run_probe(probe: Probe, target: Target, *, timeout: float, clock: Clock,
+              cancelled: Callable[[], bool] = lambda: False) -> ProbeResult:
+    """Gate on the container's state, then the probe; between attempts wait on the watch."""
+    completed = probe.kind == "completed"
+
+    def attempt() -> Observation:
+        gate = container_gate(target, completed_ok=completed)
+        if gate is not None:
+            return gate
+        return probe.check(target)
+
+    class WatchClock:
+        def now(self) -> float:
+            return clock.now()
+
+        def sleep(self, seconds: float) -> None:
+            if isinstance(clock, SystemClock):
+                target.watch.wait(seconds)
+            else:
+                clock.sleep(seconds)
+
+    return poll(attempt, timeout=timeout, clock=WatchClock(), cancelled=cancelled)

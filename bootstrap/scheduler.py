@@ -1,0 +1,294 @@
+"""The ready-set scheduler: phases as barriers, ``depends_on`` inside a phase, events out.
+
+Workers start a service and wait for its probe; they report back through one queue, and the
+scheduler (one thread) decides what may start next. It never prints: it emits ``Event``s to
+a reporter, and returns an ``Outcome`` holding every ``Result``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from bootstrap.plan import Plan, PlannedService
+from bootstrap.probes import ProbeResult
+
+
+class Status(Enum):
+    PENDING = "pending"
+    STARTING = "starting"
+    PROBING = "probing"
+    READY = "ready"
+    DEGRADED = "degraded"  # ready, but a non-required dependency is unavailable
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def usable(self) -> bool:
+        return self in (Status.READY, Status.DEGRADED)
+
+
+@dataclass(frozen=True)
+class Event:
+    service: str
+    state: str
+    detail: str
+    timestamp: float
+    phase: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    service: str
+    phase: str
+    status: Status
+    reason: str
+    started_at: float | None = None
+    ready_at: float | None = None
+    optional: bool = False
+    waited_for: str | None = None  # what it last waited for before starting: the critical link
+    attempts: int = 0
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.ready_at is None:
+            return None
+        return self.ready_at - self.started_at
+
+
+@dataclass
+class Outcome:
+    results: dict[str, Result]
+    began: float
+    ended: float
+    cancelled: bool = False
+
+    @property
+    def failed_required(self) -> list[Result]:
+        return [r for r in self.results.values()
+                if r.status in (Status.FAILED, Status.SKIPPED) and not r.optional]
+
+    @property
+    def failed_optional(self) -> list[Result]:
+        return [r for r in self.results.values()
+                if (r.status in (Status.FAILED, Status.SKIPPED, Status.DEGRADED) and r.optional)
+                or r.status is Status.DEGRADED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and not self.failed_required
+
+    def critical_chain(self) -> list[str]:
+        """The services that made the total as long as it was, first to last."""
+        ready = [r for r in self.results.values() if r.ready_at is not None]
+        if not ready:
+            return []
+        chain = [max(ready, key=lambda r: r.ready_at or 0.0).service]
+        seen = set(chain)
+        while True:
+            link = self.results[chain[-1]].waited_for
+            if link is None or link in seen or link not in self.results:
+                break
+            chain.append(link)
+            seen.add(link)
+        return list(reversed(chain))
+
+
+class Driver(Protocol):
+    """What the scheduler needs to bring one service up."""
+
+    def start(self, service: PlannedService) -> str:
+        """Start (or keep) the container; returns a short note ("started", "already running")."""
+        ...
+
+    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+        ...
+
+    def log_tail(self, service: PlannedService, lines: int) -> str: ...
+
+
+Reporter = Callable[[Event], None]
+
+
+@dataclass
+class _Message:
+    service: str
+    kind: str  # "started" | "done"
+    result: ProbeResult | None = None
+    error: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+class Scheduler:
+    def __init__(self, plan: Plan, driver: Driver, reporter: Reporter, *,
+                 max_workers: int = 16, clock: Callable[[], float] = time.monotonic,
+                 began: float | None = None) -> None:
+        self.plan = plan
+        self.driver = driver
+        self.report = reporter
+        self.clock = clock
+        self.max_workers = max_workers
+        self.began = began
+        self.cancel = threading.Event()
+        self._interrupted = False
+        self._links: dict[str, str | None] = {}
+        self._verdicts: dict[str, str] = {}
+
+    def _emit(self, name: str, state: str, detail: str = "") -> None:
+        phase = self.plan.services[name].phase if name in self.plan.services else ""
+        self.report(Event(name, state, detail, time.time(), phase))
+
+    def run(self) -> Outcome:
+        began = self.began if self.began is not None else self.clock()
+        results: dict[str, Result] = {}
+        started: dict[str, float] = {}
+        barrier: str | None = None  # the last required service of earlier phases to be ready
+        stopped_by: str | None = None
+        inbox: queue.Queue[_Message] = queue.Queue()
+        pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="bootstrap")
+        try:
+            for phase in self.plan.phases:
+                names = list(phase.services)
+                if not names:
+                    continue
+                if stopped_by is not None or self.cancel.is_set():
+                    why = (f"not started: required service {stopped_by} failed"
+                           if stopped_by else "not started: cancelled")
+                    for name in names:
+                        results[name] = self._final(name, Status.SKIPPED, why)
+                    continue
+                self.report(Event("", "phase", phase.name, time.time(), phase.name))
+                self._run_phase(names, results, started, barrier, inbox, pool)
+                ready = [results[n] for n in names if results[n].status.usable
+                         and results[n].ready_at is not None]
+                if ready:
+                    barrier = max(ready, key=lambda r: r.ready_at or 0.0).service
+                failed = [n for n in names if results[n].status in (Status.FAILED, Status.SKIPPED)
+                          and not results[n].optional]
+                if failed and stopped_by is None:
+                    stopped_by = failed[0]
+        finally:
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+        return Outcome(results, began, self.clock(), cancelled=self._interrupted)
+
+    def interrupt(self) -> None:
+        self._interrupted = True
+        self.cancel.set()
+
+    def _final(self, name: str, status: Status, reason: str, **extra: object) -> Result:
+        planned = self.plan.services[name]
+        result = Result(name, planned.phase, status, reason, optional=planned.optional,
+                        **extra)  # type: ignore[arg-type]
+        self._emit(name, status.value, reason)
+        return result
+
+    def _run_phase(self, names: list[str], results: dict[str, Result], started: dict[str, float],
+                   barrier: str | None, inbox: queue.Queue[_Message],
+                   pool: ThreadPoolExecutor) -> None:
+        waiting = list(names)
+        running: set[str] = set()
+        while waiting or running:
+            for name in list(waiting):
+                verdict = self._dependency_verdict(name, results, started)
+                if verdict == "wait":
+                    continue
+                waiting.remove(name)
+                if verdict.startswith("skip:"):
+                    results[name] = self._final(name, Status.SKIPPED, verdict[5:])
+                    continue
+                running.add(name)
+                started[name] = 0.0  # marks "launched"; the real time comes with the message
+                self._links[name] = self._critical_link(name, results, barrier)
+                self._verdicts[name] = verdict
+                self._emit(name, Status.STARTING.value, verdict if verdict != "go" else "")
+                pool.submit(self._work, name, inbox)
+            if not running:
+                if waiting:  # nothing runs and nothing can start: unreachable by construction
+                    for name in waiting:
+                        results[name] = self._final(name, Status.SKIPPED, "dependencies never held")
+                return
+            message = self._next(inbox)
+            if message is None:
+                continue
+            if message.kind == "started":
+                started[message.service] = message.at
+                continue
+            running.discard(message.service)
+            results[message.service] = self._conclude(message, started)
+
+    def _next(self, inbox: queue.Queue[_Message]) -> _Message | None:
+        try:
+            return inbox.get(timeout=0.2)
+        except queue.Empty:
+            return None
+
+    def _dependency_verdict(self, name: str, results: dict[str, Result],
+                            started: dict[str, float]) -> str:
+        """"go", "degraded: ...", "skip: ..." or "wait"."""
+        notes = []
+        for dep in self.plan.services[name].depends_on:
+            outcome = results.get(dep.name)
+            if dep.condition == "service_started" and started.get(dep.name):
+                continue
+            if outcome is None:
+                return "wait"
+            if outcome.status.usable:
+                continue
+            if dep.required:
+                return f"skip:skipped: upstream {dep.name} {outcome.status.value}"
+            notes.append(f"{dep.name} unavailable ({outcome.status.value})")
+        return "degraded: " + ", ".join(notes) if notes else "go"
+
+    def _critical_link(self, name: str, results: dict[str, Result], barrier: str | None) -> str | None:
+        candidates = [results[d.name] for d in self.plan.services[name].depends_on
+                      if d.name in results and results[d.name].ready_at is not None]
+        if barrier and barrier in results:
+            candidates.append(results[barrier])
+        if not candidates:
+            return None
+        return max(candidates, key=lambda r: r.ready_at or 0.0).service
+
+    def _work(self, name: str, inbox: queue.Queue[_Message]) -> None:
+        planned = self.plan.services[name]
+        try:
+            note = self.driver.start(planned)
+            inbox.put(_Message(name, "started", at=self.clock()))
+            self._emit(name, Status.PROBING.value, f"{note}; probe {planned.probe.describe()}")
+            result = self.driver.wait_ready(planned, self.cancel.is_set)
+            tail = "" if result.ready else self.driver.log_tail(planned, 20)
+            inbox.put(_Message(name, "done", result, error=tail, at=self.clock()))
+        except Exception as exc:  # one place maps a worker's exception to a result
+            inbox.put(_Message(name, "done", None, error=f"{type(exc).__name__}: {exc}",
+                               at=self.clock()))
+
+    def _conclude(self, message: _Message, started: dict[str, float]) -> Result:
+        name = message.service
+        start_time = started.get(name) or None
+        link = self._links.get(name)
+        probe = message.result
+        if probe is None:
+            return self._final(name, Status.FAILED, f"could not start: {message.error}",
+                               started_at=start_time, waited_for=link)
+        if probe.ready:
+            verdict = self._verdicts.get(name, "go")
+            status = Status.DEGRADED if verdict.startswith("degraded") else Status.READY
+            detail = probe.detail + (f" ({verdict})" if status is Status.DEGRADED else "")
+            return self._final(name, status, detail, started_at=start_time,
+                               ready_at=message.at, waited_for=link, attempts=probe.attempts)
+        if self.cancel.is_set() and not probe.fatal and not probe.timed_out:
+            return self._final(name, Status.CANCELLED, probe.detail, started_at=start_time,
+                               waited_for=link)
+        what = "timed out" if probe.timed_out else "failed"
+        reason = f"{what} after {probe.elapsed:.1f}s: {probe.detail}"
+        if message.error:
+            reason += "\n" + message.error.rstrip()
+        return self._final(name, Status.FAILED, reason, started_at=start_time, waited_for=link,
+                           attempts=probe.attempts)

@@ -1,0 +1,174 @@
+"""``down``, ``reset`` and ``restore``: stop in reverse phase order, never lose data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from bootstrap.bringup import project_containers
+from bootstrap.caches import helper_image
+from bootstrap.compose import ComposeCLI
+from bootstrap.engine import CACHE_LABEL, PROJECT_LABEL, Engine, VolumeInfo
+from bootstrap.errors import ConfigError, NotFoundError
+from bootstrap.workspace import Workspace
+
+Say = Callable[[str], None]
+
+
+def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> list[str]:
+    """Stop the project's containers phase by phase, monitoring first, databases last."""
+    containers = project_containers(engine, workspace.compose.name)
+    stopped: list[str] = []
+    phases = [p.services for p in reversed(workspace.plan.phases)]
+    known = {n for names in phases for n in names}
+    strays = [n for n in containers if n not in known]  # other profiles: stop them first
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for names in [tuple(strays), *phases]:
+            running = [containers[n] for n in names if n in containers
+                       and containers[n].state in ("running", "restarting")]
+            if running:
+                say("stopping " + ", ".join(c.service for c in running))
+            list(pool.map(lambda c: engine.stop(c.id), running))
+            stopped += [c.service for c in running]
+    return stopped
+
+
+def down(workspace: Workspace, engine: Engine, compose: ComposeCLI, say: Say) -> list[str]:
+    stopped = stop_in_reverse_order(workspace, engine, say)
+    compose.down(workspace.compose)
+    return stopped
+
+
+def data_volumes(workspace: Workspace, engine: Engine, *, caches: bool) -> list[VolumeInfo]:
+    """Volumes reset may remove: the project's label AND the ``<prefix>_`` name, both.
+
+    A volume lacking either is never touched; cache volumes only when asked.
+    """
+    prefix = workspace.settings.prefix + "_"
+    chosen = []
+    for volume in engine.volumes():
+        if volume.labels.get(PROJECT_LABEL) != workspace.compose.name:
+            continue
+        if not volume.name.startswith(prefix):
+            continue
+        if CACHE_LABEL in volume.labels and not caches:
+            continue
+        chosen.append(volume)
+    return sorted(chosen, key=lambda v: v.name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    project: str
+    created: str
+    volumes: tuple[dict[str, object], ...]
+
+
+def snapshot_volumes(workspace: Workspace, engine: Engine, volumes: list[VolumeInfo],
+                     say: Say) -> Path:
+    """Write every volume to ``<snapshot_dir>/<project>-<time>/`` with a manifest.
+
+    The folder is written under a ``.partial`` name and renamed only when complete, so a
+    snapshot that exists is whole.
+    """
+    root = workspace.directory / workspace.settings.snapshot_dir
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    final = root / f"{workspace.compose.name}-{stamp}"
+    partial = root / f".{final.name}.partial"
+    partial.mkdir(parents=True, exist_ok=True)
+    image = helper_image(engine)
+    entries = []
+    for volume in volumes:
+        file = f"{volume.name}.tar"
+        say(f"snapshot {volume.name}")
+        engine.export_volume(volume.name, str(partial / file), image=image,
+                             project=workspace.compose.name)
+        entries.append({"name": volume.name, "labels": dict(volume.labels), "file": file,
+                        "bytes": (partial / file).stat().st_size})
+    manifest = {"project": workspace.compose.name, "created": stamp, "volumes": entries}
+    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    fd = os.open(partial, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    partial.rename(final)
+    return final
+
+
+def reset(workspace: Workspace, engine: Engine, compose: ComposeCLI, say: Say, *,
+          caches: bool, snapshot: bool, dry_run: bool) -> tuple[list[str], Path | None]:
+    volumes = data_volumes(workspace, engine, caches=caches)
+    names = [v.name for v in volumes]
+    if dry_run:
+        return names, None
+    down(workspace, engine, compose, say)
+    where = snapshot_volumes(workspace, engine, volumes, say) if snapshot and volumes else None
+    for volume in volumes:
+        say(f"remove volume {volume.name}")
+        engine.remove_volume(volume.name)
+    return names, where
+
+
+def list_snapshots(workspace: Workspace) -> list[Path]:
+    root = workspace.directory / workspace.settings.snapshot_dir
+    if not root.is_dir():
+        return []
+    return sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+         and (p / "manifest.json").is_file() and p.name.startswith(workspace.compose.name + "-")),
+        key=lambda p: p.name,
+    )
+
+
+def restore(workspace: Workspace, engine: Engine, say: Say, *, snapshot: str | None,
+            replace: bool) -> Path:
+    """Put a snapshot back. Refuses while a container uses a volume, or (without
+    ``replace``) when the volume already exists."""
+    available = list_snapshots(workspace)
+    if snapshot:
+        path = Path(snapshot)
+        if not path.is_absolute() and not path.exists():
+            path = workspace.directory / workspace.settings.snapshot_dir / snapshot
+    elif available:
+        path = available[-1]
+    else:
+        raise NotFoundError("no snapshot to restore",
+                            location=str(workspace.directory / workspace.settings.snapshot_dir),
+                            hint="`bootstrap reset` takes one unless --no-snapshot")
+    manifest_file = path / "manifest.json"
+    if not manifest_file.is_file():
+        raise NotFoundError("not a snapshot (no manifest.json)", location=str(path),
+                            hint="name a folder listed by `bootstrap restore --list`")
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    existing = {v.name for v in engine.volumes()}
+    image = helper_image(engine)
+    for entry in manifest["volumes"]:
+        name = str(entry["name"])
+        users = engine.volume_users(name) if name in existing else []
+        if users:
+            raise ConfigError(f"volume {name} is in use by {', '.join(users)}",
+                              location=f"volume {name}", hint="run `bootstrap down` first")
+        if name in existing and not replace:
+            raise ConfigError(f"volume {name} exists already", location=f"volume {name}",
+                              hint="pass --replace to overwrite it with the snapshot")
+    for entry in manifest["volumes"]:
+        name = str(entry["name"])
+        if name in existing:
+            engine.remove_volume(name)
+        engine.create_volume(name, dict(entry.get("labels") or {}))
+        say(f"restore {name}")
+        engine.import_volume(name, str(path / str(entry["file"])), image=image,
+                             project=workspace.compose.name)
+    return path
+
+
+def remove_snapshot(path: Path) -> None:
+    shutil.rmtree(path)

@@ -1,0 +1,92 @@
+"""Live container state, fed by the engine's events stream.
+
+Probes consult it on every attempt (no inspect in a loop) and wait on it between attempts,
+so a container that dies wakes its probe at once, and a readiness change is seen within
+milliseconds instead of at the next poll.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+
+from bootstrap.engine import ContainerInfo, Engine, EngineEvent
+
+
+@dataclass(frozen=True)
+class LiveState:
+    status: str  # created, running, exited, restarting
+    exit_code: int = 0
+    health: str | None = None
+    starts: int = 0  # start events seen since the watch began
+    oom_killed: bool = False
+
+
+class ContainerWatch:
+    """Thread-safe map container id -> LiveState, updated from events."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, LiveState] = {}
+        self._changed = threading.Condition()
+        self._version = 0
+
+    def seed(self, info: ContainerInfo) -> None:
+        """Take an inspected state, unless events already told us something newer."""
+        with self._changed:
+            current = self._states.get(info.id)
+            if current is None or current.status == "created":
+                starts = current.starts if current else 0
+                self._states[info.id] = LiveState(
+                    info.state, info.exit_code, info.health, starts, info.oom_killed
+                )
+                self._bump()
+
+    def state(self, container_id: str) -> LiveState | None:
+        with self._changed:
+            return self._states.get(container_id)
+
+    def apply(self, event: EngineEvent) -> None:
+        with self._changed:
+            current = self._states.get(event.container_id, LiveState("created"))
+            action = event.action
+            if action == "start":
+                current = replace(current, status="running", starts=current.starts + 1,
+                                  health="starting" if current.health else None)
+            elif action == "die":
+                code = int(event.attributes.get("exitCode", "0") or 0)
+                current = replace(current, status="exited", exit_code=code)
+            elif action == "oom":
+                current = replace(current, oom_killed=True)
+            elif action.startswith("health_status"):
+                current = replace(current, health=action.split(":", 1)[1].strip())
+            elif action == "destroy":
+                current = replace(current, status="removed")
+            else:
+                return
+            self._states[event.container_id] = current
+            self._bump()
+
+    def _bump(self) -> None:
+        self._version += 1
+        self._changed.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` seconds, waking early when any state changes."""
+        with self._changed:
+            seen = self._version
+            self._changed.wait_for(lambda: self._version != seen, timeout=timeout)
+
+    def follow(self, engine: Engine, project: str, stop: threading.Event) -> threading.Thread:
+        """Subscribe now, then apply the project's events on a daemon thread until ``stop``."""
+        events = engine.events(project, stop)
+
+        def run() -> None:
+            try:
+                for event in events:
+                    self.apply(event)
+            except Exception:  # noqa: S110 - a broken stream ends live updates, not the run
+                pass
+
+        thread = threading.Thread(target=run, name="bootstrap-events", daemon=True)
+        thread.start()
+        return thread
