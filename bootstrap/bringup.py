@@ -45,8 +45,10 @@ class DockerDriver:
     def _container(self, service: PlannedService) -> ContainerInfo:
         info = self.containers.get(service.name)
         if info is None:
-            raise EngineError(f"compose created no container for {service.name}",
-                              location=f"services.{service.name}")
+            raise EngineError(
+                f"compose created no container for {service.name}",
+                location=f"services.{service.name}",
+            )
         return info
 
     def start(self, service: PlannedService) -> str:
@@ -61,14 +63,27 @@ class DockerDriver:
         self.watch.seed(info)
         self.containers[service.name] = info
         dns = service.name if self.on_network and resolvable(service.name) else None
-        target = Target(service.name, info.id, self.engine, self.watch, dict(info.ports), dns,
-                        service.service.healthcheck, service.service.restart)
+        target = Target(
+            service.name,
+            info.id,
+            self.engine,
+            self.watch,
+            dict(info.ports),
+            dns,
+            service.service.healthcheck,
+            service.service.restart,
+        )
         exposed = [p.target for p in service.service.ports]
         if not exposed and service.service.label("discovery.port").isdigit():
             exposed = [int(service.service.label("discovery.port"))]
         timeout = float(service.probe.params.get("timeout", self.timeout))
-        return run_probe(make_probe(service.probe, exposed=exposed), target, timeout=timeout,
-                         clock=SystemClock(), cancelled=cancelled)
+        return run_probe(
+            make_probe(service.probe, exposed=exposed),
+            target,
+            timeout=timeout,
+            clock=SystemClock(),
+            cancelled=cancelled,
+        )
 
     def log_tail(self, service: PlannedService, lines: int) -> str:
         info = self.containers.get(service.name)
@@ -88,9 +103,15 @@ def project_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]
     return by_service
 
 
-def bring_up(workspace: Workspace, engine: Engine, compose: ComposeCLI, reporter: Reporter, *,
-             timeout: float | None = None,
-             scheduler_hook: Callable[[Scheduler], None] = lambda _s: None) -> Outcome:
+def bring_up(
+    workspace: Workspace,
+    engine: Engine,
+    compose: ComposeCLI,
+    reporter: Reporter,
+    *,
+    timeout: float | None = None,
+    scheduler_hook: Callable[[Scheduler], None] = lambda _s: None,
+) -> Outcome:
     """Create what is missing, then start and probe phase by phase. Returns the outcome."""
     began = time.monotonic()
     create_containers(workspace, compose)
@@ -101,9 +122,14 @@ def bring_up(workspace: Workspace, engine: Engine, compose: ComposeCLI, reporter
     containers = project_containers(engine, project)
     for info in containers.values():
         watch.seed(info)
-    driver = DockerDriver(workspace, engine, watch, containers,
-                          timeout if timeout is not None else workspace.settings.probe_timeout,
-                          on_network=in_container())
+    driver = DockerDriver(
+        workspace,
+        engine,
+        watch,
+        containers,
+        timeout if timeout is not None else workspace.settings.probe_timeout,
+        on_network=in_container(),
+    )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began)
     scheduler_hook(scheduler)
     try:

@@ -46,8 +46,9 @@ def helper_image(engine: Engine, extra: tuple[str, ...] = ()) -> str:
     )
 
 
-def ensure_cache_volumes(engine: Engine, settings: Settings, project: str, *,
-                         fix_owner: bool = False) -> list[CacheVolume]:
+def ensure_cache_volumes(
+    engine: Engine, settings: Settings, project: str, *, fix_owner: bool = False
+) -> list[CacheVolume]:
     """Create missing cache volumes and hand them to ``cache_uid:cache_gid``.
 
     A new named volume is owned by root, which breaks uv as a non-root user. Existing volumes
@@ -61,20 +62,28 @@ def ensure_cache_volumes(engine: Engine, settings: Settings, project: str, *,
         name = settings.cache_volume(kind)
         created = name not in existing
         if created:
-            engine.create_volume(name, {
-                CACHE_LABEL: kind,
-                PROJECT_LABEL: project,
-                "com.docker.compose.volume": key,
-            })
+            engine.create_volume(
+                name,
+                {
+                    CACHE_LABEL: kind,
+                    PROJECT_LABEL: project,
+                    "com.docker.compose.volume": key,
+                },
+            )
         if created or fix_owner:
             image = image or helper_image(engine)
             done = engine.run_helper(
-                image, ["sh", "-c", f"chown -R {owner} /v && chmod 2775 /v"], {name: "/v"},
+                image,
+                ["sh", "-c", f"chown -R {owner} /v && chmod 2775 /v"],
+                {name: "/v"},
                 project=project,
             )
             if done.exit_code != 0:
-                raise EngineError(f"could not hand {name} to {owner}: {done.output.strip()}",
-                                  location=f"volume {name}")
-        result.append(CacheVolume(kind, name, MOUNT_POINTS.get(kind, f"/cache/{kind}"),
-                                  created, owner))
+                raise EngineError(
+                    f"could not hand {name} to {owner}: {done.output.strip()}",
+                    location=f"volume {name}",
+                )
+        result.append(
+            CacheVolume(kind, name, MOUNT_POINTS.get(kind, f"/cache/{kind}"), created, owner)
+        )
     return result

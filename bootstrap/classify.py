@@ -93,7 +93,9 @@ def classify(service: Service, settings: Settings) -> Placement:
         if ip is not None and ip in subnet:
             tier = settings.tier_for_offset(int(ip) - int(subnet.network_address))
             if tier and tier.phase in settings.phases:
-                return Placement(tier.phase, f"address {address} is in the {tier.name} tier (.{tier.hosts})")
+                return Placement(
+                    tier.phase, f"address {address} is in the {tier.name} tier (.{tier.hosts})"
+                )
     kind = image_kind(service)
     if kind and kind in settings.phases:
         return Placement(kind, f"image {service.image} runs {kind.rstrip('s')} software")

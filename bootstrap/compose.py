@@ -56,7 +56,9 @@ def down_args(project: ComposeProject, *, volumes: bool = False) -> list[str]:
     return [*args, "--volumes"] if volumes else args
 
 
-def logs_args(project: ComposeProject, services: Sequence[str], follow: bool, tail: str) -> list[str]:
+def logs_args(
+    project: ComposeProject, services: Sequence[str], follow: bool, tail: str
+) -> list[str]:
     args = [*project.base_args(all_profiles=True), "logs", "--tail", tail]
     return [*args, "--follow", *services] if follow else [*args, *services]
 
@@ -100,8 +102,13 @@ def classify_failure(stderr: str, args: Sequence[str], redact: Callable[[str], s
             location=f"${{{name}}}",
             hint=f"set {name} in .env.local, the process environment or the secret store",
         )
-    if "config" in args and ("yaml:" in text or "validating" in text or "invalid" in text
-                             or "additional properties" in text or "error" in text.lower()):
+    if "config" in args and (
+        "yaml:" in text
+        or "validating" in text
+        or "invalid" in text
+        or "additional properties" in text
+        or "error" in text.lower()
+    ):
         return ConfigError(
             f"compose rejected the files: {first}",
             location=" ".join(a for a in args if a.endswith((".yml", ".yaml"))) or "compose files",
@@ -165,9 +172,13 @@ class ComposeCLI:
         out = self._run(["docker", "compose", "version", "--short"], env).strip()
         return parse_version(out)
 
-    def logs(self, project: ComposeProject, services: Sequence[str], follow: bool, tail: str) -> int:
+    def logs(
+        self, project: ComposeProject, services: Sequence[str], follow: bool, tail: str
+    ) -> int:
         try:
-            return subprocess.call(logs_args(project, services, follow, tail), env=dict(project.env))
+            return subprocess.call(
+                logs_args(project, services, follow, tail), env=dict(project.env)
+            )
         except FileNotFoundError:
             raise EngineError("the docker CLI is not installed", location="docker") from None
 

@@ -126,9 +126,7 @@ def _check_tail(tail: str, filename: str, number: int) -> None:
         raise _bad(filename, number, "unexpected text after the closing quote")
 
 
-def interpolate(
-    value: str, resolve: Callable[[str], str | None], *, location: str = ""
-) -> str:
+def interpolate(value: str, resolve: Callable[[str], str | None], *, location: str = "") -> str:
     """Expand ``$VAR``, ``${VAR}``, ``${VAR:-d}``, ``${VAR-d}``, ``${VAR:?msg}``, ``${VAR:+x}``."""
 
     def replace(match: re.Match[str]) -> str:

@@ -5,6 +5,7 @@ implement it later without touching the scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +70,11 @@ class Engine(Protocol):
     def start(self, container_id: str) -> None: ...
     def stop(self, container_id: str, timeout: int = 10) -> None: ...
     def exec(
-        self, container_id: str, command: Sequence[str], *, user: str = "",
+        self,
+        container_id: str,
+        command: Sequence[str],
+        *,
+        user: str = "",
         env: Mapping[str, str] | None = None,
     ) -> ExecResult: ...
     def logs(self, container_id: str, tail: int) -> str: ...
@@ -175,18 +180,25 @@ class DockerEngine:
         self._call(self._api.start, container_id)
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
-        try:
+        with contextlib.suppress(self._errors.NotFound):
             self._call(self._api.stop, container_id, timeout=timeout)
-        except self._errors.NotFound:
-            pass
 
     def exec(
-        self, container_id: str, command: Sequence[str], *, user: str = "",
+        self,
+        container_id: str,
+        command: Sequence[str],
+        *,
+        user: str = "",
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
         created = self._call(
-            self._api.exec_create, container_id, list(command), user=user, stdout=True,
-            stderr=True, environment=dict(env or {}) or None,
+            self._api.exec_create,
+            container_id,
+            list(command),
+            user=user,
+            stdout=True,
+            stderr=True,
+            environment=dict(env or {}) or None,
         )
         output = self._call(self._api.exec_start, created["Id"])
         code = self._call(self._api.exec_inspect, created["Id"]).get("ExitCode")
@@ -268,7 +280,9 @@ class DockerEngine:
         self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
     ) -> ExecResult:
         """Run a short-lived helper container, wait for it, and always remove it."""
-        binds = {source: {"bind": target, "mode": "rw"} for source, target in mounts.items()}
+        binds: dict[str, Mapping[str, str]] = {
+            source: {"bind": target, "mode": "rw"} for source, target in mounts.items()
+        }
         host_config = self._api.create_host_config(binds=binds, network_mode="none")
         created = self._call(
             self._api.create_container,
@@ -284,17 +298,18 @@ class DockerEngine:
             text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
             return ExecResult(int(status.get("StatusCode", -1)), text)
         finally:
-            try:
+            with contextlib.suppress(Exception):  # best effort: it may be gone already
                 self._api.remove_container(created["Id"], force=True)
-            except Exception:  # noqa: S110 - best effort: it may be gone already
-                pass
 
     def _volume_helper(self, volume: str, image: str, project: str) -> str:
         host_config = self._api.create_host_config(
             binds={volume: {"bind": "/v", "mode": "rw"}}, network_mode="none"
         )
         created = self._call(
-            self._api.create_container, image, command=["true"], host_config=host_config,
+            self._api.create_container,
+            image,
+            command=["true"],
+            host_config=host_config,
             labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
         )
         return str(created["Id"])
@@ -317,20 +332,26 @@ class DockerEngine:
     def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None:
         helper = self._volume_helper(volume, image, project)
         try:
+            # The SDK's put_archive cannot ask for copyUIDGID; without it a restored database
+            # directory would belong to root and the server would refuse to start.
+            api: Any = self._api
             with open(source, "rb") as handle:
-                response = self._api._put(
-                    self._api._url("/containers/{0}/archive", helper),
+                response = api._put(
+                    api._url("/containers/{0}/archive", helper),
                     params={"path": "/v", "copyUIDGID": "true"},
                     data=handle,
                 )
-            self._api._raise_for_status(response)
+            api._raise_for_status(response)
         finally:
             self._api.remove_container(helper, force=True)
 
     def volume_users(self, volume: str) -> list[str]:
         listed = self._call(self._api.containers, all=True, filters={"volume": volume})
-        return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in listed
-                if HELPER_LABEL not in (c.get("Labels") or {})]
+        return [
+            str((c.get("Names") or ["?"])[0]).lstrip("/")
+            for c in listed
+            if HELPER_LABEL not in (c.get("Labels") or {})
+        ]
 
     def version(self) -> dict[str, str]:
         info = self._call(self._api.version)

@@ -29,7 +29,7 @@ class EnvLayer(Enum):
     DOTENV = ".env"
     DOTENV_LOCAL = ".env.local"
     PROCESS = "process environment"
-    SECRET = "secret store"
+    SECRET = "secret store"  # noqa: S105 - a layer name, not a password
 
     @property
     def rank(self) -> int:
@@ -65,9 +65,9 @@ def compose_defaults(texts: Iterable[str]) -> tuple[dict[str, str], set[str]]:
     return defaults, referenced
 
 
-def resolve(layers: Mapping[EnvLayer, Mapping[str, str]], *, names: Iterable[str] = ()) -> dict[
-    str, ResolvedVar
-]:
+def resolve(
+    layers: Mapping[EnvLayer, Mapping[str, str]], *, names: Iterable[str] = ()
+) -> dict[str, ResolvedVar]:
     """Resolve every name set in a file layer or the secret store, or listed in ``names``.
 
     The process environment only contributes names that are also known some other way, so the

@@ -17,8 +17,13 @@ from bootstrap.errors import LockedError
 class ProjectLock:
     """``with ProjectLock(path): ...``; waits up to ``wait`` seconds, then raises LockedError."""
 
-    def __init__(self, path: Path, *, wait: float = 600.0,
-                 on_wait: Callable[[str], None] = lambda _holder: None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        wait: float = 600.0,
+        on_wait: Callable[[str], None] = lambda _holder: None,
+    ) -> None:
         self.path = path
         self.wait = wait
         self.on_wait = on_wait
@@ -63,8 +68,12 @@ class ProjectLock:
         self._handle = handle
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         if self._handle is not None:
             os.ftruncate(self._handle, 0)
             fcntl.flock(self._handle, fcntl.LOCK_UN)

@@ -103,7 +103,9 @@ class _Session:
     def close(self) -> None:
         if self.session_id:
             try:
-                self.connection.request("DELETE", self.path, headers={"Mcp-Session-Id": self.session_id})
+                self.connection.request(
+                    "DELETE", self.path, headers={"Mcp-Session-Id": self.session_id}
+                )
                 self.connection.getresponse().read()
             except (OSError, http.client.HTTPException):
                 pass
@@ -133,7 +135,9 @@ def handshake(host: str, port: int, path: str = "/mcp", timeout: float = 2.0) ->
         if not isinstance(info, dict) or not info.get("name"):
             raise McpError("initialize result has no serverInfo.name")
         session.protocol = str(version)
-        status, _type, _body = session.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        status, _type, _body = session.post(
+            {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        )
         if status not in (200, 202, 204):
             raise McpError(f"notifications/initialized: HTTP {status}")
         tools: tuple[str, ...] = ()
@@ -155,14 +159,26 @@ def handshake(host: str, port: int, path: str = "/mcp", timeout: float = 2.0) ->
         session.close()
 
 
-def call_tool(host: str, port: int, tool: str, arguments: dict[str, Any], path: str = "/mcp",
-              timeout: float = 5.0) -> dict[str, Any]:
+def call_tool(
+    host: str,
+    port: int,
+    tool: str,
+    arguments: dict[str, Any],
+    path: str = "/mcp",
+    timeout: float = 5.0,
+) -> dict[str, Any]:
     """Initialize a session and call one tool; returns the tool result."""
     session = _Session(host, port, path, timeout)
     try:
-        result = session.call(1, "initialize", {
-            "protocolVersion": LATEST, "capabilities": {},
-            "clientInfo": {"name": "bootstrap", "version": __version__}})
+        result = session.call(
+            1,
+            "initialize",
+            {
+                "protocolVersion": LATEST,
+                "capabilities": {},
+                "clientInfo": {"name": "bootstrap", "version": __version__},
+            },
+        )
         session.protocol = str(result.get("protocolVersion"))
         session.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
         return session.call(2, "tools/call", {"name": tool, "arguments": arguments})

@@ -108,7 +108,9 @@ class Stack:
     def is_active(self, service: Service) -> bool:
         if not service.profiles:
             return True
-        return "*" in self.active_profiles or bool(set(service.profiles) & set(self.active_profiles))
+        return "*" in self.active_profiles or bool(
+            set(service.profiles) & set(self.active_profiles)
+        )
 
     @property
     def selected(self) -> dict[str, Service]:
@@ -202,7 +204,9 @@ def _service(name: str, data: Mapping[str, Any]) -> Service:
             Attachment(net, (spec or {}).get("ipv4_address")) for net, spec in sorted(nets.items())
         ),
         healthcheck=_healthcheck(data.get("healthcheck")),
-        environment={str(k): str(v) for k, v in (data.get("environment") or {}).items() if v is not None},
+        environment={
+            str(k): str(v) for k, v in (data.get("environment") or {}).items() if v is not None
+        },
         profiles=tuple(data.get("profiles") or ()),
         restart=str(data.get("restart") or ""),
     )

@@ -60,9 +60,7 @@ class Plan:
         return [name for phase in self.phases for name in phase.services]
 
     def dependents(self, name: str) -> list[str]:
-        return [
-            s.name for s in self.services.values() if any(d.name == name for d in s.depends_on)
-        ]
+        return [s.name for s in self.services.values() if any(d.name == name for d in s.depends_on)]
 
 
 def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -> bool:
@@ -72,9 +70,9 @@ def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -
     return bool(edges) and all(not d.required for d in edges)
 
 
-def _effective_dependencies(service: Service, selected: Mapping[str, Service]) -> tuple[
-    Dependency, ...
-]:
+def _effective_dependencies(
+    service: Service, selected: Mapping[str, Service]
+) -> tuple[Dependency, ...]:
     """Dependencies among the selected services. A missing required one is an error."""
     kept = []
     for dep in service.depends_on:
@@ -157,7 +155,10 @@ def build_plan(stack: Stack, settings: Settings) -> Plan:
     placements = {n: classify(s, settings) for n, s in selected.items()}
     resolved = resolve_phases(placements, edges, settings.phases)
     completed = {
-        d.name for deps in edges.values() for d in deps if d.condition == "service_completed_successfully"
+        d.name
+        for deps in edges.values()
+        for d in deps
+        if d.condition == "service_completed_successfully"
     }
     phases: list[Phase] = []
     wave_of: dict[str, int] = {}

@@ -133,7 +133,8 @@ class Target:
 
 
 class Probe(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     def check(self, target: Target) -> Observation: ...
 
@@ -148,8 +149,10 @@ def container_gate(target: Target, *, completed_ok: bool = False) -> Observation
     restarts = state.starts - 1
     if restarts >= RESTART_LOOP_LIMIT:
         return Observation(
-            False, f"restart loop: restarted {restarts} times, last exit code {state.exit_code}",
-            fatal=True)
+            False,
+            f"restart loop: restarted {restarts} times, last exit code {state.exit_code}",
+            fatal=True,
+        )
     if state.status == "exited":
         if completed_ok and state.exit_code == 0:
             return Observation(True, "completed with exit code 0")
@@ -226,7 +229,7 @@ class TcpProbe:
     def check(self, target: Target) -> Observation:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
-            code, output = target.exec(["nc", "-z", "127.0.0.1", str(self.port)])
+            code, _output = target.exec(["nc", "-z", "127.0.0.1", str(self.port)])
             return Observation(code == 0, f"nc -z port {self.port} in the container: exit {code}")
         try:
             with socket.create_connection(endpoint, timeout=1.0):
@@ -260,7 +263,9 @@ class HttpProbe:
         finally:
             connection.close()
         if response.status != self.status:
-            return Observation(False, f"GET {self.path}: HTTP {response.status}, want {self.status}")
+            return Observation(
+                False, f"GET {self.path}: HTTP {response.status}, want {self.status}"
+            )
         if self.body and re.search(self.body, text) is None:
             return Observation(False, f"GET {self.path}: body does not match {self.body!r}")
         return Observation(True, f"GET {self.path}: HTTP {response.status}")
@@ -280,8 +285,19 @@ class PostgresProbe:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             code, output = target.exec(
-                ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d",
-                 self.database, "-tAc", "SELECT 1"],
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    "-d",
+                    self.database,
+                    "-tAc",
+                    "SELECT 1",
+                ],
                 env={"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "2"},
             )
             if code == 0 and output.strip().endswith("1"):
@@ -290,9 +306,14 @@ class PostgresProbe:
         import psycopg
 
         try:
-            with psycopg.connect(host=endpoint[0], port=endpoint[1], user=self.user,
-                                 password=self.password, dbname=self.database,
-                                 connect_timeout=2) as connection:
+            with psycopg.connect(
+                host=endpoint[0],
+                port=endpoint[1],
+                user=self.user,
+                password=self.password,
+                dbname=self.database,
+                connect_timeout=2,
+            ) as connection:
                 row = connection.execute("SELECT 1").fetchone()
         except psycopg.Error as exc:
             return Observation(False, f"postgres: {_last_line(str(exc))}")
@@ -310,8 +331,17 @@ class MariadbProbe:
     def check(self, target: Target) -> Observation:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
-            args = ["-h", "127.0.0.1", "-P", str(self.port), "-u", self.user, "-N", "-e",
-                    "SELECT 1"]
+            args = [
+                "-h",
+                "127.0.0.1",
+                "-P",
+                str(self.port),
+                "-u",
+                self.user,
+                "-N",
+                "-e",
+                "SELECT 1",
+            ]
             if self.database:
                 args.append(self.database)
             code, output = 127, ""
@@ -325,9 +355,14 @@ class MariadbProbe:
         import pymysql
 
         try:
-            connection = pymysql.connect(host=endpoint[0], port=endpoint[1], user=self.user,
-                                         password=self.password, database=self.database or None,
-                                         connect_timeout=2)
+            connection = pymysql.connect(
+                host=endpoint[0],
+                port=endpoint[1],
+                user=self.user,
+                password=self.password,
+                database=self.database or None,
+                connect_timeout=2,
+            )
         except pymysql.MySQLError as exc:
             return Observation(False, f"mariadb: {exc}")
         try:
@@ -400,14 +435,26 @@ def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:
     p = spec.params
     kind = spec.kind
     if kind == "postgres":
-        return PostgresProbe(_int(p, "port", 5432), p.get("user", "postgres"),
-                             p.get("database", "postgres"), p.get("password", ""))
+        return PostgresProbe(
+            _int(p, "port", 5432),
+            p.get("user", "postgres"),
+            p.get("database", "postgres"),
+            p.get("password", ""),
+        )
     if kind in ("mariadb", "mysql"):
-        return MariadbProbe(_int(p, "port", 3306), p.get("user", "root"), p.get("database", ""),
-                            p.get("password", ""))
+        return MariadbProbe(
+            _int(p, "port", 3306),
+            p.get("user", "root"),
+            p.get("database", ""),
+            p.get("password", ""),
+        )
     if kind == "http":
-        return HttpProbe(_first_port(exposed, p, 80), p.get("path", "/"),
-                         _int(p, "status", 200), p.get("body", ""))
+        return HttpProbe(
+            _first_port(exposed, p, 80),
+            p.get("path", "/"),
+            _int(p, "status", 200),
+            p.get("body", ""),
+        )
     if kind == "tcp":
         return TcpProbe(_first_port(exposed, p, 80))
     if kind == "mcp":
@@ -423,8 +470,14 @@ def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:
     return RunningProbe()
 
 
-def run_probe(probe: Probe, target: Target, *, timeout: float, clock: Clock,
-              cancelled: Callable[[], bool] = lambda: False) -> ProbeResult:
+def run_probe(
+    probe: Probe,
+    target: Target,
+    *,
+    timeout: float,
+    clock: Clock,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ProbeResult:
     """Gate on the container's state, then the probe; between attempts wait on the watch."""
     completed = probe.kind == "completed"
 

@@ -72,14 +72,20 @@ class Outcome:
 
     @property
     def failed_required(self) -> list[Result]:
-        return [r for r in self.results.values()
-                if r.status in (Status.FAILED, Status.SKIPPED) and not r.optional]
+        return [
+            r
+            for r in self.results.values()
+            if r.status in (Status.FAILED, Status.SKIPPED) and not r.optional
+        ]
 
     @property
     def failed_optional(self) -> list[Result]:
-        return [r for r in self.results.values()
-                if (r.status in (Status.FAILED, Status.SKIPPED, Status.DEGRADED) and r.optional)
-                or r.status is Status.DEGRADED]
+        return [
+            r
+            for r in self.results.values()
+            if (r.status in (Status.FAILED, Status.SKIPPED, Status.DEGRADED) and r.optional)
+            or r.status is Status.DEGRADED
+        ]
 
     @property
     def ok(self) -> bool:
@@ -108,8 +114,7 @@ class Driver(Protocol):
         """Start (or keep) the container; returns a short note ("started", "already running")."""
         ...
 
-    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
-        ...
+    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult: ...
 
     def log_tail(self, service: PlannedService, lines: int) -> str: ...
 
@@ -127,9 +132,16 @@ class _Message:
 
 
 class Scheduler:
-    def __init__(self, plan: Plan, driver: Driver, reporter: Reporter, *,
-                 max_workers: int = 16, clock: Callable[[], float] = time.monotonic,
-                 began: float | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        driver: Driver,
+        reporter: Reporter,
+        *,
+        max_workers: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+        began: float | None = None,
+    ) -> None:
         self.plan = plan
         self.driver = driver
         self.report = reporter
@@ -159,19 +171,29 @@ class Scheduler:
                 if not names:
                     continue
                 if stopped_by is not None or self.cancel.is_set():
-                    why = (f"not started: required service {stopped_by} failed"
-                           if stopped_by else "not started: cancelled")
+                    why = (
+                        f"not started: required service {stopped_by} failed"
+                        if stopped_by
+                        else "not started: cancelled"
+                    )
                     for name in names:
                         results[name] = self._final(name, Status.SKIPPED, why)
                     continue
                 self.report(Event("", "phase", phase.name, time.time(), phase.name))
                 self._run_phase(names, results, started, barrier, inbox, pool)
-                ready = [results[n] for n in names if results[n].status.usable
-                         and results[n].ready_at is not None]
+                ready = [
+                    results[n]
+                    for n in names
+                    if results[n].status.usable and results[n].ready_at is not None
+                ]
                 if ready:
                     barrier = max(ready, key=lambda r: r.ready_at or 0.0).service
-                failed = [n for n in names if results[n].status in (Status.FAILED, Status.SKIPPED)
-                          and not results[n].optional]
+                failed = [
+                    n
+                    for n in names
+                    if results[n].status in (Status.FAILED, Status.SKIPPED)
+                    and not results[n].optional
+                ]
                 if failed and stopped_by is None:
                     stopped_by = failed[0]
         finally:
@@ -185,14 +207,20 @@ class Scheduler:
 
     def _final(self, name: str, status: Status, reason: str, **extra: object) -> Result:
         planned = self.plan.services[name]
-        result = Result(name, planned.phase, status, reason, optional=planned.optional,
-                        **extra)  # type: ignore[arg-type]
+        optional = extra.pop("optional", None) or planned.optional
+        result = Result(name, planned.phase, status, reason, optional=bool(optional), **extra)  # type: ignore[arg-type]
         self._emit(name, status.value, reason)
         return result
 
-    def _run_phase(self, names: list[str], results: dict[str, Result], started: dict[str, float],
-                   barrier: str | None, inbox: queue.Queue[_Message],
-                   pool: ThreadPoolExecutor) -> None:
+    def _run_phase(
+        self,
+        names: list[str],
+        results: dict[str, Result],
+        started: dict[str, float],
+        barrier: str | None,
+        inbox: queue.Queue[_Message],
+        pool: ThreadPoolExecutor,
+    ) -> None:
         waiting = list(names)
         running: set[str] = set()
         while waiting or running:
@@ -202,7 +230,12 @@ class Scheduler:
                     continue
                 waiting.remove(name)
                 if verdict.startswith("skip:"):
-                    results[name] = self._final(name, Status.SKIPPED, verdict[5:])
+                    # Skipped for an optional upstream: graceful degradation, not a stop.
+                    upstream = verdict.split("upstream ", 1)[1].split(" ", 1)[0]
+                    inherited = results[upstream].optional
+                    results[name] = self._final(
+                        name, Status.SKIPPED, verdict[5:], optional=inherited or None
+                    )
                     continue
                 running.add(name)
                 started[name] = 0.0  # marks "launched"; the real time comes with the message
@@ -230,9 +263,10 @@ class Scheduler:
         except queue.Empty:
             return None
 
-    def _dependency_verdict(self, name: str, results: dict[str, Result],
-                            started: dict[str, float]) -> str:
-        """"go", "degraded: ...", "skip: ..." or "wait"."""
+    def _dependency_verdict(
+        self, name: str, results: dict[str, Result], started: dict[str, float]
+    ) -> str:
+        """ "go", "degraded: ...", "skip: ..." or "wait"."""
         notes = []
         for dep in self.plan.services[name].depends_on:
             outcome = results.get(dep.name)
@@ -247,9 +281,14 @@ class Scheduler:
             notes.append(f"{dep.name} unavailable ({outcome.status.value})")
         return "degraded: " + ", ".join(notes) if notes else "go"
 
-    def _critical_link(self, name: str, results: dict[str, Result], barrier: str | None) -> str | None:
-        candidates = [results[d.name] for d in self.plan.services[name].depends_on
-                      if d.name in results and results[d.name].ready_at is not None]
+    def _critical_link(
+        self, name: str, results: dict[str, Result], barrier: str | None
+    ) -> str | None:
+        candidates = [
+            results[d.name]
+            for d in self.plan.services[name].depends_on
+            if d.name in results and results[d.name].ready_at is not None
+        ]
         if barrier and barrier in results:
             candidates.append(results[barrier])
         if not candidates:
@@ -266,8 +305,9 @@ class Scheduler:
             tail = "" if result.ready else self.driver.log_tail(planned, 20)
             inbox.put(_Message(name, "done", result, error=tail, at=self.clock()))
         except Exception as exc:  # one place maps a worker's exception to a result
-            inbox.put(_Message(name, "done", None, error=f"{type(exc).__name__}: {exc}",
-                               at=self.clock()))
+            inbox.put(
+                _Message(name, "done", None, error=f"{type(exc).__name__}: {exc}", at=self.clock())
+            )
 
     def _conclude(self, message: _Message, started: dict[str, float]) -> Result:
         name = message.service
@@ -275,20 +315,39 @@ class Scheduler:
         link = self._links.get(name)
         probe = message.result
         if probe is None:
-            return self._final(name, Status.FAILED, f"could not start: {message.error}",
-                               started_at=start_time, waited_for=link)
+            return self._final(
+                name,
+                Status.FAILED,
+                f"could not start: {message.error}",
+                started_at=start_time,
+                waited_for=link,
+            )
         if probe.ready:
             verdict = self._verdicts.get(name, "go")
             status = Status.DEGRADED if verdict.startswith("degraded") else Status.READY
             detail = probe.detail + (f" ({verdict})" if status is Status.DEGRADED else "")
-            return self._final(name, status, detail, started_at=start_time,
-                               ready_at=message.at, waited_for=link, attempts=probe.attempts)
+            return self._final(
+                name,
+                status,
+                detail,
+                started_at=start_time,
+                ready_at=message.at,
+                waited_for=link,
+                attempts=probe.attempts,
+            )
         if self.cancel.is_set() and not probe.fatal and not probe.timed_out:
-            return self._final(name, Status.CANCELLED, probe.detail, started_at=start_time,
-                               waited_for=link)
+            return self._final(
+                name, Status.CANCELLED, probe.detail, started_at=start_time, waited_for=link
+            )
         what = "timed out" if probe.timed_out else "failed"
         reason = f"{what} after {probe.elapsed:.1f}s: {probe.detail}"
         if message.error:
             reason += "\n" + message.error.rstrip()
-        return self._final(name, Status.FAILED, reason, started_at=start_time, waited_for=link,
-                           attempts=probe.attempts)
+        return self._final(
+            name,
+            Status.FAILED,
+            reason,
+            started_at=start_time,
+            waited_for=link,
+            attempts=probe.attempts,
+        )

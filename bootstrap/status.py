@@ -28,24 +28,49 @@ class ServiceStatus:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "service": self.service, "phase": self.phase, "state": self.state,
-            "health": self.health, "probe": self.probe, "ready": self.ready,
-            "detail": self.detail, "ports": {str(k): v for k, v in self.ports.items()},
-            "address": self.address, "optional": self.optional,
+            "service": self.service,
+            "phase": self.phase,
+            "state": self.state,
+            "health": self.health,
+            "probe": self.probe,
+            "ready": self.ready,
+            "detail": self.detail,
+            "ports": {str(k): v for k, v in self.ports.items()},
+            "address": self.address,
+            "optional": self.optional,
         }
 
 
-def _one(workspace: Workspace, engine: Engine, name: str, info: ContainerInfo | None,
-         on_network: bool) -> ServiceStatus:
+def _one(
+    workspace: Workspace, engine: Engine, name: str, info: ContainerInfo | None, on_network: bool
+) -> ServiceStatus:
     planned = workspace.plan.services[name]
     if info is None:
-        return ServiceStatus(name, planned.phase, "absent", None, planned.probe.kind, False,
-                             "no container", {}, planned.address, planned.optional)
+        return ServiceStatus(
+            name,
+            planned.phase,
+            "absent",
+            None,
+            planned.probe.kind,
+            False,
+            "no container",
+            {},
+            planned.address,
+            planned.optional,
+        )
     watch = ContainerWatch()
     watch.seed(info)
     dns = name if on_network and resolvable(name) else None
-    target = Target(name, info.id, engine, watch, dict(info.ports), dns,
-                    planned.service.healthcheck, planned.service.restart)
+    target = Target(
+        name,
+        info.id,
+        engine,
+        watch,
+        dict(info.ports),
+        dns,
+        planned.service.healthcheck,
+        planned.service.restart,
+    )
     probe = make_probe(planned.probe, exposed=[p.target for p in planned.service.ports])
     observation = container_gate(target, completed_ok=probe.kind in ("completed", "running"))
     if observation is None:
@@ -56,9 +81,18 @@ def _one(workspace: Workspace, engine: Engine, name: str, info: ContainerInfo | 
 
             observation = Observation(False, f"{type(exc).__name__}: {exc}")
     address = next(iter(info.addresses.values()), None) if info.addresses else planned.address
-    return ServiceStatus(name, planned.phase, info.state, info.health, planned.probe.kind,
-                         observation.ready, observation.detail, dict(info.ports),
-                         planned.address or address, planned.optional)
+    return ServiceStatus(
+        name,
+        planned.phase,
+        info.state,
+        info.health,
+        planned.probe.kind,
+        observation.ready,
+        observation.detail,
+        dict(info.ports),
+        planned.address or address,
+        planned.optional,
+    )
 
 
 def collect_status(workspace: Workspace, engine: Engine) -> list[ServiceStatus]:
@@ -66,5 +100,6 @@ def collect_status(workspace: Workspace, engine: Engine) -> list[ServiceStatus]:
     names = workspace.plan.order()
     on_network = in_container()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(lambda n: _one(workspace, engine, n, containers.get(n), on_network),
-                             names))
+        return list(
+            pool.map(lambda n: _one(workspace, engine, n, containers.get(n), on_network), names)
+        )

@@ -30,8 +30,11 @@ def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> lis
     strays = [n for n in containers if n not in known]  # other profiles: stop them first
     with ThreadPoolExecutor(max_workers=8) as pool:
         for names in [tuple(strays), *phases]:
-            running = [containers[n] for n in names if n in containers
-                       and containers[n].state in ("running", "restarting")]
+            running = [
+                containers[n]
+                for n in names
+                if n in containers and containers[n].state in ("running", "restarting")
+            ]
             if running:
                 say("stopping " + ", ".join(c.service for c in running))
             list(pool.map(lambda c: engine.stop(c.id), running))
@@ -71,8 +74,9 @@ class Snapshot:
     volumes: tuple[dict[str, object], ...]
 
 
-def snapshot_volumes(workspace: Workspace, engine: Engine, volumes: list[VolumeInfo],
-                     say: Say) -> Path:
+def snapshot_volumes(
+    workspace: Workspace, engine: Engine, volumes: list[VolumeInfo], say: Say
+) -> Path:
     """Write every volume to ``<snapshot_dir>/<project>-<time>/`` with a manifest.
 
     The folder is written under a ``.partial`` name and renamed only when complete, so a
@@ -88,10 +92,17 @@ def snapshot_volumes(workspace: Workspace, engine: Engine, volumes: list[VolumeI
     for volume in volumes:
         file = f"{volume.name}.tar"
         say(f"snapshot {volume.name}")
-        engine.export_volume(volume.name, str(partial / file), image=image,
-                             project=workspace.compose.name)
-        entries.append({"name": volume.name, "labels": dict(volume.labels), "file": file,
-                        "bytes": (partial / file).stat().st_size})
+        engine.export_volume(
+            volume.name, str(partial / file), image=image, project=workspace.compose.name
+        )
+        entries.append(
+            {
+                "name": volume.name,
+                "labels": dict(volume.labels),
+                "file": file,
+                "bytes": (partial / file).stat().st_size,
+            }
+        )
     manifest = {"project": workspace.compose.name, "created": stamp, "volumes": entries}
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     fd = os.open(partial, os.O_RDONLY)
@@ -103,8 +114,16 @@ def snapshot_volumes(workspace: Workspace, engine: Engine, volumes: list[VolumeI
     return final
 
 
-def reset(workspace: Workspace, engine: Engine, compose: ComposeCLI, say: Say, *,
-          caches: bool, snapshot: bool, dry_run: bool) -> tuple[list[str], Path | None]:
+def reset(
+    workspace: Workspace,
+    engine: Engine,
+    compose: ComposeCLI,
+    say: Say,
+    *,
+    caches: bool,
+    snapshot: bool,
+    dry_run: bool,
+) -> tuple[list[str], Path | None]:
     volumes = data_volumes(workspace, engine, caches=caches)
     names = [v.name for v in volumes]
     if dry_run:
@@ -122,14 +141,21 @@ def list_snapshots(workspace: Workspace) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-         and (p / "manifest.json").is_file() and p.name.startswith(workspace.compose.name + "-")),
+        (
+            p
+            for p in root.iterdir()
+            if p.is_dir()
+            and not p.name.startswith(".")
+            and (p / "manifest.json").is_file()
+            and p.name.startswith(workspace.compose.name + "-")
+        ),
         key=lambda p: p.name,
     )
 
 
-def restore(workspace: Workspace, engine: Engine, say: Say, *, snapshot: str | None,
-            replace: bool) -> Path:
+def restore(
+    workspace: Workspace, engine: Engine, say: Say, *, snapshot: str | None, replace: bool
+) -> Path:
     """Put a snapshot back. Refuses while a container uses a volume, or (without
     ``replace``) when the volume already exists."""
     available = list_snapshots(workspace)
@@ -140,13 +166,18 @@ def restore(workspace: Workspace, engine: Engine, say: Say, *, snapshot: str | N
     elif available:
         path = available[-1]
     else:
-        raise NotFoundError("no snapshot to restore",
-                            location=str(workspace.directory / workspace.settings.snapshot_dir),
-                            hint="`bootstrap reset` takes one unless --no-snapshot")
+        raise NotFoundError(
+            "no snapshot to restore",
+            location=str(workspace.directory / workspace.settings.snapshot_dir),
+            hint="`bootstrap reset` takes one unless --no-snapshot",
+        )
     manifest_file = path / "manifest.json"
     if not manifest_file.is_file():
-        raise NotFoundError("not a snapshot (no manifest.json)", location=str(path),
-                            hint="name a folder listed by `bootstrap restore --list`")
+        raise NotFoundError(
+            "not a snapshot (no manifest.json)",
+            location=str(path),
+            hint="name a folder listed by `bootstrap restore --list`",
+        )
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     existing = {v.name for v in engine.volumes()}
     image = helper_image(engine)
@@ -154,19 +185,26 @@ def restore(workspace: Workspace, engine: Engine, say: Say, *, snapshot: str | N
         name = str(entry["name"])
         users = engine.volume_users(name) if name in existing else []
         if users:
-            raise ConfigError(f"volume {name} is in use by {', '.join(users)}",
-                              location=f"volume {name}", hint="run `bootstrap down` first")
+            raise ConfigError(
+                f"volume {name} is in use by {', '.join(users)}",
+                location=f"volume {name}",
+                hint="run `bootstrap down` first",
+            )
         if name in existing and not replace:
-            raise ConfigError(f"volume {name} exists already", location=f"volume {name}",
-                              hint="pass --replace to overwrite it with the snapshot")
+            raise ConfigError(
+                f"volume {name} exists already",
+                location=f"volume {name}",
+                hint="pass --replace to overwrite it with the snapshot",
+            )
     for entry in manifest["volumes"]:
         name = str(entry["name"])
         if name in existing:
             engine.remove_volume(name)
         engine.create_volume(name, dict(entry.get("labels") or {}))
         say(f"restore {name}")
-        engine.import_volume(name, str(path / str(entry["file"])), image=image,
-                             project=workspace.compose.name)
+        engine.import_volume(
+            name, str(path / str(entry["file"])), image=image, project=workspace.compose.name
+        )
     return path
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from bootstrap.classify import database_engine
+from bootstrap.classify import database_engine, image_kind
 from bootstrap.model import PortBinding, Stack
 from bootstrap.plan import Plan
 from bootstrap.settings import Settings
@@ -125,54 +125,84 @@ def check_network(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]
                 address = ipaddress.ip_address(text)
             except ValueError:
                 findings.append(
-                    error("address-malformed", where, f"{text!r} is not an IP address",
-                          f"use an address inside {subnet}")
+                    error(
+                        "address-malformed",
+                        where,
+                        f"{text!r} is not an IP address",
+                        f"use an address inside {subnet}",
+                    )
                 )
                 continue
             if address not in subnet:
                 findings.append(
-                    error("address-outside-subnet", where, f"{text} is outside {subnet}",
-                          f"use an address inside {subnet}")
+                    error(
+                        "address-outside-subnet",
+                        where,
+                        f"{text} is outside {subnet}",
+                        f"use an address inside {subnet}",
+                    )
                 )
                 continue
             if address == gateway:
                 findings.append(
-                    error("address-is-gateway", where, f"{text} is the gateway of {subnet}",
-                          "pick another address in the service's tier range")
+                    error(
+                        "address-is-gateway",
+                        where,
+                        f"{text} is the gateway of {subnet}",
+                        "pick another address in the service's tier range",
+                    )
                 )
                 continue
             if address in (subnet.network_address, subnet.broadcast_address):
                 findings.append(
-                    error("address-reserved", where,
-                          f"{text} is the network or broadcast address of {subnet}",
-                          "pick another address in the service's tier range")
+                    error(
+                        "address-reserved",
+                        where,
+                        f"{text} is the network or broadcast address of {subnet}",
+                        "pick another address in the service's tier range",
+                    )
                 )
                 continue
             if address in taken:
                 findings.append(
-                    error("address-duplicate", where,
-                          f"{text} is also the address of {taken[address]}",
-                          "give each service its own address")
+                    error(
+                        "address-duplicate",
+                        where,
+                        f"{text} is also the address of {taken[address]}",
+                        "give each service its own address",
+                    )
                 )
                 continue
             taken[address] = name
             offset = int(address) - int(subnet.network_address)
             tier = settings.tier_for_offset(offset)
-            own = [t for t in settings.tiers if t.phase == planned.phase]
+            # The image speaks too: a postgres at an mcp address is a mistake even though the
+            # address alone would make it an app.
+            wanted = planned.phase
+            kind = image_kind(planned.service)
+            if tier is not None and tier.admits(wanted) and kind and not tier.admits(kind):
+                wanted = kind
+            own = [t for t in settings.tiers if t.phase == wanted]
             expected = " or ".join(f"{t.name} ({_host_range(t.hosts)})" for t in own)
             if tier is None:
                 findings.append(
-                    warning("address-no-tier", where,
-                            f"{text} is in no tier range",
-                            f"use the {expected} range" if own else "add a tier to the settings")
+                    warning(
+                        "address-no-tier",
+                        where,
+                        f"{text} is in no tier range",
+                        f"use the {expected} range" if own else "add a tier to the settings",
+                    )
                 )
-            elif not tier.admits(planned.phase):
+            elif not tier.admits(wanted):
                 findings.append(
-                    error("address-wrong-tier", where,
-                          f"{text} is in the {tier.name} range ({_host_range(tier.hosts)}), "
-                          f"not {expected or planned.phase}",
-                          f"move {name} to an address in its tier, or label it "
-                          f"bootstrap.phase: {tier.phase}")
+                    error(
+                        "address-wrong-tier",
+                        where,
+                        f"{text} is in the {tier.name} range ({_host_range(tier.hosts)}), "
+                        f"not {expected or wanted}",
+                        f"move {name} to an address in its tier, or label it "
+                        f"bootstrap.phase: {tier.phase}",
+                    )
                 )
     return findings
 
@@ -201,11 +231,13 @@ def check_subnet_overlap(
                         continue
                     if clash:
                         findings.append(
-                            error("subnet-overlap", f"networks.{key}.ipam.config[{index}].subnet",
-                                  f"{subnet} overlaps {other_subnet} of the existing Docker "
-                                  f"network {other!r}",
-                                  f"remove it (docker network rm {other}) or choose another "
-                                  "subnet")
+                            error(
+                                "subnet-overlap",
+                                f"networks.{key}.ipam.config[{index}].subnet",
+                                f"{subnet} overlaps {other_subnet} of the existing Docker "
+                                f"network {other!r}",
+                                f"remove it (docker network rm {other}) or choose another subnet",
+                            )
                         )
     return findings
 
@@ -226,18 +258,24 @@ def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
             is_database = planned.phase == "databases" or database_engine(planned.service)
             if is_database and port.all_interfaces:
                 findings.append(
-                    error("database-port-public", where,
-                          f"database port {port.published} is published on all interfaces",
-                          f"publish it on loopback only: \"127.0.0.1:{port.published}:"
-                          f"{port.target}\", or not at all (databases are internal only)")
+                    error(
+                        "database-port-public",
+                        where,
+                        f"database port {port.published} is published on all interfaces",
+                        f'publish it on loopback only: "127.0.0.1:{port.published}:'
+                        f'{port.target}", or not at all (databases are internal only)',
+                    )
                 )
             key = _binding_key(port)
             if key in owners:
                 findings.append(
-                    error("port-duplicate", where,
-                          f"host port {port.published}/{port.protocol} is also published by "
-                          f"{owners[key]}",
-                          "give each service its own host port")
+                    error(
+                        "port-duplicate",
+                        where,
+                        f"host port {port.published}/{port.protocol} is also published by "
+                        f"{owners[key]}",
+                        "give each service its own host port",
+                    )
                 )
             else:
                 owners[key] = name
@@ -245,19 +283,25 @@ def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
             ranges = ", ".join(f"{r.ports} {r.name}" for r in settings.port_ranges)
             if not fitting:
                 findings.append(
-                    error("port-outside-ranges", where,
-                          f"host port {port.published} is outside every reserved range",
-                          f"use a port in: {ranges}")
+                    error(
+                        "port-outside-ranges",
+                        where,
+                        f"host port {port.published} is outside every reserved range",
+                        f"use a port in: {ranges}",
+                    )
                 )
             elif not any(planned.phase in r.phases for r in fitting):
                 suits = [r for r in settings.port_ranges if planned.phase in r.phases]
                 findings.append(
-                    warning("port-range-mismatch", where,
-                            f"host port {port.published} is in the {fitting[0].name} range, "
-                            f"meant for {', '.join(fitting[0].phases)}, but {name} is in "
-                            f"{planned.phase}",
-                            "use a port in: "
-                            + (", ".join(f"{r.ports} {r.name}" for r in suits) or ranges))
+                    warning(
+                        "port-range-mismatch",
+                        where,
+                        f"host port {port.published} is in the {fitting[0].name} range, "
+                        f"meant for {', '.join(fitting[0].phases)}, but {name} is in "
+                        f"{planned.phase}",
+                        "use a port in: "
+                        + (", ".join(f"{r.ports} {r.name}" for r in suits) or ranges),
+                    )
                 )
     return findings
 
@@ -274,28 +318,37 @@ def check_ports_free(plan: Plan, busy: Mapping[tuple[str, int], str | None]) -> 
                 holder = busy[key]
                 who = f"the container {holder}" if holder else "another process"
                 findings.append(
-                    error("port-in-use", f"services.{name}.ports[{index}]",
-                          f"host port {port.published} is already taken by {who}",
-                          f"stop {holder}" if holder else
-                          f"find it with `ss -ltnp 'sport = :{port.published}'` and stop it, "
-                          "or publish another port")
+                    error(
+                        "port-in-use",
+                        f"services.{name}.ports[{index}]",
+                        f"host port {port.published} is already taken by {who}",
+                        f"stop {holder}"
+                        if holder
+                        else f"find it with `ss -ltnp 'sport = :{port.published}'` and stop it, "
+                        "or publish another port",
+                    )
                 )
     return findings
 
 
 def check_volumes(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
     findings = []
-    used = {m.source for s in plan.services.values() for m in s.service.mounts if m.type == "volume"}
+    used = {
+        m.source for s in plan.services.values() for m in s.service.mounts if m.type == "volume"
+    }
     for key, volume in sorted(stack.volumes.items()):
         if volume.external or key not in used:
             continue
         if not volume.name.startswith(settings.prefix + "_"):
             findings.append(
-                error("volume-name", f"volumes.{key}.name",
-                      f"volume {volume.name!r} does not follow the {settings.prefix}_ naming "
-                      "convention",
-                      f"name it {settings.prefix}_{key} (or drop `name:` and let the project "
-                      "prefix it)")
+                error(
+                    "volume-name",
+                    f"volumes.{key}.name",
+                    f"volume {volume.name!r} does not follow the {settings.prefix}_ naming "
+                    "convention",
+                    f"name it {settings.prefix}_{key} (or drop `name:` and let the project "
+                    "prefix it)",
+                )
             )
     return findings
 

@@ -50,8 +50,12 @@ class ContainerWatch:
             current = self._states.get(event.container_id, LiveState("created"))
             action = event.action
             if action == "start":
-                current = replace(current, status="running", starts=current.starts + 1,
-                                  health="starting" if current.health else None)
+                current = replace(
+                    current,
+                    status="running",
+                    starts=current.starts + 1,
+                    health="starting" if current.health else None,
+                )
             elif action == "die":
                 code = int(event.attributes.get("exitCode", "0") or 0)
                 current = replace(current, status="exited", exit_code=code)

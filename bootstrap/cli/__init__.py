@@ -70,8 +70,13 @@ started); 3 engine or compose CLI unavailable; 4 another run holds the lock; 5 d
 @click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="bootstrap")
 @click.option(
-    "-C", "--project-directory", "directory", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."), show_default=True, help="The workspace holding the compose files.",
+    "-C",
+    "--project-directory",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The workspace holding the compose files.",
 )
 @click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable).")
 @click.option("-p", "--project-name", "project", default=None, help="Compose project name.")

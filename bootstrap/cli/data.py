@@ -15,8 +15,9 @@ from bootstrap.cli.lifecycle import _lock
 @click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
-def reset(ctx: CliContext, yes: bool, caches: bool, no_snapshot: bool, dry_run: bool,
-          as_json: bool) -> None:
+def reset(
+    ctx: CliContext, yes: bool, caches: bool, no_snapshot: bool, dry_run: bool, as_json: bool
+) -> None:
     """Down, snapshot and remove the project's data volumes (label and prefix both required)."""
     from bootstrap.compose import ComposeCLI
     from bootstrap.engine import DockerEngine
@@ -35,19 +36,29 @@ def reset(ctx: CliContext, yes: bool, caches: bool, no_snapshot: bool, dry_run: 
     if not yes:
         listed = ", ".join(volumes) or "no volumes"
         snap = "" if no_snapshot else " (snapshots first)"
-        if not click.confirm(f"Stop {workspace.compose.name} and remove {listed}{snap}?",
-                             err=True):
+        if not click.confirm(f"Stop {workspace.compose.name} and remove {listed}{snap}?", err=True):
             say("nothing changed")
             return
     with _lock(ctx, workspace.compose.name, True):
-        removed, snapshot = reset_(workspace, engine, ComposeCLI(workspace.redact), say,
-                                   caches=caches, snapshot=not no_snapshot, dry_run=False)
+        removed, snapshot = reset_(
+            workspace,
+            engine,
+            ComposeCLI(workspace.redact),
+            say,
+            caches=caches,
+            snapshot=not no_snapshot,
+            dry_run=False,
+        )
     if as_json:
         emit_json({"removed": removed, "snapshot": str(snapshot) if snapshot else None})
     else:
-        say(f"reset: removed {len(removed)} volumes" +
-            (f"; snapshot in {snapshot} (`bootstrap restore` brings it back)" if snapshot else ""),
-            fg="green")
+        say(
+            f"reset: removed {len(removed)} volumes"
+            + (
+                f"; snapshot in {snapshot} (`bootstrap restore` brings it back)" if snapshot else ""
+            ),
+            fg="green",
+        )
 
 
 @click.command()
@@ -86,17 +97,32 @@ def cache_setup(ctx: CliContext, as_json: bool) -> None:
     from bootstrap.engine import DockerEngine
 
     workspace = ctx.workspace(("*",))
-    volumes = ensure_cache_volumes(DockerEngine(), workspace.settings, workspace.compose.name,
-                                   fix_owner=True)
+    volumes = ensure_cache_volumes(
+        DockerEngine(), workspace.settings, workspace.compose.name, fix_owner=True
+    )
     env = cache_environment(workspace.settings)
     if as_json:
-        emit_json({"volumes": [{"kind": v.kind, "name": v.name, "mount": v.mount,
-                                "owner": v.owner, "created": v.created} for v in volumes],
-                   "environment": env})
+        emit_json(
+            {
+                "volumes": [
+                    {
+                        "kind": v.kind,
+                        "name": v.name,
+                        "mount": v.mount,
+                        "owner": v.owner,
+                        "created": v.created,
+                    }
+                    for v in volumes
+                ],
+                "environment": env,
+            }
+        )
         return
     for v in volumes:
-        click.echo(f"{v.kind:<4} {v.name:<32} mount at {v.mount}  owner {v.owner}"
-                   + ("  (created)" if v.created else ""))
+        click.echo(
+            f"{v.kind:<4} {v.name:<32} mount at {v.mount}  owner {v.owner}"
+            + ("  (created)" if v.created else "")
+        )
     click.echo("environment for services that use them:")
     for key, value in env.items():
         click.echo(f"  {key}={value}")

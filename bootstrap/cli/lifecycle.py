@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,13 +13,19 @@ from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.cli.plan import render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
+if TYPE_CHECKING:
+    from bootstrap.lock import ProjectLock
 
-def _lock(ctx: CliContext, project: str, wait: bool):  # type: ignore[no-untyped-def]
+
+def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
     from bootstrap.lock import ProjectLock
 
     path = ctx.directory.resolve() / ".bootstrap" / f"{project}.lock"
-    return ProjectLock(path, wait=600.0 if wait else 0.0,
-                       on_wait=lambda holder: say(f"waiting for the project lock held by {holder}"))
+    return ProjectLock(
+        path,
+        wait=600.0 if wait else 0.0,
+        on_wait=lambda holder: say(f"waiting for the project lock held by {holder}"),
+    )
 
 
 @click.command()
@@ -27,8 +35,14 @@ def _lock(ctx: CliContext, project: str, wait: bool):  # type: ignore[no-untyped
 @click.option("--dry-run", is_flag=True, help="Validate and print the plan; start nothing.")
 @click.option("--no-wait-lock", is_flag=True, help="Fail at once if another run holds the lock.")
 @click.pass_obj
-def up(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, timeout: float | None,
-       dry_run: bool, no_wait_lock: bool) -> int:
+def up(
+    ctx: CliContext,
+    profiles: tuple[str, ...],
+    as_json: bool,
+    timeout: float | None,
+    dry_run: bool,
+    no_wait_lock: bool,
+) -> int:
     """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
     from bootstrap.bringup import bring_up
     from bootstrap.caches import ensure_cache_volumes
@@ -42,6 +56,7 @@ def up(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, timeout: float
     from bootstrap.compose import ComposeCLI
     from bootstrap.engine import DockerEngine
     from bootstrap.preflight import engine_findings
+    from bootstrap.scheduler import Scheduler
     from bootstrap.validate import validate as validate_rules
 
     workspace = ctx.workspace(profiles)
@@ -64,20 +79,29 @@ def up(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, timeout: float
         services = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
         if as_json:
             reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
-        elif click.get_text_stream("stderr").isatty():
+        elif sys.stderr.isatty():
             reporter = LiveReporter(ctx.redact, services)
         else:
             reporter = PlainReporter(ctx.redact)
-        schedulers = []
+        schedulers: list[Scheduler] = []
         try:
-            outcome = bring_up(workspace, engine, compose, reporter, timeout=timeout,
-                               scheduler_hook=schedulers.append)
+            outcome = bring_up(
+                workspace,
+                engine,
+                compose,
+                reporter,
+                timeout=timeout,
+                scheduler_hook=schedulers.append,
+            )
         except KeyboardInterrupt:
             for scheduler in schedulers:
                 scheduler.interrupt()
             reporter.close()
-            say("interrupted: containers already started keep running; "
-                "run `bootstrap up` again to finish", fg="yellow")
+            say(
+                "interrupted: containers already started keep running; "
+                "run `bootstrap up` again to finish",
+                fg="yellow",
+            )
             return int(ExitCode.INTERRUPTED)
         finally:
             reporter.close()
@@ -89,17 +113,27 @@ def up(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, timeout: float
         return int(ExitCode.INTERRUPTED)
     if not outcome.ok:
         failed = outcome.failed_required[0]
-        say(f"error: required service {failed.service} {failed.status.value}: "
-            f"{failed.reason.splitlines()[0]}", fg="red", redact=ctx.redact)
-        say("  fix: read the log lines above, `bootstrap logs " + failed.service +
-            "`, then run `bootstrap up` again (what runs stays running)", redact=ctx.redact)
+        say(
+            f"error: required service {failed.service} {failed.status.value}: "
+            f"{failed.reason.splitlines()[0]}",
+            fg="red",
+            redact=ctx.redact,
+        )
+        say(
+            "  fix: read the log lines above, `bootstrap logs "
+            + failed.service
+            + "`, then run `bootstrap up` again (what runs stays running)",
+            redact=ctx.redact,
+        )
         return int(ExitCode.FAILED)
     if outcome.failed_optional:
         names = ", ".join(r.service for r in outcome.failed_optional)
         say(f"degraded: optional services unavailable: {names}", fg="yellow")
         return int(ExitCode.DEGRADED)
-    say(f"ready: {len(outcome.results)} services in {outcome.ended - outcome.began:.2f}s",
-        fg="green")
+    say(
+        f"ready: {len(outcome.results)} services in {outcome.ended - outcome.began:.2f}s",
+        fg="green",
+    )
     return 0
 
 
@@ -125,8 +159,9 @@ def down(ctx: CliContext, no_wait_lock: bool) -> None:
 @click.option("--watch", "follow", is_flag=True, help="Refresh until interrupted.")
 @click.option("--interval", type=float, default=2.0, show_default=True)
 @click.pass_obj
-def status(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bool,
-           interval: float) -> int:
+def status(
+    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bool, interval: float
+) -> int:
     """Every service: phase, container state, probe result, ports, address."""
     from bootstrap.engine import DockerEngine
     from bootstrap.status import collect_status
@@ -137,16 +172,26 @@ def status(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bo
         rows = collect_status(workspace, engine)
         healthy = all(r.ready for r in rows if not r.optional)
         if as_json:
-            emit_json({"project": workspace.compose.name, "healthy": healthy,
-                       "services": [r.as_dict() for r in rows]}, ctx.redact)
+            emit_json(
+                {
+                    "project": workspace.compose.name,
+                    "healthy": healthy,
+                    "services": [r.as_dict() for r in rows],
+                },
+                ctx.redact,
+            )
         else:
-            lines = [f"{'service':<22} {'phase':<11} {'state':<10} {'probe':<10} {'ready':<6} "
-                     f"{'address':<14} ports"]
+            lines = [
+                f"{'service':<22} {'phase':<11} {'state':<10} {'probe':<10} {'ready':<6} "
+                f"{'address':<14} ports"
+            ]
             for r in rows:
                 ports = ",".join(f"{h}->{c}" for c, h in r.ports.items()) or "-"
-                lines.append(f"{r.service:<22} {r.phase:<11} {r.state:<10} {r.probe:<10} "
-                             f"{'yes' if r.ready else 'no':<6} {r.address or '-':<14} {ports}  "
-                             f"{r.detail[:60]}")
+                lines.append(
+                    f"{r.service:<22} {r.phase:<11} {r.state:<10} {r.probe:<10} "
+                    f"{'yes' if r.ready else 'no':<6} {r.address or '-':<14} {ports}  "
+                    f"{r.detail[:60]}"
+                )
             click.echo(ctx.redact("\n".join(lines)))
         if not follow:
             return 0 if healthy else int(ExitCode.FAILED)
@@ -168,6 +213,9 @@ def logs(ctx: CliContext, follow: bool, tail: str, services: tuple[str, ...]) ->
     workspace = ctx.workspace(("*",))
     unknown = [s for s in services if s not in workspace.stack.services]
     if unknown:
-        raise BootstrapError(f"no service {unknown[0]!r}", location="logs",
-                             hint=f"services: {', '.join(workspace.stack.services)}")
+        raise BootstrapError(
+            f"no service {unknown[0]!r}",
+            location="logs",
+            hint=f"services: {', '.join(workspace.stack.services)}",
+        )
     return ComposeCLI(workspace.redact).logs(workspace.compose, services, follow, tail)

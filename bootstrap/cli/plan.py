@@ -24,16 +24,24 @@ def collect_findings(workspace: Workspace, *, engine_checks: bool = True) -> lis
             findings += engine_findings(workspace, DockerEngine())
         except EngineError as exc:
             findings.append(
-                Finding(Severity.NOTICE, "docker", f"engine checks skipped: {exc.message}",
-                        "subnet overlap and ports in use were not checked", "engine-skipped")
+                Finding(
+                    Severity.NOTICE,
+                    "docker",
+                    f"engine checks skipped: {exc.message}",
+                    "subnet overlap and ports in use were not checked",
+                    "engine-skipped",
+                )
             )
     return findings
 
 
 def render_findings(findings: list[Finding], ctx: CliContext) -> None:
     for finding in findings:
-        say(f"{finding.severity.value}: {finding.location}: {finding.message}",
-            fg=_COLOURS[finding.severity], redact=ctx.redact)
+        say(
+            f"{finding.severity.value}: {finding.location}: {finding.message}",
+            fg=_COLOURS[finding.severity],
+            redact=ctx.redact,
+        )
         if finding.hint:
             say(f"  fix: {finding.hint}", redact=ctx.redact)
 
@@ -55,8 +63,9 @@ def stop_on_errors(findings: list[Finding]) -> None:
 @click.option("--explain", is_flag=True, help="Say why each service is in its phase.")
 @click.option("--offline", is_flag=True, help="Skip the checks that need the engine.")
 @click.pass_obj
-def plan(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, explain: bool,
-         offline: bool) -> None:
+def plan(
+    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, explain: bool, offline: bool
+) -> None:
     """Show the ordered waves: phase, reason, address, ports, probe, env layers per service."""
     from bootstrap.plan import plan_document
 
@@ -76,8 +85,10 @@ def plan(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, explain: boo
 def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
     plan_ = workspace.plan
     profiles = ", ".join(plan_.profiles) or "none"
-    lines = [f"project {plan_.project}  profiles: {profiles}  files: "
-             f"{', '.join(workspace.compose.files)}"]
+    lines = [
+        f"project {plan_.project}  profiles: {profiles}  files: "
+        f"{', '.join(workspace.compose.files)}"
+    ]
     for phase in plan_.phases:
         if not phase.waves:
             lines.append(f"{phase.name}: (no services)")
@@ -115,8 +126,9 @@ def validate(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, offline:
     workspace = ctx.workspace(profiles)
     findings = collect_findings(workspace, engine_checks=not offline)
     if as_json:
-        emit_json({"findings": [f.as_dict() for f in findings],
-                   "ok": not errors_in(findings)}, ctx.redact)
+        emit_json(
+            {"findings": [f.as_dict() for f in findings], "ok": not errors_in(findings)}, ctx.redact
+        )
     render_findings(findings, ctx)
     stop_on_errors(findings)
     say(f"ok: {len(workspace.plan.services)} services, no errors", fg="green")

@@ -14,8 +14,15 @@ import click
 from bootstrap.cli.context import colour_enabled
 from bootstrap.scheduler import Event, Outcome, Status
 
-_STATE_COLOURS = {"ready": "green", "degraded": "yellow", "failed": "red", "skipped": "yellow",
-                  "cancelled": "yellow", "probing": "cyan", "starting": "cyan"}
+_STATE_COLOURS = {
+    "ready": "green",
+    "degraded": "yellow",
+    "failed": "red",
+    "skipped": "yellow",
+    "cancelled": "yellow",
+    "probing": "cyan",
+    "starting": "cyan",
+}
 
 
 class JsonReporter:
@@ -26,8 +33,15 @@ class JsonReporter:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        line = json.dumps({"service": event.service, "state": event.state, "phase": event.phase,
-                           "detail": event.detail, "timestamp": round(event.timestamp, 3)})
+        line = json.dumps(
+            {
+                "service": event.service,
+                "state": event.state,
+                "phase": event.phase,
+                "detail": event.detail,
+                "timestamp": round(event.timestamp, 3),
+            }
+        )
         with self._lock:
             click.echo(self.redact(line))
 
@@ -77,8 +91,7 @@ class LiveReporter:
         }
         self._lock = threading.Lock()
         self.console = Console(file=sys.stderr, no_color=not colour_enabled())
-        self.live = Live(self._table(), console=self.console, refresh_per_second=8,
-                         transient=False)
+        self.live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
     def _table(self) -> Any:
@@ -89,12 +102,19 @@ class LiveReporter:
             table.add_column(column)
         now = time.monotonic()
         for name, row in self.rows.items():
-            elapsed = row["took"] if row["took"] is not None else (
-                now - row["since"] if row["since"] else None)
+            elapsed = (
+                row["took"]
+                if row["took"] is not None
+                else (now - row["since"] if row["since"] else None)
+            )
             colour = _STATE_COLOURS.get(row["state"], "white")
-            table.add_row(name, row["phase"], f"[{colour}]{row['state']}[/]",
-                          f"{elapsed:.2f}s" if elapsed is not None else "",
-                          self.redact(row["detail"].splitlines()[0] if row["detail"] else "")[:70])
+            table.add_row(
+                name,
+                row["phase"],
+                f"[{colour}]{row['state']}[/]",
+                f"{elapsed:.2f}s" if elapsed is not None else "",
+                self.redact(row["detail"].splitlines()[0] if row["detail"] else "")[:70],
+            )
         return table
 
     def __call__(self, event: Event) -> None:
@@ -104,8 +124,10 @@ class LiveReporter:
                 return
             if event.state == "starting":
                 row["since"] = time.monotonic()
-            if event.state in ("ready", "degraded", "failed", "skipped", "cancelled") and \
-                    row["since"] is not None:
+            if (
+                event.state in ("ready", "degraded", "failed", "skipped", "cancelled")
+                and row["since"] is not None
+            ):
                 row["took"] = time.monotonic() - row["since"]
             row["state"], row["detail"] = event.state, event.detail
             self.live.update(self._table())
@@ -120,8 +142,10 @@ def summary_lines(outcome: Outcome) -> list[str]:
     for result in outcome.results.values():
         took = f"{result.duration:.2f}s" if result.duration is not None else "-"
         first = result.reason.splitlines()[0] if result.reason else ""
-        lines.append(f"{result.service:<22} {result.phase:<11} {result.status.value:<9} "
-                     f"{took:>9}  {first[:90]}")
+        lines.append(
+            f"{result.service:<22} {result.phase:<11} {result.status.value:<9} "
+            f"{took:>9}  {first[:90]}"
+        )
     chain = outcome.critical_chain()
     total = outcome.ended - outcome.began
     if chain:
@@ -140,9 +164,13 @@ def outcome_document(outcome: Outcome) -> dict[str, Any]:
         "elapsed": round(outcome.ended - outcome.began, 3),
         "critical_chain": outcome.critical_chain(),
         "services": {
-            r.service: {"phase": r.phase, "status": r.status.value, "optional": r.optional,
-                        "ready_in": round(r.duration, 3) if r.duration is not None else None,
-                        "detail": r.reason}
+            r.service: {
+                "phase": r.phase,
+                "status": r.status.value,
+                "optional": r.optional,
+                "ready_in": round(r.duration, 3) if r.duration is not None else None,
+                "detail": r.reason,
+            }
             for r in outcome.results.values()
         },
     }

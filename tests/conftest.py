@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def engine_answers() -> str | None:
+    """None when a Docker engine with Compose v2 answers; else why not."""
+    if shutil.which("docker") is None:
+        return "no docker CLI"
+    try:
+        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                              capture_output=True, text=True, timeout=20)
+        compose = subprocess.run(["docker", "compose", "version"], capture_output=True,
+                                 text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"docker does not answer: {exc}"
+    if info.returncode != 0:
+        return "the Docker engine does not answer"
+    if compose.returncode != 0:
+        return "no Compose v2 plugin"
+    return None
+
+
+_ENGINE_PROBLEM: list[str | None] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    needs = [i for i in items if i.get_closest_marker("docker")]
+    if not needs:
+        return
+    if not _ENGINE_PROBLEM:
+        _ENGINE_PROBLEM.append(engine_answers())
+    problem = _ENGINE_PROBLEM[0]
+    if problem and os.environ.get("BOOTSTRAP_REQUIRE_DOCKER") == "1":
+        raise pytest.UsageError(f"docker tests required but {problem}")
+    if problem:
+        for item in needs:
+            item.add_marker(pytest.mark.skip(reason=problem))
+
+
+def free_port(low: int = 3000, high: int = 3099) -> int:
+    for port in range(low, high + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        busy = subprocess.run(["docker", "ps", "--format", "{{.Ports}}"], capture_output=True,
+                              text=True).stdout
+        if f":{port}->" not in busy:
+            return port
+    raise RuntimeError("no free port")
+
+
+_SUBNETS = iter(range(64, 250))
+
+
+def free_subnet_base() -> str:
+    used = subprocess.run(
+        ["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+         *subprocess.run(["docker", "network", "ls", "-q"], capture_output=True,
+                         text=True).stdout.split()],
+        capture_output=True, text=True).stdout
+    for third in _SUBNETS:
+        base = f"172.29.{third}"
+        if f"{base}.0/" not in used:
+            return base
+    raise RuntimeError("no free subnet")
+
+
+@dataclass
+class Project:
+    """A copy of a fixture stack in a temporary folder, under a unique project name."""
+
+    name: str
+    directory: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None,
+            check: int | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **self.env, **(env or {})}
+        full_env.pop("COMPOSE_PROFILES", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "bootstrap", "-C", str(self.directory), "-p", self.name, *args],
+            capture_output=True, text=True, env=full_env, timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        if check is not None:
+            assert done.returncode == check, (done.returncode, done.stdout, done.stderr)
+        return done
+
+    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["docker", "compose", "--project-directory", str(self.directory), "-p", self.name,
+             *args], capture_output=True, text=True, env={**os.environ, **self.env})
+
+    def containers(self) -> list[dict[str, object]]:
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}"],
+            capture_output=True, text=True).stdout.split()
+        if not ids:
+            return []
+        out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True).stdout
+        return list(json.loads(out))
+
+    def container(self, service: str) -> dict[str, object]:
+        for c in self.containers():
+            labels = c["Config"]["Labels"]  # type: ignore[index]
+            if labels.get("com.docker.compose.service") == service:
+                return c
+        raise KeyError(service)
+
+    def exec(self, service: str, *command: str) -> subprocess.CompletedProcess[str]:
+        cid = str(self.container(service)["Id"])
+        return subprocess.run(["docker", "exec", cid, *command], capture_output=True, text=True)
+
+    def leftovers(self) -> dict[str, list[str]]:
+        label = f"label=com.docker.compose.project={self.name}"
+        return {
+            "containers": subprocess.run(["docker", "ps", "-aq", "--filter", label],
+                                         capture_output=True, text=True).stdout.split(),
+            "networks": subprocess.run(["docker", "network", "ls", "-q", "--filter", label],
+                                       capture_output=True, text=True).stdout.split(),
+            "volumes": subprocess.run(
+                ["docker", "volume", "ls", "-q", "--filter", f"name={self.name}_"],
+                capture_output=True, text=True).stdout.split(),
+        }
+
+    def cleanup(self) -> None:
+        label = f"label=com.docker.compose.project={self.name}"
+        for kind in ("container", "network", "volume"):
+            listing = ["docker", kind, "ls", "-q", "--filter", label]
+            if kind == "container":
+                listing = ["docker", "ps", "-aq", "--filter", label]
+            ids = subprocess.run(listing, capture_output=True, text=True).stdout.split()
+            if kind == "volume":
+                ids += subprocess.run(
+                    ["docker", "volume", "ls", "-q", "--filter", f"name={self.name}_"],
+                    capture_output=True, text=True).stdout.split()
+                helper = subprocess.run(
+                    ["docker", "ps", "-aq", "--filter",
+                     f"label=com.docker.compose.project.helper-of={self.name}"],
+                    capture_output=True, text=True).stdout.split()
+                if helper:
+                    subprocess.run(["docker", "rm", "-f", *helper], capture_output=True)
+            if ids:
+                verb = ["docker", "rm", "-f"] if kind == "container" else ["docker", kind, "rm"]
+                if kind == "volume":
+                    verb = ["docker", "volume", "rm", "-f"]
+                subprocess.run([*verb, *sorted(set(ids))], capture_output=True)
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Iterator[object]:
+    """``make_project("ordered", **env)``: a fresh copy of a fixture, removed afterwards."""
+    made: list[Project] = []
+
+    def make(fixture: str, **env: str) -> Project:
+        name = f"bt{uuid.uuid4().hex[:8]}"
+        directory = tmp_path / name
+        shutil.copytree(FIXTURES / fixture, directory)
+        project = Project(name, directory, dict(env))
+        if "SUBNET_BASE" not in env:
+            base = free_subnet_base()
+            project.env["SUBNET_BASE"] = base
+            settings = directory / "bootstrap.toml"
+            text = settings.read_text() if settings.exists() else ""
+            lines = [line for line in text.splitlines() if not line.startswith("subnet")]
+            settings.write_text("\n".join([f'subnet = "{base}.0/24"', *lines]) + "\n")
+        made.append(project)
+        return project
+
+    yield make
+    for project in made:
+        project.cleanup()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bootstrap.envlayers import (
+    MASK,
+    EnvLayer,
+    Redactor,
+    compose_defaults,
+    is_secret_name,
+    load_environment,
+    resolve,
+)
+from bootstrap.errors import ConfigError
+
+
+def test_precedence_lowest_first() -> None:
+    layers = {
+        EnvLayer.COMPOSE_DEFAULT: {"A": "default", "B": "default", "C": "default", "D": "d"},
+        EnvLayer.DOTENV: {"A": "env", "B": "env", "C": "env"},
+        EnvLayer.DOTENV_LOCAL: {"B": "local", "C": "local"},
+        EnvLayer.PROCESS: {"C": "process", "UNRELATED": "x"},
+        EnvLayer.SECRET: {"E": "s3cret"},
+    }
+    resolved = resolve(layers)
+    assert {n: (v.value, v.layer) for n, v in resolved.items()} == {
+        "A": ("env", EnvLayer.DOTENV),
+        "B": ("local", EnvLayer.DOTENV_LOCAL),
+        "C": ("process", EnvLayer.PROCESS),
+        "D": ("d", EnvLayer.COMPOSE_DEFAULT),
+        "E": ("s3cret", EnvLayer.SECRET),
+    }
+    assert resolved["C"].overrides == (EnvLayer.COMPOSE_DEFAULT, EnvLayer.DOTENV,
+                                       EnvLayer.DOTENV_LOCAL)
+    assert resolved["E"].secret and resolved["E"].shown() == MASK
+    assert resolved["E"].shown(reveal=True) == "s3cret"
+
+
+def test_secret_store_beats_process_environment() -> None:
+    layers = {EnvLayer.PROCESS: {"DB_PASSWORD": "p"}, EnvLayer.SECRET: {"DB_PASSWORD": "s"}}
+    resolved = resolve(layers)
+    assert resolved["DB_PASSWORD"].value == "s"
+
+
+@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "API_TOKEN", "app_secret", "SSH_KEY"])
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+def test_plain_names_are_not_secret() -> None:
+    assert not is_secret_name("POSTGRES_USER")
+
+
+def test_compose_defaults_scan() -> None:
+    defaults, referenced = compose_defaults(["image: pg:${TAG:-17}\nx: ${REQ:?no}\ny: ${P}"])
+    assert defaults == {"TAG": "17"}
+    assert referenced == {"TAG", "REQ", "P"}
+
+
+def test_load_environment_reads_files_and_secret_store(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("USER_NAME=base\nDB=app\nURL=db/${DB}\n")
+    (tmp_path / ".env.local").write_text("DB=local\nURL2=${URL}-x\n")
+    secrets = tmp_path / ".secrets"
+    secrets.mkdir()
+    (secrets / "POSTGRES_PASSWORD").write_text("s3cret-value\n")
+    env = load_environment(tmp_path, secrets_dir=".secrets",
+                           compose_texts=["${TAG:-1} ${MISSING}"], environ={"USER_NAME": "proc"})
+    assert env.get("USER_NAME") == "proc"
+    assert env.variables["USER_NAME"].layer is EnvLayer.PROCESS
+    assert env.get("DB") == "local"
+    assert env.get("URL2") == "db/app-x"
+    assert env.get("POSTGRES_PASSWORD") == "s3cret-value"
+    assert env.unset() == ["MISSING"]
+    assert env.values()["POSTGRES_PASSWORD"] == "s3cret-value"
+    assert "TAG" not in env.values()  # compose applies its own defaults
+    assert env.secret_values() == ["s3cret-value"]
+
+
+def test_secret_file_with_bad_name(tmp_path: Path) -> None:
+    (tmp_path / ".secrets").mkdir()
+    (tmp_path / ".secrets" / "not-a-name").write_text("x")
+    with pytest.raises(ConfigError, match="not a variable name"):
+        load_environment(tmp_path, secrets_dir=".secrets", compose_texts=[], environ={})
+
+
+def test_redactor_masks_longest_first() -> None:
+    redact = Redactor(["abc", "abcdef"])
+    assert redact("x abcdef y abc") == f"x {MASK} y {MASK}"
+    assert Redactor([])("plain") == "plain"

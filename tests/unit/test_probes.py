@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bootstrap.engine import EngineEvent, ExecResult
+from bootstrap.model import Healthcheck
+from bootstrap.probes import (
+    Backoff,
+    DockerHealthProbe,
+    Observation,
+    PostgresProbe,
+    Target,
+    container_gate,
+    poll,
+)
+from bootstrap.watch import ContainerWatch
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+def test_poll_backs_off_from_tens_of_milliseconds_to_a_second() -> None:
+    clock = FakeClock()
+    result = poll(lambda: Observation(False, "refused"), timeout=10, clock=clock)
+    assert result.timed_out and not result.ready and result.detail == "refused"
+    assert clock.sleeps[0] == 0.02
+    assert max(clock.sleeps) == 1.0
+    assert clock.sleeps[:-1] == sorted(clock.sleeps[:-1])  # the last is cut at the deadline
+    assert sum(clock.sleeps) == 10
+
+
+def test_poll_returns_at_first_ready() -> None:
+    clock = FakeClock()
+    answers = iter([Observation(False, "a"), Observation(False, "b"), Observation(True, "up")])
+    result = poll(lambda: next(answers), timeout=10, clock=clock)
+    assert result.ready and result.attempts == 3 and result.detail == "up"
+
+
+def test_poll_stops_at_fatal_and_maps_exceptions() -> None:
+    clock = FakeClock()
+    calls = iter([ValueError("boom"), Observation(False, "exited with code 1", fatal=True)])
+
+    def check() -> Observation:
+        item = next(calls)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    result = poll(check, timeout=100, clock=clock)
+    assert result.fatal and result.attempts == 2 and not result.timed_out
+
+
+def test_poll_honours_cancel() -> None:
+    result = poll(lambda: Observation(False, "x"), timeout=100, clock=FakeClock(),
+                  cancelled=lambda: True)
+    assert "cancelled" in result.detail and not result.ready
+
+
+def test_backoff_is_configurable() -> None:
+    delays = Backoff(first=0.1, factor=2, ceiling=0.3).delays()
+    assert [delays() for _ in range(4)] == [0.1, 0.2, 0.3, 0.3]
+
+
+@dataclass
+class ExecEngine:
+    """Answers exec with scripted results; records commands and env."""
+
+    answers: list[ExecResult]
+    calls: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
+
+    def exec(self, container_id: str, command: Sequence[str], *, user: str = "",
+             env: Mapping[str, str] | None = None) -> ExecResult:
+        self.calls.append((list(command), dict(env or {})))
+        return self.answers.pop(0)
+
+
+def target(engine: object, watch: ContainerWatch, **kw: object) -> Target:
+    return Target("svc", "c1", engine, watch, **kw)  # type: ignore[arg-type]
+
+
+def test_postgres_probe_runs_select_1_over_tcp_in_the_container() -> None:
+    engine = ExecEngine([ExecResult(2, "psql: connection refused"), ExecResult(0, "1\n")])
+    watch = ContainerWatch()
+    probe = PostgresProbe(5432, "app", "appdb", "pw")
+    first = probe.check(target(engine, watch))
+    assert not first.ready and "connection refused" in first.detail
+    assert probe.check(target(engine, watch)).ready
+    command, env = engine.calls[0]
+    assert command[:3] == ["psql", "-h", "127.0.0.1"] and "SELECT 1" in command
+    assert env["PGPASSWORD"] == "pw" and "pw" not in command
+    assert "pw" not in repr(probe)
+
+
+def test_docker_probe_runs_the_healthcheck_test_itself() -> None:
+    engine = ExecEngine([ExecResult(1, "no response"), ExecResult(0, "")])
+    watch = ContainerWatch()
+    hc = Healthcheck(("CMD-SHELL", "pg_isready -h 127.0.0.1"), interval=30)
+    t = target(engine, watch, healthcheck=hc)
+    assert not DockerHealthProbe().check(t).ready
+    assert DockerHealthProbe().check(t).ready
+    assert engine.calls[0][0] == ["/bin/sh", "-c", "pg_isready -h 127.0.0.1"]
+
+
+def test_docker_probe_trusts_the_engines_healthy_event() -> None:
+    watch = ContainerWatch()
+    watch.apply(EngineEvent("c1", "svc", "start", 0))
+    watch.apply(EngineEvent("c1", "svc", "health_status: healthy", 0))
+    assert DockerHealthProbe().check(target(ExecEngine([]), watch)).ready
+
+
+def test_gate_reports_exit_at_once_and_restart_loops() -> None:
+    watch = ContainerWatch()
+    t = target(ExecEngine([]), watch)
+    assert container_gate(t) is None
+    watch.apply(EngineEvent("c1", "svc", "start", 0))
+    watch.apply(EngineEvent("c1", "svc", "die", 0, {"exitCode": "3"}))
+    gate = container_gate(t)
+    assert gate is not None and gate.fatal and "exited with code 3" in gate.detail
+
+    looping = target(ExecEngine([]), watch, restart_policy="always")
+    watch2 = ContainerWatch()
+    looping.watch = watch2
+    for _ in range(2):
+        watch2.apply(EngineEvent("c1", "svc", "start", 0))
+        watch2.apply(EngineEvent("c1", "svc", "die", 0, {"exitCode": "1"}))
+        assert container_gate(looping) is not None and not container_gate(looping).fatal  # type: ignore[union-attr]
+    watch2.apply(EngineEvent("c1", "svc", "start", 0))
+    gate = container_gate(looping)
+    assert gate is not None and gate.fatal and "restart loop" in gate.detail
+
+
+def test_completed_probe_accepts_exit_zero_only() -> None:
+    watch = ContainerWatch()
+    t = target(ExecEngine([]), watch)
+    watch.apply(EngineEvent("c1", "svc", "start", 0))
+    watch.apply(EngineEvent("c1", "svc", "die", 0, {"exitCode": "0"}))
+    gate = container_gate(t, completed_ok=True)
+    assert gate is not None and gate.ready

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bootstrap.settings import Settings
+from bootstrap.validate import (
+    Finding,
+    Severity,
+    check_ports_free,
+    check_subnet_overlap,
+    validate,
+)
+
+from .helpers import plan, port, seed_like, stack, svc
+
+pytestmark = pytest.mark.bad_input
+
+
+def findings(services: dict[str, Any], profiles: tuple[str, ...] = (), **kw: Any) -> list[Finding]:
+    settings = Settings()
+    s = stack(services, profiles, **kw)
+    from bootstrap.plan import build_plan
+
+    return validate(s, build_plan(s, settings), settings)
+
+
+def only(found: list[Finding], rule: str) -> Finding:
+    matching = [f for f in found if f.rule == rule]
+    assert matching, [f.rule for f in found]
+    return matching[0]
+
+
+def test_seed_like_stack_is_clean() -> None:
+    assert [f for f in findings(seed_like(), ("mcp",)) if f.severity is Severity.ERROR] == []
+
+
+def test_address_outside_subnet() -> None:
+    f = only(findings({"pg": svc("postgres", ip="172.30.0.20")}), "address-outside-subnet")
+    assert f.location == "services.pg.networks.mcp-cluster.ipv4_address"
+    assert "172.30.0.20 is outside 172.28.0.0/24" in f.message
+
+
+def test_address_in_another_tiers_range() -> None:
+    f = only(findings({"pg": svc("postgres", ip="172.28.0.95")}), "address-wrong-tier")
+    assert f.severity is Severity.ERROR
+    assert "172.28.0.95 is in the mcp range (.90-.99), not databases (.20-.29)" in f.message
+    assert "bootstrap.phase" in f.hint
+
+
+def test_address_on_the_gateway() -> None:
+    f = only(findings({"app": svc(ip="172.28.0.1")}), "address-is-gateway")
+    assert "gateway" in f.message
+
+
+def test_address_used_twice() -> None:
+    f = only(findings({"a": svc("postgres", ip="172.28.0.20"),
+                       "b": svc("mariadb", ip="172.28.0.20")}), "address-duplicate")
+    assert "also the address of a" in f.message and f.location.startswith("services.b.")
+
+
+def test_malformed_subnet() -> None:
+    f = only(findings({"a": svc(ip="172.28.0.20")}, subnet="172.28.0.1/24"), "subnet-malformed")
+    assert "not a well-formed subnet" in f.message
+
+
+def test_two_services_on_one_host_port() -> None:
+    f = only(findings({"a": svc(ports=[port(3001)]), "b": svc(ports=[port(3001)])}),
+             "port-duplicate")
+    assert f.location == "services.b.ports[0]" and "also published by a" in f.message
+
+
+def test_host_port_outside_reserved_ranges() -> None:
+    f = only(findings({"a": svc(ports=[port(8080)])}), "port-outside-ranges")
+    assert "8080" in f.message and "3000-3099 development" in f.hint
+
+
+def test_port_in_a_range_of_another_tier_warns() -> None:
+    f = only(findings({"a": svc("prom/prometheus", ports=[port(3101)])}), "port-range-mismatch")
+    assert f.severity is Severity.WARNING
+
+
+def test_database_port_on_all_interfaces() -> None:
+    f = only(findings({"pg": svc("postgres:17", ports=[port(7001, 5432, host_ip="")])}),
+             "database-port-public")
+    assert "all interfaces" in f.message and "127.0.0.1:7001:5432" in f.hint
+
+
+def test_database_port_on_loopback_is_fine() -> None:
+    found = findings({"pg": svc("postgres:17", ports=[port(7001, 5432)])})
+    assert not [f for f in found if f.rule == "database-port-public"]
+
+
+def test_volume_breaking_the_naming_convention() -> None:
+    f = only(findings({"pg": svc("postgres", volumes=["data"])},
+                      volumes={"data": {"name": "pgdata"}}), "volume-name")
+    assert "react_scuba_" in f.message and f.location == "volumes.data.name"
+
+
+def test_external_volume_is_not_ours_to_name() -> None:
+    found = findings({"pg": svc("postgres", volumes=["data"])},
+                     volumes={"data": {"name": "shared", "external": True}})
+    assert not [f for f in found if f.rule == "volume-name"]
+
+
+def test_unknown_profile_suggests_the_closest() -> None:
+    f = only(findings(seed_like(), ("mpc",)), "unknown-profile")
+    assert "did you mean 'mcp'" in f.hint
+
+
+def test_subnet_overlap_names_the_other_network() -> None:
+    s = stack(seed_like())
+    found = check_subnet_overlap(s, Settings(), {"other_default": ["172.28.0.0/16"],
+                                                 "react_scuba_mcp-cluster": ["172.28.0.0/24"]})
+    assert len(found) == 1
+    assert "'other_default'" in found[0].message and found[0].rule == "subnet-overlap"
+
+
+def test_port_in_use_names_the_holder() -> None:
+    p = plan({"a": svc(ports=[port(3005)]), "b": svc(ports=[port(3006)])})
+    found = check_ports_free(p, {("127.0.0.1", 3005): "other-web-1", ("127.0.0.1", 3006): None})
+    assert "the container other-web-1" in found[0].message
+    assert "another process" in found[1].message and "ss -ltnp" in found[1].hint
