@@ -102,20 +102,35 @@ def classify_failure(stderr: str, args: Sequence[str], redact: Callable[[str], s
             location=f"${{{name}}}",
             hint=f"set {name} in .env.local, the process environment or the secret store",
         )
-    if "config" in args and (
-        "yaml:" in text
-        or "validating" in text
-        or "invalid" in text
-        or "additional properties" in text
-        or "error" in text.lower()
-    ):
-        return ConfigError(
-            f"compose rejected the files: {first}",
-            location=" ".join(a for a in args if a.endswith((".yml", ".yaml"))) or "compose files",
-            hint="fix the compose file at the place compose names; "
-            "`docker compose config` shows the same",
-        )
+    if "config" in args:  # config needs no daemon: whatever else fails is the files' fault
+        return _config_error(text, first, args)
     return EngineError(f"`docker compose {_verb(args)}` failed: {first}", location="docker compose")
+
+
+def _config_error(text: str, first: str, args: Sequence[str]) -> ConfigError:
+    files = " ".join(a for a in args if a.endswith((".yml", ".yaml"))) or "compose files"
+    undefined = re.search(r'service "([^"]+)" depends on undefined service "?([^":\s]+)', text)
+    if undefined:
+        service, missing = undefined.groups()
+        return ConfigError(
+            f"depends on {missing!r}, which is not defined",
+            location=f"services.{service}.depends_on.{missing}",
+            hint=f"define {missing!r}, or remove it from depends_on",
+        )
+    cycle = re.search(r"dependency cycle detected: (.*)", text)
+    if cycle:
+        path = cycle.group(1).strip()
+        return ConfigError(
+            f"dependency cycle: {path}",
+            location=f"services.{path.split(' ')[0]}.depends_on",
+            hint="remove one of these depends_on entries",
+        )
+    return ConfigError(
+        f"compose rejected the files: {first}",
+        location=files,
+        hint="fix the compose file at the place compose names; "
+        "`docker compose config` shows the same",
+    )
 
 
 def _verb(args: Sequence[str]) -> str:

@@ -1,0 +1,147 @@
+"""The main job on the real engine: ordered bring-up with real SQL probes, status, the
+idempotent re-run, down/up keeping data, reset + restore, cache volumes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import Project, free_port
+
+pytestmark = pytest.mark.docker
+
+SECRET = "s3cret-Pg-pw-4711"
+PHASES = ["databases", "discovery", "apps", "monitoring"]
+
+
+def events(stdout: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def psql(project: Project, sql: str) -> str:
+    done = project.exec("postgres", "psql", "-h", "127.0.0.1", "-U", "app", "-d", "app", "-tAc",
+                        sql)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def maria(project: Project, sql: str) -> str:
+    done = project.exec("mariadb", "mariadb", "-uroot", "-prootpw", "legacy", "-N", "-e", sql)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def ordered(make_project: Callable[..., Project]) -> Project:
+    return make_project("ordered", POSTGRES_PASSWORD=SECRET, APP_PORT=str(free_port()))
+
+
+@pytest.mark.data
+def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Project) -> None:
+    p = ordered
+    first = p.run("up", "--json", "--timeout", "90")
+    assert first.returncode == 0, first.stderr
+    stream = events(first.stdout)
+    summary = stream[-1]
+    assert summary["state"] == "summary" and summary["ok"] is True
+
+    # Phase order, seen from the engine: each phase starts after the previous one started.
+    started = {
+        c["Config"]["Labels"]["com.docker.compose.service"]: c["State"]["StartedAt"]
+        for c in p.containers()  # type: ignore[index]
+    }
+    plan = json.loads(p.run("plan", "--json", "--offline", check=0).stdout)
+    phase_of = {name: s["phase"] for name, s in plan["services"].items()}
+    for earlier, later in zip(PHASES, PHASES[1:], strict=False):
+        latest_earlier = max(t for n, t in started.items() if phase_of[n] == earlier)
+        earliest_later = min(t for n, t in started.items() if phase_of[n] == later)
+        assert latest_earlier < earliest_later, (earlier, later, started)
+
+    # The app starts only after PostgreSQL answered SELECT 1 (its depends_on is healthy).
+    pg_ready = next(e for e in stream if e["service"] == "postgres" and e["state"] == "ready")
+    app_start = next(e for e in stream if e["service"] == "app" and e["state"] == "starting")
+    assert "SELECT 1" in str(pg_ready["detail"])
+    assert float(app_start["timestamp"]) >= float(pg_ready["timestamp"])  # type: ignore[arg-type]
+    maria_ready = next(e for e in stream if e["service"] == "mariadb" and e["state"] == "ready")
+    assert "SELECT 1" in str(maria_ready["detail"])
+    assert summary["critical_chain"][-1] == "prometheus"  # type: ignore[index]
+
+    # status: all healthy.
+    status = json.loads(p.run("status", "--json", check=0).stdout)
+    assert status["healthy"] is True
+    assert {s["service"]: s["ready"] for s in status["services"]} == dict.fromkeys(phase_of, True)
+
+    # Re-running up recreates and restarts nothing.
+    before = {c["Id"]: c["State"]["StartedAt"] for c in p.containers()}  # type: ignore[index]
+    again = p.run("up", "--json", "--timeout", "60")
+    assert again.returncode == 0, again.stderr
+    assert {c["Id"]: c["State"]["StartedAt"] for c in p.containers()} == before  # type: ignore[index]
+
+    # Rows survive down + up.
+    psql(p, "CREATE TABLE dives (site text); INSERT INTO dives VALUES ('Blue Hole')")
+    maria(p, "CREATE TABLE logs (site varchar(40)); INSERT INTO logs VALUES ('Thistlegorm')")
+    p.run("down", check=0)
+    assert p.leftovers()["containers"] == []
+    assert p.run("up", "--timeout", "90").returncode == 0
+    assert psql(p, "SELECT site FROM dives") == "Blue Hole"
+    assert maria(p, "SELECT site FROM logs") == "Thistlegorm"
+
+    # reset keeps a decoy volume (prefix, no label) and the caches; restore brings rows back.
+    decoy = f"{p.name}_pgdata_backup"
+    subprocess.run(["docker", "volume", "create", decoy], check=True, capture_output=True)
+    try:
+        dry = p.run("reset", "--dry-run", "--json", check=0)
+        would = json.loads(dry.stdout)["would_remove"]
+        assert f"{p.name}_pgdata" in would and decoy not in would
+        assert not any(v.endswith("_cache") for v in would)
+        assert p.leftovers()["containers"]  # dry run changed nothing
+
+        reset = p.run("reset", "--yes", "--json", check=0)
+        snapshot = json.loads(reset.stdout)["snapshot"]
+        volumes = p.leftovers()["volumes"]
+        assert decoy in volumes
+        assert {f"{p.name}_uv_cache", f"{p.name}_pip_cache", f"{p.name}_npm_cache"} <= set(volumes)
+        assert f"{p.name}_pgdata" not in volumes
+        assert p.leftovers()["containers"] == []
+
+        p.run("restore", check=0)
+        assert snapshot
+        assert p.run("up", "--timeout", "90").returncode == 0
+        assert psql(p, "SELECT site FROM dives") == "Blue Hole"
+        assert maria(p, "SELECT site FROM logs") == "Thistlegorm"
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f", decoy], capture_output=True)
+
+
+def test_cache_volume_belongs_to_the_dev_user(make_project: Callable[..., Project]) -> None:
+    p = make_project("ordered", POSTGRES_PASSWORD=SECRET, APP_PORT=str(free_port()))
+    setup = json.loads(p.run("cache", "setup", "--json", check=0).stdout)
+    assert setup["environment"]["UV_LINK_MODE"] == "copy"
+    uv = next(v for v in setup["volumes"] if v["kind"] == "uv")
+    owner = subprocess.run(
+        ["docker", "run", "--rm", "-u", "1000:1000", "-v", f"{uv['name']}:/cache", "busybox",
+         "sh", "-c", "touch /cache/probe && stat -c %u:%g /cache"],
+        capture_output=True, text=True)
+    assert owner.returncode == 0, owner.stderr
+    assert owner.stdout.strip() == "1000:1000"
+
+
+def test_secret_never_printed(ordered: Project) -> None:
+    outputs = [
+        ordered.run("plan", "--json", "--explain"),
+        ordered.run("plan", "--explain"),
+        ordered.run("env", "--json"),
+        ordered.run("env", "--explain"),
+        ordered.run("validate", "--json"),
+    ]
+    for done in outputs:
+        assert done.returncode == 0, done.stderr
+        assert SECRET not in done.stdout + done.stderr
+    env = json.loads(ordered.run("env", "--json", check=0).stdout)
+    assert env["variables"]["POSTGRES_PASSWORD"]["value"] == "********"
+    assert env["variables"]["POSTGRES_PASSWORD"]["layer"] == "process environment"
+    revealed = json.loads(ordered.run("env", "--json", "--reveal", check=0).stdout)
+    assert revealed["variables"]["POSTGRES_PASSWORD"]["value"] == SECRET
