@@ -27,8 +27,11 @@ def tests(session: nox.Session) -> None:
     """Unit tests, then the integration tests against the real Docker engine."""
     _install(session, "test")
     args = session.posargs or ["tests", "-p", "no:cacheprovider"]
-    session.run("pytest", *args, env={"BOOTSTRAP_REQUIRE_DOCKER": os.environ.get(
-        "BOOTSTRAP_REQUIRE_DOCKER", "0")})
+    session.run(
+        "pytest",
+        *args,
+        env={"BOOTSTRAP_REQUIRE_DOCKER": os.environ.get("BOOTSTRAP_REQUIRE_DOCKER", "0")},
+    )
 
 
 @nox.session
@@ -42,7 +45,7 @@ def unit(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     _install(session, "lint")
     session.run("ruff", "check", "bootstrap", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "bootstrap")
+    session.run("ruff", "format", "--check", "bootstrap", "tests", "noxfile.py")
 
 
 @nox.session

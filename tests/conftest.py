@@ -21,10 +21,15 @@ def engine_answers() -> str | None:
     if shutil.which("docker") is None:
         return "no docker CLI"
     try:
-        info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                              capture_output=True, text=True, timeout=20)
-        compose = subprocess.run(["docker", "compose", "version"], capture_output=True,
-                                 text=True, timeout=20)
+        info = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        compose = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, text=True, timeout=20
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"docker does not answer: {exc}"
     if info.returncode != 0:
@@ -58,8 +63,9 @@ def free_port(low: int = 3000, high: int = 3099) -> int:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        busy = subprocess.run(["docker", "ps", "--format", "{{.Ports}}"], capture_output=True,
-                              text=True).stdout
+        busy = subprocess.run(
+            ["docker", "ps", "--format", "{{.Ports}}"], capture_output=True, text=True
+        ).stdout
         if f":{port}->" not in busy:
             return port
     raise RuntimeError("no free port")
@@ -70,10 +76,19 @@ _SUBNETS = iter(range(64, 250))
 
 def free_subnet_base() -> str:
     used = subprocess.run(
-        ["docker", "network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
-         *subprocess.run(["docker", "network", "ls", "-q"], capture_output=True,
-                         text=True).stdout.split()],
-        capture_output=True, text=True).stdout
+        [
+            "docker",
+            "network",
+            "inspect",
+            "--format",
+            "{{range .IPAM.Config}}{{.Subnet}} {{end}}",
+            *subprocess.run(
+                ["docker", "network", "ls", "-q"], capture_output=True, text=True
+            ).stdout.split(),
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
     for third in _SUBNETS:
         base = f"172.29.{third}"
         if f"{base}.0/" not in used:
@@ -89,13 +104,21 @@ class Project:
     directory: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None,
-            check: int | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+        check: int | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, **self.env, **(env or {})}
         full_env.pop("COMPOSE_PROFILES", None)
         done = subprocess.run(
             [sys.executable, "-m", "bootstrap", "-C", str(self.directory), "-p", self.name, *args],
-            capture_output=True, text=True, env=full_env, timeout=timeout,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
         if check is not None:
@@ -104,13 +127,26 @@ class Project:
 
     def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["docker", "compose", "--project-directory", str(self.directory), "-p", self.name,
-             *args], capture_output=True, text=True, env={**os.environ, **self.env})
+            [
+                "docker",
+                "compose",
+                "--project-directory",
+                str(self.directory),
+                "-p",
+                self.name,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.env},
+        )
 
     def containers(self) -> list[dict[str, object]]:
         ids = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}"],
-            capture_output=True, text=True).stdout.split()
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         if not ids:
             return []
         out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True).stdout
@@ -130,13 +166,17 @@ class Project:
     def leftovers(self) -> dict[str, list[str]]:
         label = f"label=com.docker.compose.project={self.name}"
         return {
-            "containers": subprocess.run(["docker", "ps", "-aq", "--filter", label],
-                                         capture_output=True, text=True).stdout.split(),
-            "networks": subprocess.run(["docker", "network", "ls", "-q", "--filter", label],
-                                       capture_output=True, text=True).stdout.split(),
+            "containers": subprocess.run(
+                ["docker", "ps", "-aq", "--filter", label], capture_output=True, text=True
+            ).stdout.split(),
+            "networks": subprocess.run(
+                ["docker", "network", "ls", "-q", "--filter", label], capture_output=True, text=True
+            ).stdout.split(),
             "volumes": subprocess.run(
                 ["docker", "volume", "ls", "-q", "--filter", f"name={self.name}_"],
-                capture_output=True, text=True).stdout.split(),
+                capture_output=True,
+                text=True,
+            ).stdout.split(),
         }
 
     def cleanup(self) -> None:
@@ -149,11 +189,20 @@ class Project:
             if kind == "volume":
                 ids += subprocess.run(
                     ["docker", "volume", "ls", "-q", "--filter", f"name={self.name}_"],
-                    capture_output=True, text=True).stdout.split()
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
                 helper = subprocess.run(
-                    ["docker", "ps", "-aq", "--filter",
-                     f"label=com.docker.compose.project.helper-of={self.name}"],
-                    capture_output=True, text=True).stdout.split()
+                    [
+                        "docker",
+                        "ps",
+                        "-aq",
+                        "--filter",
+                        f"label=com.docker.compose.project.helper-of={self.name}",
+                    ],
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()
                 if helper:
                     subprocess.run(["docker", "rm", "-f", *helper], capture_output=True)
             if ids:

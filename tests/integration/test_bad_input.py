@@ -29,7 +29,10 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "malformed-env": ((), (".env:2", "malformed line")),
     "required-variable-unset": ((), ("DATABASE_URL", "set DATABASE_URL in .env.local")),
     "volume-name": ((), ("volumes.data.name", "naming convention")),
-    "unknown-phase-label": ((), ("services.app.labels.bootstrap.phase", "did you mean 'databases'")),
+    "unknown-phase-label": (
+        (),
+        ("services.app.labels.bootstrap.phase", "did you mean 'databases'"),
+    ),
     "settings-wrong-type": ((), ("bootstrap.toml: cache_uid", "expected an integer")),
 }
 
@@ -42,9 +45,18 @@ def test_bad_input_is_refused_and_nothing_starts(
     extra, expected = CASES[case]
     decoy = f"{project.name}-decoy"
     if case == "subnet-overlap":
-        subprocess.run(["docker", "network", "create", "--subnet",
-                        f"{project.env['SUBNET_BASE']}.128/25", decoy], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                "docker",
+                "network",
+                "create",
+                "--subnet",
+                f"{project.env['SUBNET_BASE']}.128/25",
+                decoy,
+            ],
+            check=True,
+            capture_output=True,
+        )
     try:
         done = project.run(*extra, "up", "--timeout", "20")
     finally:

@@ -3,6 +3,7 @@ idempotent re-run, down/up keeping data, reset + restore, cache volumes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from collections.abc import Callable
@@ -22,8 +23,9 @@ def events(stdout: str) -> list[dict[str, object]]:
 
 
 def psql(project: Project, sql: str) -> str:
-    done = project.exec("postgres", "psql", "-h", "127.0.0.1", "-U", "app", "-d", "app", "-tAc",
-                        sql)
+    done = project.exec(
+        "postgres", "psql", "-h", "127.0.0.1", "-U", "app", "-d", "app", "-tAc", sql
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -55,7 +57,7 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
     }
     plan = json.loads(p.run("plan", "--json", "--offline", check=0).stdout)
     phase_of = {name: s["phase"] for name, s in plan["services"].items()}
-    for earlier, later in zip(PHASES, PHASES[1:], strict=False):
+    for earlier, later in itertools.pairwise(PHASES):
         latest_earlier = max(t for n, t in started.items() if phase_of[n] == earlier)
         earliest_later = min(t for n, t in started.items() if phase_of[n] == later)
         assert latest_earlier < earliest_later, (earlier, later, started)
@@ -122,9 +124,22 @@ def test_cache_volume_belongs_to_the_dev_user(make_project: Callable[..., Projec
     assert setup["environment"]["UV_LINK_MODE"] == "copy"
     uv = next(v for v in setup["volumes"] if v["kind"] == "uv")
     owner = subprocess.run(
-        ["docker", "run", "--rm", "-u", "1000:1000", "-v", f"{uv['name']}:/cache", "busybox",
-         "sh", "-c", "touch /cache/probe && stat -c %u:%g /cache"],
-        capture_output=True, text=True)
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-u",
+            "1000:1000",
+            "-v",
+            f"{uv['name']}:/cache",
+            "busybox",
+            "sh",
+            "-c",
+            "touch /cache/probe && stat -c %u:%g /cache",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert owner.returncode == 0, owner.stderr
     assert owner.stdout.strip() == "1000:1000"
 

@@ -11,11 +11,18 @@ from bootstrap.settings import Settings
 NET = "mcp-cluster"
 
 
-def svc(image: str = "busybox", *, ip: str | None = None, labels: dict[str, str] | None = None,
-        depends: dict[str, Any] | None = None, ports: list[dict[str, Any]] | None = None,
-        volumes: list[str] | None = None, profiles: list[str] | None = None,
-        healthcheck: dict[str, Any] | None = None, env: dict[str, str] | None = None
-        ) -> dict[str, Any]:
+def svc(
+    image: str = "busybox",
+    *,
+    ip: str | None = None,
+    labels: dict[str, str] | None = None,
+    depends: dict[str, Any] | None = None,
+    ports: list[dict[str, Any]] | None = None,
+    volumes: list[str] | None = None,
+    profiles: list[str] | None = None,
+    healthcheck: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"image": image}
     if ip:
         spec["networks"] = {NET: {"ipv4_address": ip}}
@@ -43,9 +50,13 @@ def port(published: int, target: int = 80, host_ip: str = "127.0.0.1") -> dict[s
     return {"target": target, "published": str(published), "host_ip": host_ip, "protocol": "tcp"}
 
 
-def document(services: dict[str, Any], *, project: str = "react_scuba",
-             subnet: str = "172.28.0.0/24", volumes: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
+def document(
+    services: dict[str, Any],
+    *,
+    project: str = "react_scuba",
+    subnet: str = "172.28.0.0/24",
+    volumes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     used = {m["source"] for s in services.values() for m in s.get("volumes", [])}
     vols = {v: {"name": f"{project}_{v}"} for v in sorted(used)}
     vols.update(volumes or {})
@@ -61,8 +72,12 @@ def stack(services: dict[str, Any], profiles: tuple[str, ...] = (), **kw: Any) -
     return stack_from_compose(document(services, **kw), active_profiles=profiles)
 
 
-def plan(services: dict[str, Any], profiles: tuple[str, ...] = (),
-         settings: Settings | None = None, **kw: Any) -> Plan:
+def plan(
+    services: dict[str, Any],
+    profiles: tuple[str, ...] = (),
+    settings: Settings | None = None,
+    **kw: Any,
+) -> Plan:
     return build_plan(stack(services, profiles, **kw), settings or Settings())
 
 
@@ -71,11 +86,16 @@ def seed_like() -> dict[str, Any]:
     return {
         "postgres": svc("postgres:17", ip="172.28.0.20", volumes=["pgdata"]),
         "mariadb": svc("mariadb:11", ip="172.28.0.21", volumes=["mariadata"]),
-        "discovery": svc("bootstrap-discovery", ip="172.28.0.90",
-                         labels={"bootstrap.role": "discovery"}),
-        "mcp-server": svc("scuba-mcp", ip="172.28.0.91", profiles=["mcp"],
-                          depends={"postgres": "service_healthy"},
-                          ports=[port(3101, 8000)]),
+        "discovery": svc(
+            "bootstrap-discovery", ip="172.28.0.90", labels={"bootstrap.role": "discovery"}
+        ),
+        "mcp-server": svc(
+            "scuba-mcp",
+            ip="172.28.0.91",
+            profiles=["mcp"],
+            depends={"postgres": "service_healthy"},
+            ports=[port(3101, 8000)],
+        ),
         "prometheus": svc("prom/prometheus", ip="172.28.0.71", ports=[port(9090, 9090)]),
         "node-exporter": svc("prom/node-exporter", ip="172.28.0.73"),
     }

@@ -21,8 +21,13 @@ C='single $A # kept'
 D="double $A\\n#not comment"
 E=
 """
-    assert parse(text) == {"A": "1", "B": "two words", "C": "single $A # kept",
-                           "D": "double 1\n#not comment", "E": ""}
+    assert parse(text) == {
+        "A": "1",
+        "B": "two words",
+        "C": "single $A # kept",
+        "D": "double 1\n#not comment",
+        "E": "",
+    }
 
 
 def test_references_and_defaults() -> None:
@@ -85,8 +90,9 @@ def test_single_quoted_values_round_trip(values: dict[str, str]) -> None:
     assert parse(text) == values
 
 
-@given(st.dictionaries(_names, st.from_regex(r"[A-Za-z0-9_./:@+-]{0,20}", fullmatch=True),
-                       max_size=8))
+@given(
+    st.dictionaries(_names, st.from_regex(r"[A-Za-z0-9_./:@+-]{0,20}", fullmatch=True), max_size=8)
+)
 def test_unquoted_simple_values_round_trip(values: dict[str, str]) -> None:
     text = "".join(f"export {k}={v}\n" for k, v in values.items())
     assert parse(text) == values

@@ -32,8 +32,11 @@ def test_precedence_lowest_first() -> None:
         "D": ("d", EnvLayer.COMPOSE_DEFAULT),
         "E": ("s3cret", EnvLayer.SECRET),
     }
-    assert resolved["C"].overrides == (EnvLayer.COMPOSE_DEFAULT, EnvLayer.DOTENV,
-                                       EnvLayer.DOTENV_LOCAL)
+    assert resolved["C"].overrides == (
+        EnvLayer.COMPOSE_DEFAULT,
+        EnvLayer.DOTENV,
+        EnvLayer.DOTENV_LOCAL,
+    )
     assert resolved["E"].secret and resolved["E"].shown() == MASK
     assert resolved["E"].shown(reveal=True) == "s3cret"
 
@@ -65,8 +68,12 @@ def test_load_environment_reads_files_and_secret_store(tmp_path: Path) -> None:
     secrets = tmp_path / ".secrets"
     secrets.mkdir()
     (secrets / "POSTGRES_PASSWORD").write_text("s3cret-value\n")
-    env = load_environment(tmp_path, secrets_dir=".secrets",
-                           compose_texts=["${TAG:-1} ${MISSING}"], environ={"USER_NAME": "proc"})
+    env = load_environment(
+        tmp_path,
+        secrets_dir=".secrets",
+        compose_texts=["${TAG:-1} ${MISSING}"],
+        environ={"USER_NAME": "proc"},
+    )
     assert env.get("USER_NAME") == "proc"
     assert env.variables["USER_NAME"].layer is EnvLayer.PROCESS
     assert env.get("DB") == "local"

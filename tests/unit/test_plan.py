@@ -33,8 +33,11 @@ def test_profiles_select_services() -> None:
 @pytest.mark.parametrize(
     ("service", "phase", "why"),
     [
-        (svc("busybox", labels={"bootstrap.phase": "monitoring"}, ip="172.28.0.20"),
-         "monitoring", "label bootstrap.phase=monitoring"),
+        (
+            svc("busybox", labels={"bootstrap.phase": "monitoring"}, ip="172.28.0.20"),
+            "monitoring",
+            "label bootstrap.phase=monitoring",
+        ),
         (svc("busybox", ip="172.28.0.25"), "databases", "databases tier"),
         (svc("busybox", ip="172.28.0.75"), "monitoring", "monitoring tier"),
         (svc("busybox", ip="172.28.0.55"), "apps", "build tier"),
@@ -42,8 +45,11 @@ def test_profiles_select_services() -> None:
         (svc("quay.io/prometheuscommunity/postgres-exporter"), "monitoring", "postgres-exporter"),
         (svc("grafana/grafana"), "monitoring", "grafana"),
         (svc("hashicorp/consul"), "discovery", "registry"),
-        (svc("busybox", labels={"bootstrap.role": "discovery"}, ip="172.28.0.92"), "discovery",
-         "bootstrap.role=discovery"),
+        (
+            svc("busybox", labels={"bootstrap.role": "discovery"}, ip="172.28.0.92"),
+            "discovery",
+            "bootstrap.role=discovery",
+        ),
         (svc("my-app"), "apps", "an application"),
     ],
 )
@@ -55,10 +61,12 @@ def test_classification_says_why(service: dict[str, object], phase: str, why: st
 
 def test_inferred_dependency_moves_earlier_and_explains() -> None:
     # A log shipper (monitoring by image) that the database waits for comes up with it.
-    p = plan({
-        "postgres": svc("postgres:17", depends={"shipper": "service_started"}),
-        "shipper": svc("grafana/promtail"),
-    })
+    p = plan(
+        {
+            "postgres": svc("postgres:17", depends={"shipper": "service_started"}),
+            "shipper": svc("grafana/promtail"),
+        }
+    )
     assert p.services["shipper"].phase == "databases"
     reason = p.services["shipper"].reason
     assert "moved from monitoring to databases: postgres depends on it" in reason
@@ -66,10 +74,12 @@ def test_inferred_dependency_moves_earlier_and_explains() -> None:
 
 
 def test_explicit_dependency_pulls_an_inferred_dependent_later() -> None:
-    p = plan({
-        "app": svc("postgres:17", depends={"metrics": "service_started"}),
-        "metrics": svc("busybox", labels={"bootstrap.phase": "monitoring"}),
-    })
+    p = plan(
+        {
+            "app": svc("postgres:17", depends={"metrics": "service_started"}),
+            "metrics": svc("busybox", labels={"bootstrap.phase": "monitoring"}),
+        }
+    )
     assert p.services["app"].phase == "monitoring"
     assert "monitoring by label" in p.services["app"].reason
 
@@ -77,11 +87,16 @@ def test_explicit_dependency_pulls_an_inferred_dependent_later() -> None:
 @pytest.mark.bad_input
 def test_label_phase_contradicting_a_dependency_is_an_error() -> None:
     with pytest.raises(ConfigError) as caught:
-        plan({
-            "db": svc("busybox", labels={"bootstrap.phase": "databases"},
-                      depends={"tool": "service_started"}),
-            "tool": svc("busybox", labels={"bootstrap.phase": "apps"}),
-        })
+        plan(
+            {
+                "db": svc(
+                    "busybox",
+                    labels={"bootstrap.phase": "databases"},
+                    depends={"tool": "service_started"},
+                ),
+                "tool": svc("busybox", labels={"bootstrap.phase": "apps"}),
+            }
+        )
     assert "db" in caught.value.message and "tool" in caught.value.message
     assert caught.value.location == "services.db.depends_on.tool"
 
@@ -89,11 +104,13 @@ def test_label_phase_contradicting_a_dependency_is_an_error() -> None:
 @pytest.mark.bad_input
 def test_cycle_names_the_cycle() -> None:
     with pytest.raises(CycleError) as caught:
-        plan({
-            "a": svc(depends={"b": "service_started"}),
-            "b": svc(depends={"c": "service_started"}),
-            "c": svc(depends={"a": "service_started"}),
-        })
+        plan(
+            {
+                "a": svc(depends={"b": "service_started"}),
+                "b": svc(depends={"c": "service_started"}),
+                "c": svc(depends={"a": "service_started"}),
+            }
+        )
     assert set(caught.value.cycle) == {"a", "b", "c"}
     assert "->" in caught.value.message
 
@@ -119,27 +136,33 @@ def test_unknown_phase_label_suggests_the_closest() -> None:
 
 
 def test_optional_by_label_or_by_every_dependent() -> None:
-    p = plan({
-        "cache": svc("redis"),
-        "tracing": svc("busybox", labels={"bootstrap.optional": "true"}),
-        "app": svc(depends={"cache": {"condition": "service_started", "required": False}}),
-    })
+    p = plan(
+        {
+            "cache": svc("redis"),
+            "tracing": svc("busybox", labels={"bootstrap.optional": "true"}),
+            "app": svc(depends={"cache": {"condition": "service_started", "required": False}}),
+        }
+    )
     assert p.services["cache"].optional
     assert p.services["tracing"].optional
     assert not p.services["app"].optional
 
 
 def test_probe_defaults_and_label_overrides() -> None:
-    p = plan({
-        "pg": svc("postgres:17", env={"POSTGRES_USER": "u", "POSTGRES_PASSWORD": "pw",
-                                      "POSTGRES_DB": "d"}),
-        "maria": svc("mariadb:11", env={"MARIADB_ROOT_PASSWORD": "r"}),
-        "web": svc(labels={"bootstrap.probe": "http", "bootstrap.probe.path": "/healthz"}),
-        "hc": svc(healthcheck={"test": ["CMD", "true"], "interval": "5s"}),
-        "mcp": svc(labels={"discovery.protocol": "mcp", "discovery.port": "8000"}),
-        "job": svc(),
-        "app": svc(depends={"job": "service_completed_successfully"}),
-    })
+    p = plan(
+        {
+            "pg": svc(
+                "postgres:17",
+                env={"POSTGRES_USER": "u", "POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "d"},
+            ),
+            "maria": svc("mariadb:11", env={"MARIADB_ROOT_PASSWORD": "r"}),
+            "web": svc(labels={"bootstrap.probe": "http", "bootstrap.probe.path": "/healthz"}),
+            "hc": svc(healthcheck={"test": ["CMD", "true"], "interval": "5s"}),
+            "mcp": svc(labels={"discovery.protocol": "mcp", "discovery.port": "8000"}),
+            "job": svc(),
+            "app": svc(depends={"job": "service_completed_successfully"}),
+        }
+    )
     probes = {n: s.probe for n, s in p.services.items()}
     assert probes["pg"].kind == "postgres" and probes["pg"].params["user"] == "u"
     assert probes["pg"].params["database"] == "d"
@@ -159,10 +182,22 @@ def test_plan_document_schema_is_stable_and_secret_free() -> None:
     assert doc["schema"] == 1
     assert [p["name"] for p in doc["phases"]] == ["databases", "discovery", "apps", "monitoring"]
     entry = doc["services"]["mcp-server"]
-    assert set(entry) == {"phase", "wave", "why", "explicit", "optional", "image", "address",
-                          "ports", "volumes", "depends_on", "probe"}
-    assert entry["depends_on"] == [{"service": "postgres", "condition": "service_healthy",
-                                    "required": True}]
+    assert set(entry) == {
+        "phase",
+        "wave",
+        "why",
+        "explicit",
+        "optional",
+        "image",
+        "address",
+        "ports",
+        "volumes",
+        "depends_on",
+        "probe",
+    }
+    assert entry["depends_on"] == [
+        {"service": "postgres", "condition": "service_healthy", "required": True}
+    ]
     assert "topsecret" not in repr(doc)
 
 
@@ -194,12 +229,14 @@ def test_waves_respect_every_edge(edges: dict[int, set[int]]) -> None:
 
 
 @given(dags(), st.data())
-def test_any_acyclic_stack_plans_with_edges_respected(edges: dict[int, set[int]],
-                                                      data: st.DataObject) -> None:
+def test_any_acyclic_stack_plans_with_edges_respected(
+    edges: dict[int, set[int]], data: st.DataObject
+) -> None:
     images = ["postgres", "busybox", "prom/prometheus", "consul", "app"]
     services = {
-        f"s{n}": svc(data.draw(st.sampled_from(images)),
-                     depends={f"s{d}": "service_started" for d in deps})
+        f"s{n}": svc(
+            data.draw(st.sampled_from(images)), depends={f"s{d}": "service_started" for d in deps}
+        )
         for n, deps in edges.items()
     }
     p = plan(services)

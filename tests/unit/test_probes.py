@@ -62,8 +62,9 @@ def test_poll_stops_at_fatal_and_maps_exceptions() -> None:
 
 
 def test_poll_honours_cancel() -> None:
-    result = poll(lambda: Observation(False, "x"), timeout=100, clock=FakeClock(),
-                  cancelled=lambda: True)
+    result = poll(
+        lambda: Observation(False, "x"), timeout=100, clock=FakeClock(), cancelled=lambda: True
+    )
     assert "cancelled" in result.detail and not result.ready
 
 
@@ -79,8 +80,14 @@ class ExecEngine:
     answers: list[ExecResult]
     calls: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
 
-    def exec(self, container_id: str, command: Sequence[str], *, user: str = "",
-             env: Mapping[str, str] | None = None) -> ExecResult:
+    def exec(
+        self,
+        container_id: str,
+        command: Sequence[str],
+        *,
+        user: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
         self.calls.append((list(command), dict(env or {})))
         return self.answers.pop(0)
 

@@ -87,8 +87,12 @@ def test_optional_failure_degrades_dependents_and_goes_on() -> None:
     services = {
         "pg": svc("postgres"),
         "tracing": svc(labels={"bootstrap.optional": "true"}),
-        "api": svc(depends={"tracing": {"condition": "service_healthy", "required": False},
-                            "pg": "service_healthy"}),
+        "api": svc(
+            depends={
+                "tracing": {"condition": "service_healthy", "required": False},
+                "pg": "service_healthy",
+            }
+        ),
         "reporter": svc(depends={"tracing": "service_healthy"}),
         "prometheus": svc("prom/prometheus"),
     }

@@ -18,7 +18,12 @@ def test_defaults_follow_the_seed() -> None:
     assert s.phases == ("databases", "discovery", "apps", "monitoring")
     assert s.cache_volume("uv") == "react_scuba_uv_cache"
     assert [str(r.ports) for r in s.port_ranges] == [
-        "3000-3099", "3100-3199", "7000-7099", "9000-9199", "9400-9499"]
+        "3000-3099",
+        "3100-3199",
+        "7000-7099",
+        "9000-9199",
+        "9400-9499",
+    ]
 
 
 def test_pyproject_table_and_own_file(tmp_path: Path) -> None:
@@ -44,10 +49,12 @@ def test_document_round_trips() -> None:
         ({"project": 3}, "project", "expected a string"),
         ({"phases": "databases"}, "phases", "expected a list of strings"),
         ({"subnet": "172.28.0.0/33"}, "subnet", "is not a subnet"),
-        ({"tiers": {"db": {"range": "29-20", "phase": "databases"}}}, "tiers.db.range",
-         "starts after it ends"),
-        ({"tiers": {"db": {"range": "20-29", "phase": "dbs"}}}, "tiers.db.phase",
-         "unknown phase"),
+        (
+            {"tiers": {"db": {"range": "29-20", "phase": "databases"}}},
+            "tiers.db.range",
+            "starts after it ends",
+        ),
+        ({"tiers": {"db": {"range": "20-29", "phase": "dbs"}}}, "tiers.db.phase", "unknown phase"),
         ({"projekt": "x"}, "projekt", "unknown setting"),
     ],
 )

@@ -55,8 +55,10 @@ def test_address_on_the_gateway() -> None:
 
 
 def test_address_used_twice() -> None:
-    f = only(findings({"a": svc("postgres", ip="172.28.0.20"),
-                       "b": svc("mariadb", ip="172.28.0.20")}), "address-duplicate")
+    f = only(
+        findings({"a": svc("postgres", ip="172.28.0.20"), "b": svc("mariadb", ip="172.28.0.20")}),
+        "address-duplicate",
+    )
     assert "also the address of a" in f.message and f.location.startswith("services.b.")
 
 
@@ -66,8 +68,9 @@ def test_malformed_subnet() -> None:
 
 
 def test_two_services_on_one_host_port() -> None:
-    f = only(findings({"a": svc(ports=[port(3001)]), "b": svc(ports=[port(3001)])}),
-             "port-duplicate")
+    f = only(
+        findings({"a": svc(ports=[port(3001)]), "b": svc(ports=[port(3001)])}), "port-duplicate"
+    )
     assert f.location == "services.b.ports[0]" and "also published by a" in f.message
 
 
@@ -82,8 +85,10 @@ def test_port_in_a_range_of_another_tier_warns() -> None:
 
 
 def test_database_port_on_all_interfaces() -> None:
-    f = only(findings({"pg": svc("postgres:17", ports=[port(7001, 5432, host_ip="")])}),
-             "database-port-public")
+    f = only(
+        findings({"pg": svc("postgres:17", ports=[port(7001, 5432, host_ip="")])}),
+        "database-port-public",
+    )
     assert "all interfaces" in f.message and "127.0.0.1:7001:5432" in f.hint
 
 
@@ -93,14 +98,18 @@ def test_database_port_on_loopback_is_fine() -> None:
 
 
 def test_volume_breaking_the_naming_convention() -> None:
-    f = only(findings({"pg": svc("postgres", volumes=["data"])},
-                      volumes={"data": {"name": "pgdata"}}), "volume-name")
+    f = only(
+        findings({"pg": svc("postgres", volumes=["data"])}, volumes={"data": {"name": "pgdata"}}),
+        "volume-name",
+    )
     assert "react_scuba_" in f.message and f.location == "volumes.data.name"
 
 
 def test_external_volume_is_not_ours_to_name() -> None:
-    found = findings({"pg": svc("postgres", volumes=["data"])},
-                     volumes={"data": {"name": "shared", "external": True}})
+    found = findings(
+        {"pg": svc("postgres", volumes=["data"])},
+        volumes={"data": {"name": "shared", "external": True}},
+    )
     assert not [f for f in found if f.rule == "volume-name"]
 
 
@@ -111,8 +120,11 @@ def test_unknown_profile_suggests_the_closest() -> None:
 
 def test_subnet_overlap_names_the_other_network() -> None:
     s = stack(seed_like())
-    found = check_subnet_overlap(s, Settings(), {"other_default": ["172.28.0.0/16"],
-                                                 "react_scuba_mcp-cluster": ["172.28.0.0/24"]})
+    found = check_subnet_overlap(
+        s,
+        Settings(),
+        {"other_default": ["172.28.0.0/16"], "react_scuba_mcp-cluster": ["172.28.0.0/24"]},
+    )
     assert len(found) == 1
     assert "'other_default'" in found[0].message and found[0].rule == "subnet-overlap"
 
