@@ -55,7 +55,16 @@ class DockerDriver:
         info = self._container(service)
         if info.state == "running":
             return "already running"
-        self.engine.start(info.id)
+        try:
+            self.engine.start(info.id)
+        except EngineError as exc:
+            if "already in use" in exc.message or "already allocated" in exc.message:
+                raise EngineError(
+                    f"a host port of {service.name} was taken after validation: {exc.message}",
+                    location=f"services.{service.name}.ports",
+                    hint="stop whatever took it, or publish another port; then run up again",
+                ) from None
+            raise
         return "started"
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
@@ -90,10 +99,28 @@ class DockerDriver:
         return self.engine.logs(info.id, lines) if info else ""
 
 
-def create_containers(workspace: Workspace, compose: ComposeCLI) -> None:
+def create_containers(workspace: Workspace, compose: ComposeCLI, engine: Engine) -> None:
     """Compose creates networks, volumes, images (builds) and containers; a changed config
     hash recreates, as ``docker compose up`` does."""
-    compose.create(workspace.compose, workspace.plan.order())
+    services = workspace.plan.services.values()
+    missing = sorted(
+        {
+            s.service.image
+            for s in services
+            if s.service.image and not s.service.build and not engine.image_exists(s.service.image)
+        }
+    )
+    try:
+        compose.create(workspace.compose, workspace.plan.order())
+    except EngineError as exc:
+        if missing:
+            raise EngineError(
+                f"image {', '.join(missing)} is not on this machine and could not be pulled: "
+                f"{exc.message}",
+                location="images",
+                hint="build or load the image (docker build / docker load), or fix its name",
+            ) from None
+        raise
 
 
 def project_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]:
@@ -114,7 +141,7 @@ def bring_up(
 ) -> Outcome:
     """Create what is missing, then start and probe phase by phase. Returns the outcome."""
     began = time.monotonic()
-    create_containers(workspace, compose)
+    create_containers(workspace, compose, engine)
     project = workspace.compose.name
     watch = ContainerWatch()
     stop = threading.Event()

@@ -173,13 +173,20 @@ def _int(params: Mapping[str, str], key: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class RunningProbe:
+    """No other signal: ready once the container has stayed up for ``settle`` seconds, so a
+    process that crashes at once is not taken for a ready one."""
+
+    settle: float = 0.5
     kind: str = "running"
 
     def check(self, target: Target) -> Observation:
         state = target.watch.state(target.container_id)
-        if state and state.status == "running":
+        if state is None or state.status != "running":
+            return Observation(False, f"container is {state.status if state else 'unknown'}")
+        up_for = time.monotonic() - state.since
+        if up_for >= self.settle:
             return Observation(True, "running")
-        return Observation(False, f"container is {state.status if state else 'unknown'}")
+        return Observation(False, f"running for {up_for:.2f}s, settling")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ milliseconds instead of at the next poll.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from bootstrap.engine import ContainerInfo, Engine, EngineEvent
 
@@ -20,6 +22,20 @@ class LiveState:
     health: str | None = None
     starts: int = 0  # start events seen since the watch began
     oom_killed: bool = False
+    since: float = 0.0  # monotonic time of the last status change seen here
+
+
+def _monotonic_since(started_at: str) -> float:
+    """The engine's StartedAt (RFC 3339, nanoseconds) on this process's monotonic clock."""
+    try:
+        whole, _dot, fraction = started_at.rstrip("Z").partition(".")
+        wall = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
+        wall += float("0." + (fraction[:6] or "0"))
+    except ValueError:
+        return time.monotonic()
+    if wall <= 0:
+        return time.monotonic()
+    return time.monotonic() - max(0.0, time.time() - wall)
 
 
 class ContainerWatch:
@@ -37,7 +53,12 @@ class ContainerWatch:
             if current is None or current.status == "created":
                 starts = current.starts if current else 0
                 self._states[info.id] = LiveState(
-                    info.state, info.exit_code, info.health, starts, info.oom_killed
+                    info.state,
+                    info.exit_code,
+                    info.health,
+                    starts,
+                    info.oom_killed,
+                    _monotonic_since(info.started_at),
                 )
                 self._bump()
 
@@ -52,13 +73,14 @@ class ContainerWatch:
             if action == "start":
                 current = replace(
                     current,
+                    since=time.monotonic(),
                     status="running",
                     starts=current.starts + 1,
                     health="starting" if current.health else None,
                 )
             elif action == "die":
                 code = int(event.attributes.get("exitCode", "0") or 0)
-                current = replace(current, status="exited", exit_code=code)
+                current = replace(current, status="exited", exit_code=code, since=time.monotonic())
             elif action == "oom":
                 current = replace(current, oom_killed=True)
             elif action.startswith("health_status"):
