@@ -55,6 +55,14 @@ class DockerDriver:
         info = self._container(service)
         if info.state == "running":
             return "already running"
+        for file in service.service.injected:
+            if file.content is not None:
+                data = file.content
+            else:
+                data = self.workspace.environment.get(file.env_var or "")
+            self.engine.put_file(
+                info.id, file.target, data.encode(), mode=file.mode, uid=file.uid, gid=file.gid
+            )
         try:
             self.engine.start(info.id)
         except EngineError as exc:

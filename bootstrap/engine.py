@@ -6,7 +6,10 @@ implement it later without touching the scheduler.
 from __future__ import annotations
 
 import contextlib
+import io
+import tarfile
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,6 +39,7 @@ class ContainerInfo:
     oom_killed: bool = False
     error: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class Engine(Protocol):
         self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
     ) -> ExecResult: ...
     def image_exists(self, image: str) -> bool: ...
+    def put_file(
+        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
+    ) -> None: ...
     def export_volume(self, volume: str, destination: str, *, image: str, project: str) -> None: ...
     def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None: ...
     def volume_users(self, volume: str) -> list[str]: ...
@@ -129,6 +136,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         oom_killed=bool(state.get("OOMKilled")),
         error=str(state.get("Error") or ""),
         labels=dict(labels),
+        env=dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item),
     )
 
 
@@ -136,8 +144,9 @@ class DockerEngine:
     """The Docker SDK implementation. ``docker`` is imported here, not at start-up."""
 
     def __init__(self, timeout: float = 120.0) -> None:
-        import docker
         import docker.errors
+
+        import docker
 
         self._errors = docker.errors
         try:
@@ -268,6 +277,18 @@ class DockerEngine:
 
     def remove_volume(self, name: str) -> None:
         self._call(self._api.remove_volume, name)
+
+    def put_file(
+        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
+    ) -> None:
+        """Copy one file into a (created or stopped) container, parents included."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, gid
+            info.mtime = int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+        self._call(self._api.put_archive, container_id, "/", buffer.getvalue())
 
     def image_exists(self, image: str) -> bool:
         try:

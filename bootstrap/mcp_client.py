@@ -31,10 +31,8 @@ class McpReport:
     capabilities: tuple[str, ...]
 
     def summary(self) -> str:
-        return (
-            f"MCP {self.protocol_version}, server {self.server_name} {self.server_version}, "
-            f"{len(self.tools)} tools"
-        ).replace("  ", " ")
+        server = f"{self.server_name} {self.server_version}".strip()
+        return f"MCP {self.protocol_version}, server {server}, {len(self.tools)} tools"
 
 
 def _parse_body(content_type: str, body: bytes, request_id: int) -> dict[str, Any]:

@@ -47,6 +47,22 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class InjectedFile:
+    """A config or secret whose source is inline ``content`` or an ``environment`` variable.
+
+    ``docker compose up`` copies these into the container just before it starts it; bootstrap
+    starts containers itself, so it must do the same.
+    """
+
+    target: str
+    content: str | None = field(default=None, repr=False)
+    env_var: str | None = None
+    mode: int = 0o444
+    uid: int = 0
+    gid: int = 0
+
+
+@dataclass(frozen=True)
 class Healthcheck:
     test: tuple[str, ...]
     interval: float = 30.0
@@ -70,6 +86,7 @@ class Service:
     environment: Mapping[str, str] = field(default_factory=dict)
     profiles: tuple[str, ...] = ()
     restart: str = ""
+    injected: tuple[InjectedFile, ...] = ()
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
@@ -164,7 +181,34 @@ def _published(value: object) -> int | None:
     return int(text.split("-", 1)[0]) if text.split("-", 1)[0].isdigit() else None
 
 
-def _service(name: str, data: Mapping[str, Any]) -> Service:
+def _injected(data: Mapping[str, Any], top: Mapping[str, Any]) -> tuple[InjectedFile, ...]:
+    files = []
+    for kind, default_dir in (("configs", "/"), ("secrets", "/run/secrets/")):
+        definitions = top.get(kind) or {}
+        for entry in data.get(kind) or []:
+            ref = {"source": entry} if isinstance(entry, str) else entry
+            source = str(ref.get("source", ""))
+            spec = definitions.get(source) or {}
+            if "content" not in spec and "environment" not in spec:
+                continue  # file-based: compose bind-mounts it at create
+            target = str(ref.get("target") or source)
+            if not target.startswith("/"):
+                target = default_dir + target
+            mode = ref.get("mode")
+            files.append(
+                InjectedFile(
+                    target=target,
+                    content=spec.get("content"),
+                    env_var=spec.get("environment"),
+                    mode=int(str(mode), 8) if isinstance(mode, str) else int(mode or 0o444),
+                    uid=int(ref.get("uid") or 0),
+                    gid=int(ref.get("gid") or 0),
+                )
+            )
+    return tuple(files)
+
+
+def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Service:
     depends = data.get("depends_on") or {}
     if isinstance(depends, list):
         depends = {d: {} for d in depends}
@@ -209,6 +253,7 @@ def _service(name: str, data: Mapping[str, Any]) -> Service:
         },
         profiles=tuple(data.get("profiles") or ()),
         restart=str(data.get("restart") or ""),
+        injected=_injected(data, top),
     )
 
 
@@ -239,7 +284,7 @@ def stack_from_compose(
         for key, spec in (document.get("volumes") or {}).items()
     }
     services = {
-        name: _service(name, spec or {})
+        name: _service(name, spec or {}, document)
         for name, spec in sorted((document.get("services") or {}).items())
     }
     return Stack(

@@ -38,7 +38,7 @@ def _label_params(service: Service) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in service.labels.items() if k.startswith(prefix)}
 
 
-def _sql_params(engine: str, env: Mapping[str, str]) -> dict[str, str]:
+def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, str]:
     if engine == "postgres":
         user = env.get("POSTGRES_USER") or "postgres"
         return {
@@ -68,10 +68,10 @@ def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> 
     engine = database_engine(service)
     if label:
         kind = "mariadb" if label == "mysql" else label
-        base = _sql_params(kind, service.environment) if kind in ("postgres", "mariadb") else {}
+        base = sql_params(kind, service.environment) if kind in ("postgres", "mariadb") else {}
         return ProbeSpec(kind, {**base, **params}, f"label {PROBE_LABEL}={label}")
     if engine:
-        base = _sql_params(engine, service.environment)
+        base = sql_params(engine, service.environment)
         return ProbeSpec(engine, {**base, **params}, f"image {service.image} is a {engine} server")
     if service.label("discovery.protocol") == "mcp":
         base = {"path": service.label("discovery.path") or "/mcp"}

@@ -82,7 +82,9 @@ class Settings:
     cache_gid: int = 1000
     probe_timeout: float = 120.0
     snapshot_dir: str = ".bootstrap/snapshots"
+    generate_secrets: tuple[str, ...] = ()  # secrets to create in the store when unset
     source: str = "defaults"
+    explicit: frozenset[str] = frozenset()  # the keys the settings file set
 
     @property
     def prefix(self) -> str:
@@ -111,7 +113,15 @@ _SCALARS: dict[str, type] = {
     "probe_timeout": float,
     "snapshot_dir": str,
 }
-_KNOWN = {*_SCALARS, "phases", "tiers", "port_ranges", "compose_files", "caches"}
+_KNOWN = {
+    *_SCALARS,
+    "phases",
+    "tiers",
+    "port_ranges",
+    "compose_files",
+    "caches",
+    "generate_secrets",
+}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list"}
 
 
@@ -157,7 +167,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
             location=where(key),
             hint=f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(_KNOWN))}",
         )
-    values: dict[str, Any] = {"source": source}
+    values: dict[str, Any] = {"source": source, "explicit": frozenset(data)}
     for key, kind in _SCALARS.items():
         if key not in data:
             continue
@@ -172,7 +182,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
                 hint=f"write {key} as {_TYPE_NAMES[kind]}",
             )
         values[key] = value
-    for key in ("phases", "compose_files"):
+    for key in ("phases", "compose_files", "generate_secrets"):
         if key in data:
             values[key] = tuple(_string_list(data[key], where(key)))
     if "caches" in data:

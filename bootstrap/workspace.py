@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bootstrap.compose import ComposeCLI, ComposeProject
-from bootstrap.envlayers import Environment, Redactor, load_environment
+from bootstrap.envlayers import Environment, EnvLayer, Redactor, load_environment
 from bootstrap.errors import ConfigError
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
@@ -31,6 +31,7 @@ class Workspace:
     stack: Stack
     plan: Plan
     redact: Redactor
+    generated: tuple[str, ...] = ()  # secrets created in the store by this load
 
 
 def compose_files(directory: Path, settings: Settings, explicit: Sequence[str]) -> tuple[str, ...]:
@@ -59,6 +60,31 @@ def compose_files(directory: Path, settings: Settings, explicit: Sequence[str]) 
     return files
 
 
+def generate_missing_secrets(
+    directory: Path, settings: Settings, environment: Environment
+) -> tuple[str, ...]:
+    """Create the listed secrets that no layer sets: random, one file each, mode 0600, in the
+    git-ignored secret store. A development stack then needs no committed password."""
+    import secrets
+
+    missing = [
+        n
+        for n in settings.generate_secrets
+        if n not in environment.variables
+        or environment.variables[n].layer is EnvLayer.COMPOSE_DEFAULT
+    ]
+    if not missing:
+        return ()
+    store = directory / settings.secrets_dir
+    store.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in missing:
+        path = store / name
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(24) + "\n")
+    return tuple(missing)
+
+
 def active_profiles(explicit: Sequence[str], env: Environment) -> tuple[str, ...]:
     if explicit:
         return tuple(explicit)
@@ -84,9 +110,16 @@ def load_workspace(
         settings = settings.with_project(name)
     chosen = compose_files(directory, settings, files)
     texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
-    environment = load_environment(
-        directory, secrets_dir=settings.secrets_dir, compose_texts=texts, environ=environ
-    )
+
+    def read_environment() -> Environment:
+        return load_environment(
+            directory, secrets_dir=settings.secrets_dir, compose_texts=texts, environ=environ
+        )
+
+    environment = read_environment()
+    generated = generate_missing_secrets(directory, settings, environment)
+    if generated:
+        environment = read_environment()
     redact = Redactor(environment.secret_values())
     process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES}
     process_env.update(environment.values())
@@ -97,5 +130,9 @@ def load_workspace(
     cli = compose or ComposeCLI(redact)
     document = cli.config(project_ref)
     stack = stack_from_compose(document, active_profiles=selected)
+    network = stack.networks.get(settings.network)
+    if "subnet" not in settings.explicit and network is not None and network.subnets:
+        # The compose file is the source of truth for the subnet unless settings pin it.
+        settings = replace(settings, subnet=network.subnets[0][0])
     plan = build_plan(stack, settings)
-    return Workspace(directory, settings, environment, project_ref, stack, plan, redact)
+    return Workspace(directory, settings, environment, project_ref, stack, plan, redact, generated)

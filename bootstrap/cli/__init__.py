@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -22,6 +21,7 @@ _COMMANDS = {
     "restore": "bootstrap.cli.data:restore",
     "cache": "bootstrap.cli.data:cache",
     "logs": "bootstrap.cli.lifecycle:logs",
+    "discovery": "bootstrap.cli.discovery:discovery",
 }
 _HELP = {
     "plan": "Show the ordered waves: phase, reason, address, ports, probe per service.",
@@ -35,6 +35,7 @@ _HELP = {
     "restore": "Put a snapshot taken by reset back into its volumes.",
     "cache": "Package cache volumes (uv, pip, npm).",
     "logs": "Show container logs (hands over to docker compose logs).",
+    "discovery": "Run the discovery service (registry, health WebSocket, file_sd).",
 }
 
 
@@ -48,8 +49,6 @@ class LazyGroup(click.Group):
         target = _COMMANDS.get(cmd_name)
         if target is None:
             return None
-        if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
-            pass
         module_name, attr = target.split(":")
         import importlib
 

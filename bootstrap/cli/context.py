@@ -38,6 +38,8 @@ class CliContext:
         )
         self.redact = workspace.redact
         remember_redactor(workspace.redact)
+        for name in workspace.generated:
+            say(f"generated secret {name} in {workspace.settings.secrets_dir}/ (git-ignored)")
         return workspace
 
 

@@ -1,0 +1,213 @@
+"""The registry: which containers are registered, from their labels. Pure.
+
+Labels read (on the container):
+``discovery.enable`` (true/false), ``discovery.protocol`` (http|mcp|postgres|mariadb|tcp),
+``discovery.port``, ``discovery.path``, ``prometheus.scrape`` (true/false),
+``prometheus.port``, ``prometheus.path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bootstrap.engine import PROJECT_LABEL, ContainerInfo
+
+PROTOCOLS = ("http", "mcp", "postgres", "mariadb", "mysql", "tcp")
+_TRUE = ("true", "1", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Registration:
+    service: str
+    container_id: str
+    container_name: str
+    address: str  # where the discovery service dials it: its IP on the shared network
+    protocol: str
+    port: int | None
+    path: str
+    scrape: bool = False
+    scrape_port: int | None = None
+    scrape_path: str = "/metrics"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "container": self.container_name,
+            "address": self.address,
+            "protocol": self.protocol,
+            "port": self.port,
+            "path": self.path,
+            "prometheus": {
+                "scrape": self.scrape,
+                "port": self.scrape_port,
+                "path": self.scrape_path,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str  # "up", "down", "unknown"
+    detail: str
+    latency: float | None = None
+    checked_at: float | None = None
+    mcp: Mapping[str, Any] | None = None
+
+
+class LabelError(ValueError):
+    """A discovery label has a value we cannot use; the message names the label."""
+
+
+def _port(labels: Mapping[str, str], key: str) -> int | None:
+    raw = labels.get(key, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise LabelError(f"{key}={raw!r} is not a port number")
+    return int(raw)
+
+
+def registration_from(info: ContainerInfo, *, network: str | None = None) -> Registration | None:
+    """A registration for a container carrying discovery or Prometheus labels, else None."""
+    labels = info.labels
+    enabled = labels.get("discovery.enable", "").lower() in _TRUE
+    scrape = labels.get("prometheus.scrape", "").lower() in _TRUE
+    if not enabled and not scrape:
+        return None
+    protocol = labels.get("discovery.protocol", "tcp" if enabled else "http").lower()
+    if protocol not in PROTOCOLS:
+        raise LabelError(f"discovery.protocol={protocol!r}: use one of {', '.join(PROTOCOLS)}")
+    addresses = dict(info.addresses)
+    address = ""
+    if network:
+        address = next((ip for net, ip in addresses.items() if net.endswith(network) and ip), "")
+    address = address or next((ip for ip in addresses.values() if ip), "")
+    return Registration(
+        service=info.service or info.name,
+        container_id=info.id,
+        container_name=info.name,
+        address=address,
+        protocol=protocol,
+        port=_port(labels, "discovery.port"),
+        path=labels.get("discovery.path", "/mcp" if protocol == "mcp" else "/"),
+        scrape=scrape,
+        scrape_port=_port(labels, "prometheus.port"),
+        scrape_path=labels.get("prometheus.path", "/metrics"),
+        labels={
+            k: v
+            for k, v in labels.items()
+            if k.startswith(("discovery.", "prometheus.")) or k == PROJECT_LABEL
+        },
+        env=dict(info.env),
+    )
+
+
+@dataclass
+class Registry:
+    """Registrations and their health, keyed by service."""
+
+    entries: dict[str, Registration] = field(default_factory=dict)
+    health: dict[str, Health] = field(default_factory=dict)
+
+    def register(self, registration: Registration) -> bool:
+        """True when this changed the registry."""
+        previous = self.entries.get(registration.service)
+        self.entries[registration.service] = registration
+        self.health.setdefault(registration.service, Health("unknown", "not probed yet"))
+        return previous != registration
+
+    def deregister_container(self, container_id: str) -> str | None:
+        for name, entry in list(self.entries.items()):
+            if entry.container_id == container_id:
+                del self.entries[name]
+                self.health.pop(name, None)
+                return name
+        return None
+
+    def set_health(self, service: str, health: Health) -> bool:
+        """Record a probe result; True when the status changed."""
+        if service not in self.entries:
+            return False
+        previous = self.health.get(service)
+        self.health[service] = health
+        return previous is None or previous.status != health.status
+
+    def mark_down(self, service: str, detail: str, at: float) -> bool:
+        current = self.health.get(service)
+        if current is None:
+            return False
+        return self.set_health(
+            service, replace(current, status="down", detail=detail, checked_at=at)
+        )
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [
+            {**entry.as_dict(), **health_dict(self.health.get(name))}
+            for name, entry in sorted(self.entries.items())
+        ]
+
+
+def health_dict(health: Health | None) -> dict[str, Any]:
+    if health is None:
+        return {"status": "unknown", "detail": ""}
+    result: dict[str, Any] = {
+        "status": health.status,
+        "detail": health.detail,
+        "latency": health.latency,
+        "checked_at": health.checked_at,
+    }
+    if health.mcp is not None:
+        result["mcp"] = dict(health.mcp)
+    return result
+
+
+def file_sd(entries: Iterable[Registration], project: str = "") -> list[dict[str, Any]]:
+    """Prometheus ``file_sd_configs`` targets: one group per scraped service."""
+    groups = []
+    for entry in sorted(entries, key=lambda e: e.service):
+        if not entry.scrape:
+            continue
+        port = entry.scrape_port or entry.port
+        if port is None:
+            continue
+        host = entry.service  # Prometheus sits on the same network: the DNS name is stable
+        labels = {
+            "job": entry.service,
+            "service": entry.service,
+            "__metrics_path__": entry.scrape_path,
+        }
+        if project:
+            labels["compose_project"] = project
+        groups.append({"targets": [f"{host}:{port}"], "labels": labels})
+    return groups
+
+
+def metrics_text(registry: Registry) -> str:
+    """The Prometheus text exposition of the registry."""
+    lines = [
+        "# HELP bootstrap_discovery_registered_services Services in the registry.",
+        "# TYPE bootstrap_discovery_registered_services gauge",
+        f"bootstrap_discovery_registered_services {len(registry.entries)}",
+        "# HELP bootstrap_discovery_service_up 1 when the service's last probe succeeded.",
+        "# TYPE bootstrap_discovery_service_up gauge",
+    ]
+    for name in sorted(registry.entries):
+        health = registry.health.get(name)
+        up = 1 if health and health.status == "up" else 0
+        lines.append(f'bootstrap_discovery_service_up{{service="{name}"}} {up}')
+    lines += [
+        "# HELP bootstrap_discovery_probe_latency_seconds Duration of the last probe.",
+        "# TYPE bootstrap_discovery_probe_latency_seconds gauge",
+    ]
+    for name in sorted(registry.entries):
+        health = registry.health.get(name)
+        if health and health.latency is not None:
+            lines.append(
+                f'bootstrap_discovery_probe_latency_seconds{{service="{name}"}} '
+                f"{health.latency:.6f}"
+            )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,329 @@
+"""The discovery service's process: events in, probes on a schedule, HTTP and WebSocket out.
+
+aiohttp serves HTTP and WebSocket from one small, well-kept dependency; the Docker SDK and
+the probes are synchronous, so they run on worker threads and hand results to the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bootstrap.discovery.registry import (
+    Health,
+    LabelError,
+    Registration,
+    Registry,
+    file_sd,
+    health_dict,
+    metrics_text,
+    registration_from,
+)
+from bootstrap.engine import PROJECT_LABEL, Engine, EngineEvent
+from bootstrap.mcp_client import McpError, handshake
+from bootstrap.probes import Target, make_probe
+from bootstrap.probespec import ProbeSpec, sql_params
+from bootstrap.watch import ContainerWatch
+
+log = logging.getLogger("bootstrap.discovery")
+GONE = ("die", "stop", "kill", "destroy", "oom")
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    project: str
+    network: str = "mcp-cluster"
+    host: str = "0.0.0.0"  # noqa: S104 - it serves the stack's network
+    port: int = 7000
+    interval: float = 5.0
+    sd_file: Path | None = Path("/sd/targets.json")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str], project: str) -> DiscoveryConfig:
+        sd = environ.get("DISCOVERY_SD_FILE", "/sd/targets.json")
+        return cls(
+            project=environ.get("DISCOVERY_PROJECT") or project,
+            network=environ.get("DISCOVERY_NETWORK", "mcp-cluster"),
+            port=int(environ.get("DISCOVERY_PORT", "7000")),
+            interval=float(environ.get("DISCOVERY_INTERVAL", "5")),
+            sd_file=Path(sd) if sd else None,
+        )
+
+
+def own_project(engine: Engine) -> str:
+    """The compose project of the container this runs in (its hostname is its id)."""
+    try:
+        info = engine.container(socket.gethostname())
+    except Exception:  # not in a container, or not a compose one
+        return ""
+    return info.labels.get(PROJECT_LABEL, "")
+
+
+def probe_once(entry: Registration, engine: Engine) -> Health:
+    """One probe of a registered service with the same strategies ``bootstrap up`` uses."""
+    started = time.monotonic()
+    if not entry.address:
+        return Health("down", "no address on a shared network", None, time.time())
+    if entry.protocol == "mcp":
+        try:
+            report = handshake(entry.address, entry.port or 8000, entry.path, timeout=3.0)
+        except (McpError, OSError) as exc:
+            return Health(
+                "down",
+                f"MCP: {exc}",
+                time.monotonic() - started,
+                time.time(),
+                {"compliant": False, "error": str(exc)},
+            )
+        return Health(
+            "up",
+            report.summary(),
+            time.monotonic() - started,
+            time.time(),
+            {
+                "compliant": True,
+                "protocol_version": report.protocol_version,
+                "server_name": report.server_name,
+                "server_version": report.server_version,
+                "tools": len(report.tools),
+                "tool_names": list(report.tools),
+            },
+        )
+    params = {"port": str(entry.port)} if entry.port else {}
+    if entry.protocol == "http":
+        params["path"] = entry.path
+    if entry.protocol in ("postgres", "mariadb", "mysql"):
+        kind = "postgres" if entry.protocol == "postgres" else "mariadb"
+        params = {**sql_params(kind, entry.env), **params}
+    spec = ProbeSpec("mariadb" if entry.protocol == "mysql" else entry.protocol, params)
+    probe = make_probe(spec, exposed=[entry.port] if entry.port else [])
+    target = Target(
+        entry.service, entry.container_id, engine, ContainerWatch(), dns_name=entry.address
+    )
+    try:
+        seen = probe.check(target)
+    except Exception as exc:  # a broken probe is a down service, not a dead registry
+        return Health(
+            "down", f"{type(exc).__name__}: {exc}", time.monotonic() - started, time.time()
+        )
+    return Health(
+        "up" if seen.ready else "down", seen.detail, time.monotonic() - started, time.time()
+    )
+
+
+class DiscoveryService:
+    def __init__(self, engine: Engine, config: DiscoveryConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.registry = Registry()
+        self.sockets: set[web.WebSocketResponse] = set()
+        self.stop = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.started = time.time()
+
+    # --- registration ---------------------------------------------------------------------
+
+    def _register_container(self, container_id: str) -> Registration | None:
+        try:
+            info = self.engine.container(container_id)
+        except Exception as exc:
+            log.info("container %s vanished before registration: %s", container_id[:12], exc)
+            return None
+        if info.state != "running":
+            return None
+        try:
+            entry = registration_from(info, network=self.config.network)
+        except LabelError as exc:
+            log.warning("%s: ignored: %s", info.name, exc)
+            return None
+        if entry is None:
+            return None
+        self.registry.register(entry)
+        return entry
+
+    def scan(self) -> None:
+        for info in self.engine.containers(self.config.project):
+            if info.state == "running":
+                self._register_container(info.id)
+        self.write_file_sd()
+
+    async def on_event(self, event: EngineEvent) -> None:
+        if event.action == "start":
+            entry = await asyncio.to_thread(self._register_container, event.container_id)
+            if entry is not None:
+                await self.broadcast(entry.service, "registered", "container started")
+                self.write_file_sd()
+                await self.probe(entry)
+        elif event.action in GONE:
+            name = self.registry.deregister_container(event.container_id)
+            if name is not None:
+                code = event.attributes.get("exitCode")
+                detail = f"container {event.action}" + (f" (exit code {code})" if code else "")
+                await self.broadcast(name, "down", detail)
+                self.write_file_sd()
+
+    def follow_events(self) -> None:
+        events = self.engine.events(self.config.project, self.stop)
+        loop = self.loop
+
+        def pump() -> None:
+            for event in events:
+                if loop is None or self.stop.is_set():
+                    return
+                asyncio.run_coroutine_threadsafe(self.on_event(event), loop)
+
+        threading.Thread(target=pump, name="discovery-events", daemon=True).start()
+
+    # --- health ---------------------------------------------------------------------------
+
+    async def probe(self, entry: Registration) -> None:
+        health = await asyncio.to_thread(probe_once, entry, self.engine)
+        current = self.registry.entries.get(entry.service)
+        if current is None or current.container_id != entry.container_id:
+            return  # deregistered while probing
+        if self.registry.set_health(entry.service, health):
+            await self.broadcast(entry.service, health.status, health.detail)
+
+    async def probe_forever(self) -> None:
+        while not self.stop.is_set():
+            entries = list(self.registry.entries.values())
+            await asyncio.gather(*(self.probe(e) for e in entries))
+            await asyncio.sleep(self.config.interval)
+
+    # --- outputs --------------------------------------------------------------------------
+
+    def write_file_sd(self) -> None:
+        if self.config.sd_file is None:
+            return
+        path = self.config.sd_file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".tmp")
+            temporary.write_text(
+                json.dumps(file_sd(self.registry.entries.values(), self.config.project), indent=2),
+                encoding="utf-8",
+            )
+            temporary.replace(path)  # Prometheus never reads a half-written file
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc)
+
+    async def broadcast(self, service: str, status: str, detail: str) -> None:
+        message = json.dumps(
+            {
+                "type": "status",
+                "service": service,
+                "status": status,
+                "detail": detail,
+                "timestamp": time.time(),
+            }
+        )
+        log.info("%s %s: %s", service, status, detail)
+        for ws in list(self.sockets):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(message)
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    async def services(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {"project": self.config.project, "services": self.registry.snapshot()}
+        )
+
+    async def healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "status": "ok",
+                "registered": len(self.registry.entries),
+                "uptime": round(time.time() - self.started, 1),
+            }
+        )
+
+    async def metrics(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            text=metrics_text(self.registry), content_type="text/plain", charset="utf-8"
+        )
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        await ws.send_str(
+            json.dumps(
+                {"type": "snapshot", "timestamp": time.time(), "services": self.registry.snapshot()}
+            )
+        )
+        self.sockets.add(ws)
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.sockets.discard(ws)
+        return ws
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/services", self.services)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/ws", self.websocket)
+        app.on_startup.append(self._on_startup)
+        app.on_cleanup.append(self._on_cleanup)
+        return app
+
+    async def _on_startup(self, app: web.Application) -> None:
+        self.loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.scan)
+        self.follow_events()
+        app["prober"] = asyncio.create_task(self.probe_forever())
+
+    async def _on_cleanup(self, app: web.Application) -> None:
+        self.stop.set()
+        app["prober"].cancel()
+        for ws in list(self.sockets):
+            await ws.close()
+
+
+def health_of(registry: Registry, service: str) -> dict[str, Any]:
+    return health_dict(registry.health.get(service))
+
+
+def serve(environ: dict[str, str] | None = None) -> int:
+    """Run the discovery service until stopped. Returns an exit code."""
+    from bootstrap.engine import DockerEngine
+    from bootstrap.errors import EngineError
+
+    environ = dict(os.environ if environ is None else environ)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s discovery %(message)s")
+    socket_path = environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if socket_path.startswith("unix://") and not os.path.exists(socket_path[len("unix://") :]):
+        log.error(
+            "no Docker socket at %s: mount it read-only "
+            "(volumes: [/var/run/docker.sock:/var/run/docker.sock:ro])",
+            socket_path[len("unix://") :],
+        )
+        return 3
+    try:
+        engine = DockerEngine()
+    except EngineError as exc:
+        log.error("%s (%s)", exc.message, exc.hint)
+        return 3
+    project = environ.get("DISCOVERY_PROJECT") or own_project(engine)
+    if not project:
+        log.error("no compose project to watch: set DISCOVERY_PROJECT")
+        return 2
+    config = DiscoveryConfig.from_env(environ, project)
+    service = DiscoveryService(engine, config)
+    log.info("watching project %s, serving on %s:%s", project, config.host, config.port)
+    web.run_app(service.app(), host=config.host, port=config.port, print=None, handle_signals=True)
+    return 0

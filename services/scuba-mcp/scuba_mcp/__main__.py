@@ -1,0 +1,3 @@
+from scuba_mcp.server import main
+
+main()
