@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from bootstrap.compose import ComposeCLI
 from bootstrap.engine import ContainerInfo, Engine
 from bootstrap.errors import EngineError
+from bootstrap.model import Healthcheck
 from bootstrap.plan import PlannedService
-from bootstrap.probes import ProbeResult, SystemClock, Target, make_probe, run_probe
+from bootstrap.probes import Probe, ProbeResult, SystemClock, Target, make_probe, run_probe
+from bootstrap.probespec import ProbeSpec
 from bootstrap.scheduler import Outcome, Reporter, Scheduler
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
@@ -29,6 +31,41 @@ def resolvable(name: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def target_and_probe(
+    service: PlannedService,
+    info: ContainerInfo,
+    engine: Engine,
+    watch: ContainerWatch,
+    on_network: bool,
+) -> tuple[Target, Probe]:
+    """Where and how to probe one service's container (shared by ``up`` and ``status``).
+
+    The container's effective healthcheck (the image's included) backs the compose one; a
+    service with no other signal but such a healthcheck is gated on it.
+    """
+    healthcheck = service.service.healthcheck
+    if healthcheck is None and info.healthcheck_test and info.healthcheck_test[0] != "NONE":
+        healthcheck = Healthcheck(test=info.healthcheck_test)
+    dns = service.name if on_network and resolvable(service.name) else None
+    target = Target(
+        service.name,
+        info.id,
+        engine,
+        watch,
+        dict(info.ports),
+        dns,
+        healthcheck,
+        service.service.restart,
+    )
+    exposed = [p.target for p in service.service.ports]
+    if not exposed and service.service.label("discovery.port").isdigit():
+        exposed = [int(service.service.label("discovery.port"))]
+    spec = service.probe
+    if spec.kind == "running" and healthcheck is not None:
+        spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")
+    return target, make_probe(spec, exposed=exposed)
 
 
 @dataclass
@@ -79,23 +116,10 @@ class DockerDriver:
         info = self.engine.container(self._container(service).id)  # ports are bound at start
         self.watch.seed(info)
         self.containers[service.name] = info
-        dns = service.name if self.on_network and resolvable(service.name) else None
-        target = Target(
-            service.name,
-            info.id,
-            self.engine,
-            self.watch,
-            dict(info.ports),
-            dns,
-            service.service.healthcheck,
-            service.service.restart,
-        )
-        exposed = [p.target for p in service.service.ports]
-        if not exposed and service.service.label("discovery.port").isdigit():
-            exposed = [int(service.service.label("discovery.port"))]
+        target, probe = target_and_probe(service, info, self.engine, self.watch, self.on_network)
         timeout = float(service.probe.params.get("timeout", self.timeout))
         return run_probe(
-            make_probe(service.probe, exposed=exposed),
+            probe,
             target,
             timeout=timeout,
             clock=SystemClock(),

@@ -40,6 +40,7 @@ class ContainerInfo:
     error: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
+    healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         error=str(state.get("Error") or ""),
         labels=dict(labels),
         env=dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item),
+        healthcheck_test=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
     )
 
 

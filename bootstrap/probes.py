@@ -390,9 +390,17 @@ class McpProbe:
     def check(self, target: Target) -> Observation:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
+            if target.healthcheck is not None:
+                seen = DockerHealthProbe().check(target)
+                return Observation(
+                    seen.ready,
+                    f"MCP port {self.port} not reachable from here (publish it on 127.0.0.1 "
+                    f"for the handshake); container healthcheck: {seen.detail}",
+                )
             return Observation(
                 False,
-                f"port {self.port} is neither published on 127.0.0.1 nor reachable by name",
+                f"port {self.port} is neither published on 127.0.0.1 nor reachable by name; "
+                "publish it on 127.0.0.1 or give the service a healthcheck",
                 fatal=True,
             )
         try:

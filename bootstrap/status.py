@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bootstrap.bringup import in_container, project_containers, resolvable
+from bootstrap.bringup import in_container, project_containers, target_and_probe
 from bootstrap.engine import ContainerInfo, Engine
-from bootstrap.probes import Target, container_gate, make_probe
+from bootstrap.probes import Observation, container_gate
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -60,25 +60,12 @@ def _one(
         )
     watch = ContainerWatch()
     watch.seed(info)
-    dns = name if on_network and resolvable(name) else None
-    target = Target(
-        name,
-        info.id,
-        engine,
-        watch,
-        dict(info.ports),
-        dns,
-        planned.service.healthcheck,
-        planned.service.restart,
-    )
-    probe = make_probe(planned.probe, exposed=[p.target for p in planned.service.ports])
+    target, probe = target_and_probe(planned, info, engine, watch, on_network)
     observation = container_gate(target, completed_ok=probe.kind in ("completed", "running"))
     if observation is None:
         try:
             observation = probe.check(target)
         except Exception as exc:  # a status must render even when a probe breaks
-            from bootstrap.probes import Observation
-
             observation = Observation(False, f"{type(exc).__name__}: {exc}")
     address = next(iter(info.addresses.values()), None) if info.addresses else planned.address
     return ServiceStatus(

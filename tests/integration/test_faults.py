@@ -22,13 +22,25 @@ def faults(make_project: Callable[..., Project]) -> Project:
     return make_project("faults", WEB_PORT=str(free_port()))
 
 
-def popen_up(project: Project, *args: str, env: dict[str, str] | None = None
-             ) -> subprocess.Popen[str]:
+def popen_up(
+    project: Project, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bootstrap", "-C", str(project.directory), "-p", project.name,
-         *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **project.env, **(env or {})}, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "bootstrap",
+            "-C",
+            str(project.directory),
+            "-p",
+            project.name,
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **project.env, **(env or {})},
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -48,9 +60,16 @@ def wait_for_event(process: subprocess.Popen[str], service: str, state: str) -> 
 
 def helpers_left(project: Project) -> list[str]:
     return subprocess.run(
-        ["docker", "ps", "-aq", "--filter",
-         f"label=com.docker.compose.project.helper-of={project.name}"],
-        capture_output=True, text=True).stdout.split()
+        [
+            "docker",
+            "ps",
+            "-aq",
+            "--filter",
+            f"label=com.docker.compose.project.helper-of={project.name}",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
 
 
 def test_optional_service_failing_degrades_and_goes_on(faults: Project) -> None:
@@ -76,8 +95,11 @@ def test_database_never_healthy_times_out_with_last_seen_and_log_tail(faults: Pr
 def test_container_exiting_at_start_is_reported_at_once(faults: Project) -> None:
     done = faults.run("--profile", "exits", "up", "--json", "--timeout", "120")
     assert done.returncode == 1, done.stderr
-    failed = next(json.loads(line) for line in done.stdout.splitlines()
-                  if '"crasher"' in line and '"failed"' in line)
+    failed = next(
+        json.loads(line)
+        for line in done.stdout.splitlines()
+        if '"crasher"' in line and '"failed"' in line
+    )
     assert "exited with code 3" in failed["detail"]
     assert "timed out" not in failed["detail"]  # the exit, not the 120 s deadline, ended it
     assert "panic: config file missing" in failed["detail"]
@@ -117,8 +139,9 @@ def test_port_taken_between_validation_and_start(faults: Project) -> None:
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_mid_up_then_next_up_finishes(faults: Project, sig: int, code: int) -> None:
-    process = popen_up(faults, "--profile", "slow", "up", "--json", "--timeout", "60",
-                       env={"SLOW_DELAY": "4"})
+    process = popen_up(
+        faults, "--profile", "slow", "up", "--json", "--timeout", "60", env={"SLOW_DELAY": "4"}
+    )
     wait_for_event(process, "slow", "probing")
     process.send_signal(sig)
     _out, err = process.communicate(timeout=60)
@@ -130,8 +153,9 @@ def test_signal_mid_up_then_next_up_finishes(faults: Project, sig: int, code: in
 
 
 def test_two_ups_at_once(faults: Project) -> None:
-    first = popen_up(faults, "--profile", "slow", "up", "--json", "--timeout", "60",
-                     env={"SLOW_DELAY": "4"})
+    first = popen_up(
+        faults, "--profile", "slow", "up", "--json", "--timeout", "60", env={"SLOW_DELAY": "4"}
+    )
     wait_for_event(first, "db", "starting")  # the first holds the lock now
     refused = faults.run("--profile", "slow", "up", "--no-wait-lock")
     assert refused.returncode == 4, refused.stderr

@@ -1,0 +1,135 @@
+"""The discovery service on the real engine: registration, WebSocket, MCP check, file_sd."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import Project, free_port
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parents[2]
+
+
+def get_json(port: int, path: str) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def status_of(port: int, service: str) -> str:
+    listed = get_json(port, "/services")["services"]
+    return next((s["status"] for s in listed if s["service"] == service), "absent")  # type: ignore[attr-defined, index]
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"gave up waiting: {what}")
+
+
+async def snapshot_then_down(port: int, stop: Callable[[], None]) -> tuple[dict, dict]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"ws://127.0.0.1:{port}/ws") as ws,
+    ):
+        snapshot = json.loads((await ws.receive(timeout=10)).data)
+        await asyncio.to_thread(stop)
+        while True:
+            # The probe interval is 60 s here: only the events stream can answer this fast.
+            message = json.loads((await ws.receive(timeout=10)).data)
+            if message.get("service") == "web" and message.get("status") == "down":
+                return snapshot, message
+
+
+def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
+    make_project: Callable[..., Project],
+) -> None:
+    port = free_port(7000, 7099)
+    p = make_project(
+        "discovery",
+        REPO_ROOT=str(REPO),
+        POSTGRES_PASSWORD="disc-pw-1",
+        DISCOVERY_HOST_PORT=str(port),
+    )
+    done = p.run("up", "--timeout", "240", timeout=900)
+    assert done.returncode == 0, done.stderr
+
+    wait_until(
+        lambda: status_of(port, "web") == status_of(port, "mcp") == "up",
+        "web and mcp registered and up",
+    )
+    services = {s["service"]: s for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    assert "plain" not in services  # no labels: ignored
+    wait_until(lambda: status_of(port, "postgres") == "up", "postgres probed")
+    services = {s["service"]: s for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    assert services["postgres"]["status"] == "up"
+    assert "SELECT 1" in services["postgres"]["detail"]  # the same SQL probe as `up`
+    mcp = services["mcp"]["mcp"]
+    assert mcp["compliant"] is True and mcp["server_name"] == "react-scuba-dives"
+    assert mcp["tools"] == 5 and "search_dive_sites" in mcp["tool_names"]
+    assert get_json(port, "/healthz")["status"] == "ok"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert 'bootstrap_discovery_service_up{service="web"} 1' in metrics
+
+    sd = p.exec("discovery", "cat", "/sd/targets.json")
+    targets = json.loads(sd.stdout)
+    assert {
+        "targets": ["web:8080"],
+        "labels": {
+            "job": "web",
+            "service": "web",
+            "__metrics_path__": "/index.html",
+            "compose_project": p.name,
+        },
+    } in targets
+
+    web_id = str(p.container("web")["Id"])
+    snapshot, down = asyncio.run(
+        snapshot_then_down(
+            port,
+            lambda: subprocess.run(
+                ["docker", "stop", "-t", "1", web_id], check=True, capture_output=True
+            ),
+        )
+    )
+    assert snapshot["type"] == "snapshot"
+    assert {s["service"] for s in snapshot["services"]} >= {"web", "mcp", "postgres"}
+    assert down["type"] == "status" and "container" in down["detail"]
+    assert "web" not in {s["service"] for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+
+
+def test_discovery_without_docker_socket_says_so() -> None:
+    done = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python",
+            "react-scuba/discovery:dev",
+            "-m",
+            "bootstrap.discovery",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if "Unable to find image" in done.stderr or "No such image" in done.stderr:
+        pytest.skip("discovery image not built yet")
+    assert done.returncode == 3
+    assert "no Docker socket" in done.stderr and "docker.sock:ro" in done.stderr
