@@ -1,0 +1,158 @@
+"""The README's main command on the repository's own compose files: `bootstrap up --profile
+mcp` brings the seed's infrastructure to all-healthy, and every part answers for real."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bootstrap.mcp_client import call_tool, handshake
+from tests.conftest import Project, free_port, free_subnet_base
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parents[2]
+STACK_FILES = (
+    "docker-compose.yml",
+    "docker-compose.mcp-persistent.yml",
+    ".env",
+    "pyproject.toml",
+    "README.md",
+)
+STACK_DIRS = ("bootstrap", "docker", "services")
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> Iterator[Project]:
+    directory = tmp_path / "react_scuba"
+    directory.mkdir()
+    for name in STACK_FILES:
+        shutil.copy2(REPO / name, directory / name)
+    for name in STACK_DIRS:
+        shutil.copytree(
+            REPO / name, directory / name, ignore=shutil.ignore_patterns("__pycache__", ".venv")
+        )
+    project = Project(
+        f"rs{uuid.uuid4().hex[:8]}",
+        directory,
+        {
+            "NET_PREFIX": free_subnet_base(),
+            "DISCOVERY_HOST_PORT": str(free_port(7000, 7099)),
+            "MCP_HOST_PORT": str(free_port(3100, 3199)),
+            "PROMETHEUS_HOST_PORT": str(free_port(9000, 9199)),
+        },
+    )
+    try:
+        yield project
+    finally:
+        project.cleanup()
+
+
+def get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, KeyError, ValueError) as exc:
+            last = exc
+        time.sleep(1)
+    raise AssertionError(f"gave up waiting for {what}: {last}")
+
+
+def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) -> None:
+    p = reference
+    up = p.run("--profile", "mcp", "up", "--timeout", "300", timeout=1200)
+    assert up.returncode == 0, up.stderr
+    assert "generated secret POSTGRES_PASSWORD" in up.stderr
+    assert (p.directory / ".secrets" / "POSTGRES_PASSWORD").stat().st_mode & 0o077 == 0
+
+    # bootstrap's own probes: SQL on both databases, all healthy.
+    status = json.loads(p.run("--profile", "mcp", "status", "--json", check=0).stdout)
+    assert status["healthy"] is True
+    by_name = {s["service"]: s for s in status["services"]}
+    assert "SELECT 1" in by_name["postgres"]["detail"]
+    assert "SELECT 1" in by_name["mariadb"]["detail"]
+    assert {s["phase"] for s in status["services"]} == {
+        "databases",
+        "discovery",
+        "apps",
+        "monitoring",
+    }
+
+    # The MCP server: handshake, tools/list, and a tool that reads PostgreSQL.
+    mcp_port = int(p.env["MCP_HOST_PORT"])
+    report = handshake("127.0.0.1", mcp_port)
+    assert report.server_name == "react-scuba-dives"
+    assert {"list_dive_sites", "add_dive_site", "search_dive_sites"} <= set(report.tools)
+    found = call_tool("127.0.0.1", mcp_port, "search_dive_sites", {"query": "belize"})
+    assert found["structuredContent"]["result"][0]["name"] == "Blue Hole"
+
+    # The discovery service lists every labelled service, all up.
+    discovery = f"http://127.0.0.1:{p.env['DISCOVERY_HOST_PORT']}"
+    labelled = {
+        "postgres",
+        "mariadb",
+        "discovery",
+        "scuba-mcp",
+        "prometheus",
+        "node-exporter",
+        "postgres-exporter",
+        "mysqld-exporter",
+    }
+
+    def all_registered_up() -> bool:
+        listed = {s["service"]: s["status"] for s in get_json(f"{discovery}/services")["services"]}  # type: ignore[attr-defined, index]
+        return set(listed) == labelled and set(listed.values()) == {"up"}
+
+    eventually(all_registered_up, "discovery to list every labelled service as up")
+
+    # Prometheus scrapes what discovery registered (file_sd), plus itself; all up.
+    prometheus = f"http://127.0.0.1:{p.env['PROMETHEUS_HOST_PORT']}"
+    wanted = {"prometheus", "discovery", "node-exporter", "postgres-exporter", "mysqld-exporter"}
+
+    def targets_up() -> bool:
+        active = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]  # type: ignore[index]
+        health = {t["labels"]["job"]: t["health"] for t in active}  # type: ignore[union-attr]
+        return wanted <= set(health) and all(health[j] == "up" for j in wanted)
+
+    eventually(targets_up, "Prometheus targets up")
+
+    # A row written before survives down + up.
+    call_tool(
+        "127.0.0.1",
+        mcp_port,
+        "add_dive_site",
+        {"name": "Richelieu Rock", "country": "Thailand", "max_depth_m": 35},
+    )
+    assert p.run("down", check=0).returncode == 0
+    again = p.run("--profile", "mcp", "up", "--timeout", "300", timeout=900)
+    assert again.returncode == 0, again.stderr
+    sites = call_tool("127.0.0.1", mcp_port, "list_dive_sites", {})
+    assert "Richelieu Rock" in {s["name"] for s in sites["structuredContent"]["result"]}
+
+
+def test_every_profile_validates(reference: Project) -> None:
+    """Grafana, cAdvisor, BuildKit and the runner have no images here; their configuration is
+    still validated."""
+    done = reference.run("--profile", "*", "validate", "--offline")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(
+        reference.run("--profile", "*", "plan", "--json", "--offline", check=0).stdout
+    )
+    assert plan["services"]["grafana"]["phase"] == "monitoring"
+    assert plan["services"]["buildkit"]["address"].endswith(".55")
+    assert plan["services"]["node-bootstrap"]["probe"]["kind"] == "completed"
+    assert [p["name"] for p in plan["phases"]] == ["databases", "discovery", "apps", "monitoring"]
