@@ -14,7 +14,9 @@ from bootstrap.cli.plan import render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
 if TYPE_CHECKING:
+    from bootstrap.engine import Engine
     from bootstrap.lock import ProjectLock
+    from bootstrap.workspace import Workspace
 
 
 def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
@@ -168,6 +170,8 @@ def status(
 
     workspace = ctx.workspace(profiles)
     engine = DockerEngine()
+    if follow:
+        _follow_discovery(ctx, workspace, engine, as_json)
     while True:
         rows = collect_status(workspace, engine)
         healthy = all(r.ready for r in rows if not r.optional)
@@ -199,6 +203,49 @@ def status(
             time.sleep(interval)
         except KeyboardInterrupt:
             return 0
+
+
+def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_json: bool) -> None:
+    """Stream the discovery service's WebSocket; return (to poll instead) when it is not
+    there or the stream ends."""
+    from bootstrap.bringup import in_container, project_containers
+    from bootstrap.discovery.client import discovery_url, follow
+
+    url = discovery_url(
+        workspace, project_containers(engine, workspace.compose.name), in_container()
+    )
+    if url is None:
+        say("no discovery service reachable: polling instead")
+        return
+
+    def show(message: dict[str, object]) -> None:
+        if as_json:
+            click.echo(ctx.redact(json.dumps(message)))
+        elif message.get("type") == "snapshot":
+            for entry in message.get("services") or []:  # type: ignore[attr-defined]
+                click.echo(
+                    ctx.redact(
+                        f"{entry['service']:<22} {entry['status']:<8} {entry.get('detail', '')}"
+                    )
+                )
+        else:
+            stamp = time.strftime("%H:%M:%S", time.localtime(float(message["timestamp"])))  # type: ignore[arg-type]
+            click.echo(
+                ctx.redact(
+                    f"{stamp} {message['service']:<22} {message['status']:<8} "
+                    f"{message.get('detail', '')}"
+                )
+            )
+
+    say(f"following {url} (Ctrl-C to stop)")
+    try:
+        follow(url, show)
+    except OSError as exc:
+        say(f"discovery stream unavailable ({exc}): polling instead")
+        return
+    except KeyboardInterrupt:
+        raise SystemExit(0) from None
+    say("discovery stream ended: polling instead")
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -97,6 +99,33 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
             "compose_project": p.name,
         },
     } in targets
+
+    # `bootstrap status --watch` follows the same stream.
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bootstrap",
+            "-C",
+            str(p.directory),
+            "-p",
+            p.name,
+            "status",
+            "--watch",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **p.env},
+    )
+    try:
+        assert watcher.stdout is not None
+        first = json.loads(watcher.stdout.readline())
+    finally:
+        watcher.kill()
+        watcher.communicate()
+    assert first["type"] == "snapshot" and "web" in {s["service"] for s in first["services"]}
 
     web_id = str(p.container("web")["Id"])
     snapshot, down = asyncio.run(
