@@ -165,8 +165,39 @@ class ComposeCLI:
         return done.stdout or ""
 
     def config(self, project: ComposeProject) -> dict[str, Any]:
-        """The normalised model of every service (all profiles; selection is ours)."""
-        out = self._run(config_args(project), project.env)
+        """The normalised model of every service (all profiles; selection is ours).
+
+        The version check runs beside it, in parallel, so it costs no wall time.
+        """
+        try:
+            version = subprocess.Popen(
+                ["docker", "compose", "version", "--short"],
+                env=dict(project.env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        except FileNotFoundError:
+            raise EngineError(
+                "the docker CLI is not installed",
+                location="docker",
+                hint="install Docker with the Compose v2 plugin",
+            ) from None
+        failure: Exception | None = None
+        try:
+            out = self._run(config_args(project), project.env)
+        except (ConfigError, EngineError) as exc:
+            failure, out = exc, ""
+        found = parse_version(version.communicate()[0] or "")
+        if found and found < MINIMUM_VERSION:  # an old CLI explains any failure best
+            raise EngineError(
+                f"Docker Compose {'.'.join(map(str, found))} is too old",
+                location="docker compose",
+                hint="install Docker Compose v2.20 or newer (`docker compose version`)",
+            )
+        if failure is not None:
+            raise failure
         try:
             document: dict[str, Any] = json.loads(out)
         except json.JSONDecodeError:

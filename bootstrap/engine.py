@@ -41,6 +41,7 @@ class ContainerInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
     healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
+    memory_limit: int = 0  # bytes; 0 when none is set
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class Engine(Protocol):
     def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None: ...
     def volume_users(self, volume: str) -> list[str]: ...
     def version(self) -> dict[str, str]: ...
+    def memory(self, container_id: str) -> int: ...
+    def root_dir(self) -> str: ...
 
 
 def _engine_error(exc: Exception) -> EngineError:
@@ -139,6 +142,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         labels=dict(labels),
         env=dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item),
         healthcheck_test=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
+        memory_limit=int((attrs.get("HostConfig") or {}).get("Memory") or 0),
     )
 
 
@@ -375,6 +379,14 @@ class DockerEngine:
             for c in listed
             if HELPER_LABEL not in (c.get("Labels") or {})
         ]
+
+    def memory(self, container_id: str) -> int:
+        """Memory in use, in bytes (one stats sample: slow, call it only where it matters)."""
+        stats = self._call(self._api.stats, container_id, stream=False)
+        return int((stats.get("memory_stats") or {}).get("usage") or 0)
+
+    def root_dir(self) -> str:
+        return str(self._call(self._api.info).get("DockerRootDir") or "/var/lib/docker")
 
     def version(self) -> dict[str, str]:
         info = self._call(self._api.version)

@@ -22,6 +22,7 @@ _COMMANDS = {
     "cache": "bootstrap.cli.data:cache",
     "logs": "bootstrap.cli.lifecycle:logs",
     "discovery": "bootstrap.cli.discovery:discovery",
+    "doctor": "bootstrap.cli.doctor:doctor",
 }
 _HELP = {
     "plan": "Show the ordered waves: phase, reason, address, ports, probe per service.",
@@ -36,6 +37,7 @@ _HELP = {
     "cache": "Package cache volumes (uv, pip, npm).",
     "logs": "Show container logs (hands over to docker compose logs).",
     "discovery": "Run the discovery service (registry, health WebSocket, file_sd).",
+    "doctor": "Check versions, startup, network, volumes, resources, tracked secrets.",
 }
 
 

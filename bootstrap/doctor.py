@@ -1,0 +1,316 @@
+"""``doctor``: the seed's troubleshooting list, checked, each with what to do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from bootstrap.bringup import project_containers
+from bootstrap.caches import helper_image
+from bootstrap.compose import MINIMUM_VERSION, ComposeCLI
+from bootstrap.engine import Engine
+from bootstrap.errors import BootstrapError
+from bootstrap.workspace import Workspace
+
+MEMORY_WARNING = 0.9
+DISK_WARNING_BYTES = 2 * 1024**3
+
+
+class Verdict(Enum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    area: str
+    verdict: Verdict
+    message: str
+    hint: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "area": self.area,
+            "verdict": self.verdict.value,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def ok(area: str, message: str) -> Check:
+    return Check(area, Verdict.OK, message)
+
+
+def versions(engine: Engine, compose: ComposeCLI, env: dict[str, str]) -> list[Check]:
+    checks = [
+        ok("versions", f"engine {engine.version()['engine']} (API {engine.version()['api']})")
+    ]
+    found = compose.version(env)
+    text = ".".join(map(str, found))
+    if found < MINIMUM_VERSION:
+        checks.append(
+            Check(
+                "versions",
+                Verdict.FAIL,
+                f"compose {text} is too old",
+                "install Docker Compose v2.20 or newer",
+            )
+        )
+    else:
+        checks.append(ok("versions", f"compose {text}"))
+    return checks
+
+
+def startup(workspace: Workspace, engine: Engine) -> list[Check]:
+    checks = []
+    containers = project_containers(engine, workspace.compose.name)
+    running = {n for n, c in containers.items() if c.state == "running"}
+    for name in workspace.plan.order():
+        info = containers.get(name)
+        if info is None:
+            checks.append(
+                Check("startup", Verdict.WARN, f"{name}: no container", "run `bootstrap up`")
+            )
+            continue
+        if info.state != "running":
+            tail = engine.logs(info.id, 5).strip().splitlines()
+            last = f"; last log: {tail[-1][:160]}" if tail else ""
+            oom = " (killed: out of memory)" if info.oom_killed else ""
+            checks.append(
+                Check(
+                    "startup",
+                    Verdict.FAIL,
+                    f"{name}: {info.state}, exit code {info.exit_code}{oom}{last}",
+                    f"`bootstrap logs {name}`; fix the cause, then `bootstrap up`",
+                )
+            )
+            continue
+        unmet = [
+            d.name
+            for d in workspace.plan.services[name].depends_on
+            if d.required and d.name not in running
+        ]
+        if unmet:
+            checks.append(
+                Check(
+                    "startup",
+                    Verdict.FAIL,
+                    f"{name} runs but depends on {', '.join(unmet)}, which do not",
+                    "`bootstrap up` starts them in order",
+                )
+            )
+        elif info.restart_count:
+            checks.append(
+                Check(
+                    "startup",
+                    Verdict.WARN,
+                    f"{name}: restarted {info.restart_count} times",
+                    f"`bootstrap logs {name}`",
+                )
+            )
+    if not checks:
+        checks.append(ok("startup", f"{len(running)} containers running"))
+    return checks
+
+
+def _resolves(engine: Engine, container_id: str, name: str) -> bool:
+    for command in (["getent", "hosts", name], ["nslookup", name]):
+        result = engine.exec(container_id, command)
+        if result.exit_code == 0:
+            return True
+        if "executable file not found" not in result.output and result.exit_code not in (126, 127):
+            return False
+    return False
+
+
+def network(workspace: Workspace, engine: Engine) -> list[Check]:
+    settings = workspace.settings
+    declared = workspace.stack.networks.get(settings.network)
+    if declared is None:
+        return [ok("network", f"no {settings.network} network in the compose files")]
+    existing = engine.networks()
+    if declared.name not in existing:
+        return [
+            Check(
+                "network",
+                Verdict.WARN,
+                f"network {declared.name} does not exist",
+                "`bootstrap up` creates it",
+            )
+        ]
+    checks = []
+    planned = declared.subnets[0][0] if declared.subnets else None
+    if planned and planned not in existing[declared.name]:
+        checks.append(
+            Check(
+                "network",
+                Verdict.FAIL,
+                f"{declared.name} has subnet {existing[declared.name]}, planned {planned}",
+                "`bootstrap down` then `bootstrap up` recreates it",
+            )
+        )
+    containers = project_containers(engine, workspace.compose.name)
+    running = [
+        n for n in workspace.plan.order() if n in containers and containers[n].state == "running"
+    ]
+    for name in running:
+        want = workspace.plan.services[name].address
+        have = containers[name].addresses.get(declared.name)
+        if want and have != want:
+            checks.append(
+                Check(
+                    "network",
+                    Verdict.FAIL,
+                    f"{name} has address {have}, planned {want}",
+                    "recreate it: `bootstrap down` then `bootstrap up`",
+                )
+            )
+    if len(running) >= 2:
+        source, target = running[-1], running[0]
+        if _resolves(engine, containers[source].id, target):
+            checks.append(ok("network", f"DNS: {source} resolves {target}"))
+        else:
+            checks.append(
+                Check(
+                    "network",
+                    Verdict.FAIL,
+                    f"DNS: {source} cannot resolve {target}",
+                    "both must be on the same user-defined network",
+                )
+            )
+    if not checks:
+        checks.append(ok("network", f"{declared.name} as planned"))
+    return checks
+
+
+def volumes(workspace: Workspace, engine: Engine) -> list[Check]:
+    settings = workspace.settings
+    existing = {v.name for v in engine.volumes()}
+    want = f"{settings.cache_uid}:{settings.cache_gid}"
+    checks = []
+    image = ""
+    for kind in settings.caches:
+        name = settings.cache_volume(kind)
+        if name not in existing:
+            checks.append(
+                Check(
+                    "volumes",
+                    Verdict.WARN,
+                    f"cache volume {name} is missing",
+                    "`bootstrap cache setup` creates it",
+                )
+            )
+            continue
+        image = image or helper_image(engine)
+        owner = engine.run_helper(
+            image, ["stat", "-c", "%u:%g", "/v"], {name: "/v"}, project=workspace.compose.name
+        ).output.strip()
+        if owner != want:
+            checks.append(
+                Check(
+                    "volumes",
+                    Verdict.FAIL,
+                    f"cache volume {name} is owned by {owner}, not {want}",
+                    "`bootstrap cache setup` hands it to the dev user",
+                )
+            )
+        else:
+            checks.append(ok("volumes", f"{name} owned by {owner}"))
+    return checks
+
+
+def resources(workspace: Workspace, engine: Engine) -> list[Check]:
+    checks = []
+    for name, info in project_containers(engine, workspace.compose.name).items():
+        if info.state != "running" or not info.memory_limit:
+            continue
+        usage, limit = engine.memory(info.id), info.memory_limit
+        if usage / limit >= MEMORY_WARNING:
+            checks.append(
+                Check(
+                    "resources",
+                    Verdict.WARN,
+                    f"{name} uses {usage * 100 // limit}% of its memory limit",
+                    "raise its mem_limit, or find the leak",
+                )
+            )
+    root = engine.root_dir()
+    if os.path.isdir(root):
+        free = shutil.disk_usage(root).free
+        verdict = Verdict.WARN if free < DISK_WARNING_BYTES else Verdict.OK
+        checks.append(
+            Check(
+                "resources",
+                verdict,
+                f"{free / 1024**3:.1f} GiB free for Docker ({root})",
+                "`docker system prune` frees space" if verdict is Verdict.WARN else "",
+            )
+        )
+    else:
+        checks.append(
+            ok("resources", f"Docker's data ({root}) is not on this machine; disk not checked")
+        )
+    if not any(c.verdict is not Verdict.OK for c in checks):
+        checks.append(ok("resources", "no container near its memory limit"))
+    return checks
+
+
+def tracked_secrets(workspace: Workspace) -> list[Check]:
+    directory = workspace.directory
+    git = shutil.which("git")
+    if git is None:
+        return [ok("secrets", "git not installed; tracking not checked")]
+    paths = [".env.local", workspace.settings.secrets_dir]
+    done = subprocess.run(
+        [git, "-C", str(directory), "ls-files", "--", *paths],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return [ok("secrets", "not a git repository; tracking not checked")]
+    tracked = done.stdout.split()
+    if tracked:
+        return [
+            Check(
+                "secrets",
+                Verdict.FAIL,
+                f"tracked by git: {', '.join(tracked)}",
+                f"`git rm --cached {' '.join(tracked)}`, add them to .gitignore "
+                "(`bootstrap init`), and rotate the secrets",
+            )
+        ]
+    return [ok("secrets", ".env.local and the secret store are not tracked")]
+
+
+def diagnose(workspace: Workspace, engine: Engine, compose: ComposeCLI) -> list[Check]:
+    """Every check; one that breaks becomes a failed check, not a crash."""
+    env = dict(workspace.compose.env)
+    steps: list[tuple[str, Callable[[], list[Check]]]] = [
+        ("versions", lambda: versions(engine, compose, env)),
+        ("startup", lambda: startup(workspace, engine)),
+        ("network", lambda: network(workspace, engine)),
+        ("volumes", lambda: volumes(workspace, engine)),
+        ("resources", lambda: resources(workspace, engine)),
+        ("secrets", lambda: tracked_secrets(workspace)),
+    ]
+    checks: list[Check] = []
+    for area, step in steps:
+        try:
+            checks += step()
+        except BootstrapError as exc:
+            checks.append(Check(area, Verdict.FAIL, str(exc), exc.hint))
+    return checks
+
+
+def document(checks: list[Check]) -> dict[str, Any]:
+    return {
+        "ok": all(c.verdict is not Verdict.FAIL for c in checks),
+        "checks": [c.as_dict() for c in checks],
+    }
