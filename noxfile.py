@@ -59,3 +59,12 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against docker compose (not part of the default run)."""
     _install(session, "test")
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(default=False)
+def readme(session: nox.Session) -> None:
+    """Run the reliability cases and write their counts into the README."""
+    _install(session, "test")
+    session.run("pytest", "tests", "-m", "bad_input or fault or data or security",
+                "-p", "no:cacheprovider")
+    session.run("python", "-m", "tests.readme_counts")

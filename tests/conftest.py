@@ -235,3 +235,34 @@ def make_project(tmp_path: Path) -> Iterator[object]:
     yield make
     for project in made:
         project.cleanup()
+
+
+RELIABILITY_MARKERS = {"bad_input": "bad inputs", "fault": "faults", "data": "data cases",
+                       "security": "security cases"}
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config
+                            ) -> None:
+    """Count the reliability cases by marker, as run: the README's figures come from here."""
+    stats = getattr(terminalreporter, "stats", {})
+    counts: dict[str, dict[str, int]] = {m: {"passed": 0, "failed": 0, "skipped": 0}
+                                         for m in RELIABILITY_MARKERS}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in stats.get(outcome, []):
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and report.when != "call":
+                continue
+            keywords = getattr(report, "keywords", {})
+            for marker in RELIABILITY_MARKERS:
+                if marker in keywords:
+                    key = "failed" if outcome == "error" else outcome
+                    counts[marker][key] += 1
+    if not any(sum(c.values()) for c in counts.values()):
+        return
+    parts = [f"{c['passed']}/{sum(c.values())} {RELIABILITY_MARKERS[m]}"
+             for m, c in counts.items()]
+    terminalreporter.write_line("reliability passed: " + ", ".join(parts))  # type: ignore[attr-defined]
+    out = Path(config.rootpath) / ".bootstrap" / "reliability.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(counts, indent=2))
