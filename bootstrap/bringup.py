@@ -16,7 +16,7 @@ from bootstrap.model import Healthcheck
 from bootstrap.plan import PlannedService
 from bootstrap.probes import Probe, ProbeResult, SystemClock, Target, make_probe, run_probe
 from bootstrap.probespec import ProbeSpec
-from bootstrap.scheduler import Outcome, Reporter, Scheduler
+from bootstrap.scheduler import Event, Outcome, Reporter, Scheduler
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -162,6 +162,22 @@ def project_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]
     return by_service
 
 
+def join_stack_network(workspace: Workspace, engine: Engine) -> str | None:
+    """Attach the container bootstrap runs in (a dev container) to the stack's network, so
+    probes reach services by name. Returns the network joined, or None when not applicable."""
+    network = workspace.stack.networks.get(workspace.settings.network)
+    if network is None or not in_container():
+        return None
+    try:
+        own = engine.container(socket.gethostname())
+    except Exception:  # not a container of this engine (a VM, or another engine)
+        return None
+    if network.name in own.addresses:
+        return network.name
+    engine.connect_network(network.name, own.id)
+    return network.name
+
+
 def bring_up(
     workspace: Workspace,
     engine: Engine,
@@ -169,11 +185,16 @@ def bring_up(
     reporter: Reporter,
     *,
     timeout: float | None = None,
+    join_network: bool = False,
     scheduler_hook: Callable[[Scheduler], None] = lambda _s: None,
 ) -> Outcome:
     """Create what is missing, then start and probe phase by phase. Returns the outcome."""
     began = time.monotonic()
     create_containers(workspace, compose, engine)
+    if join_network:
+        joined = join_stack_network(workspace, engine)
+        if joined:
+            reporter(Event("", "note", f"joined network {joined}", time.time()))
     project = workspace.compose.name
     watch = ContainerWatch()
     stop = threading.Event()

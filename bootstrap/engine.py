@@ -103,6 +103,7 @@ class Engine(Protocol):
     def version(self) -> dict[str, str]: ...
     def memory(self, container_id: str) -> int: ...
     def root_dir(self) -> str: ...
+    def connect_network(self, network: str, container_id: str) -> None: ...
 
 
 def _engine_error(exc: Exception) -> EngineError:
@@ -384,6 +385,9 @@ class DockerEngine:
         """Memory in use, in bytes (one stats sample: slow, call it only where it matters)."""
         stats = self._call(self._api.stats, container_id, stream=False)
         return int((stats.get("memory_stats") or {}).get("usage") or 0)
+
+    def connect_network(self, network: str, container_id: str) -> None:
+        self._call(self._api.connect_container_to_network, container_id, network)
 
     def root_dir(self) -> str:
         return str(self._call(self._api.info).get("DockerRootDir") or "/var/lib/docker")

@@ -36,6 +36,11 @@ def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
 @click.option("--timeout", type=float, default=None, help="Seconds each probe may take.")
 @click.option("--dry-run", is_flag=True, help="Validate and print the plan; start nothing.")
 @click.option("--no-wait-lock", is_flag=True, help="Fail at once if another run holds the lock.")
+@click.option(
+    "--join-network",
+    is_flag=True,
+    help="Inside a dev container: join the stack's network and probe services by name.",
+)
 @click.pass_obj
 def up(
     ctx: CliContext,
@@ -44,6 +49,7 @@ def up(
     timeout: float | None,
     dry_run: bool,
     no_wait_lock: bool,
+    join_network: bool,
 ) -> int:
     """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
     from bootstrap.bringup import bring_up
@@ -93,6 +99,7 @@ def up(
                 compose,
                 reporter,
                 timeout=timeout,
+                join_network=join_network,
                 scheduler_hook=schedulers.append,
             )
         except KeyboardInterrupt:
