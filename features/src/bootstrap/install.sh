@@ -13,7 +13,7 @@ CACHEUID="${CACHEUID:-1000}"
 CACHEGID="${CACHEGID:-1000}"
 REMOTE_USER="${_REMOTE_USER:-root}"
 PREFIX=/usr/local/share/bootstrap
-FEATURE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+FEATURE_DIR="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 
 say() { echo "bootstrap feature: $*"; }
 
