@@ -237,16 +237,22 @@ def make_project(tmp_path: Path) -> Iterator[object]:
         project.cleanup()
 
 
-RELIABILITY_MARKERS = {"bad_input": "bad inputs", "fault": "faults", "data": "data cases",
-                       "security": "security cases"}
+RELIABILITY_MARKERS = {
+    "bad_input": "bad inputs",
+    "fault": "faults",
+    "data": "data cases",
+    "security": "security cases",
+}
 
 
-def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config
-                            ) -> None:
+def pytest_terminal_summary(
+    terminalreporter: object, exitstatus: int, config: pytest.Config
+) -> None:
     """Count the reliability cases by marker, as run: the README's figures come from here."""
     stats = getattr(terminalreporter, "stats", {})
-    counts: dict[str, dict[str, int]] = {m: {"passed": 0, "failed": 0, "skipped": 0}
-                                         for m in RELIABILITY_MARKERS}
+    counts: dict[str, dict[str, int]] = {
+        m: {"passed": 0, "failed": 0, "skipped": 0} for m in RELIABILITY_MARKERS
+    }
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in stats.get(outcome, []):
             if getattr(report, "when", "call") not in ("call", "setup"):
@@ -260,8 +266,7 @@ def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: p
                     counts[marker][key] += 1
     if not any(sum(c.values()) for c in counts.values()):
         return
-    parts = [f"{c['passed']}/{sum(c.values())} {RELIABILITY_MARKERS[m]}"
-             for m, c in counts.items()]
+    parts = [f"{c['passed']}/{sum(c.values())} {RELIABILITY_MARKERS[m]}" for m, c in counts.items()]
     terminalreporter.write_line("reliability passed: " + ", ".join(parts))  # type: ignore[attr-defined]
     out = Path(config.rootpath) / ".bootstrap" / "reliability.json"
     out.parent.mkdir(exist_ok=True)

@@ -12,8 +12,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
-NAMES = {"bad_input": "bad inputs", "fault": "faults", "data": "data cases",
-         "security": "security cases"}
+NAMES = {
+    "bad_input": "bad inputs",
+    "fault": "faults",
+    "data": "data cases",
+    "security": "security cases",
+}
 
 
 def block(counts: dict[str, dict[str, int]]) -> str:
@@ -21,10 +25,15 @@ def block(counts: dict[str, dict[str, int]]) -> str:
     passed = {m: c["passed"] for m, c in counts.items()}
     every = all(passed[m] == total[m] for m in counts)
     parts = ", ".join(f"{total[m]} {NAMES[m]}" for m in NAMES)
-    verdict = "all pass" if every else "NOT all pass: " + ", ".join(
-        f"{passed[m]}/{total[m]} {NAMES[m]}" for m in NAMES)
-    return (f"{BEGIN}\nThe reliability suite tries {parts}; {verdict} "
-            "(counted by pytest markers in the last `uv run nox -s readme`).\n" + END)
+    verdict = (
+        "all pass"
+        if every
+        else "NOT all pass: " + ", ".join(f"{passed[m]}/{total[m]} {NAMES[m]}" for m in NAMES)
+    )
+    return (
+        f"{BEGIN}\nThe reliability suite tries {parts}; {verdict} "
+        "(counted by pytest markers in the last `uv run nox -s readme`).\n" + END
+    )
 
 
 def main() -> int:

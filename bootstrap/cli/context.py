@@ -92,6 +92,11 @@ def run_cli(group: click.Group) -> None:
     except click.ClickException as exc:
         exc.show()
         code = ExitCode.BAD_INPUT
+    except OSError as exc:  # a file or socket the user can fix: say which, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        say(f"error: {where}{exc.strerror or exc}", fg="red", redact=_current_redact())
+        say("  fix: check that path's permissions and that it exists", redact=_current_redact())
+        code = ExitCode.FAILED
     sys.exit(code)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -20,11 +21,22 @@ if TYPE_CHECKING:
 
 
 def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
+    """The project's lock: in the workspace's .bootstrap/, or, where the workspace is not
+    writable (a read-only or foreign-owned mount), in the user's state directory."""
+    import hashlib
+    import os
+
     from bootstrap.lock import ProjectLock
 
-    path = ctx.directory.resolve() / ".bootstrap" / f"{project}.lock"
+    workspace = ctx.directory.resolve()
+    folder = workspace / ".bootstrap"
+    writable = folder if folder.is_dir() else workspace
+    if not os.access(writable, os.W_OK):
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        digest = hashlib.sha256(str(workspace).encode()).hexdigest()[:12]
+        folder = state / "bootstrap" / "locks" / digest
     return ProjectLock(
-        path,
+        folder / f"{project}.lock",
         wait=600.0 if wait else 0.0,
         on_wait=lambda holder: say(f"waiting for the project lock held by {holder}"),
     )

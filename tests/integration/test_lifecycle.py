@@ -144,6 +144,7 @@ def test_cache_volume_belongs_to_the_dev_user(make_project: Callable[..., Projec
     assert owner.stdout.strip() == "1000:1000"
 
 
+@pytest.mark.security
 def test_secret_never_printed(ordered: Project) -> None:
     outputs = [
         ordered.run("plan", "--json", "--explain"),

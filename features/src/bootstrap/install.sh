@@ -4,7 +4,7 @@
 set -e
 
 VERSION="${VERSION:-bundled}"
-PROFILES="${PROFILES:-mcp}"
+PROFILES="${PROFILES-mcp}"  # empty means: no profile
 BRINGUP="${BRINGUP:-true}"
 COMPOSEFILES="${COMPOSEFILES:-}"
 PROJECTNAME="${PROJECTNAME:-}"

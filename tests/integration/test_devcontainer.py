@@ -1,0 +1,157 @@
+"""End to end with the real Dev Containers CLI: `devcontainer up` on a workspace that uses the
+feature; its postCreate hook brings the stack up from inside the dev container."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, Project, free_port, free_subnet_base
+
+pytestmark = [pytest.mark.docker, pytest.mark.devcontainer]
+REPO = Path(__file__).resolve().parents[2]
+CLI_PACKAGE = "@devcontainers/cli@0.89.0"
+BASE_IMAGE = "mcr.microsoft.com/devcontainers/base:bookworm"
+
+
+def devcontainer_cli() -> str:
+    prefix = REPO / ".nox" / "devcontainer-cli"
+    binary = prefix / "node_modules" / ".bin" / "devcontainer"
+    if not binary.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is not installed")
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                CLI_PACKAGE,
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return str(binary)
+
+
+def compose_plugin() -> str:
+    for candidate in (
+        Path.home() / ".docker/cli-plugins/docker-compose",
+        Path("/usr/local/lib/docker/cli-plugins/docker-compose"),
+        Path("/usr/libexec/docker/cli-plugins/docker-compose"),
+        Path("/usr/lib/docker/cli-plugins/docker-compose"),
+    ):
+        if candidate.exists():
+            return str(candidate.resolve())
+    pytest.skip("no compose plugin binary to hand to the dev container")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[tuple[Project, Path]]:
+    name = f"dc{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / name
+    shutil.copytree(FIXTURES / "devcontainer", folder)
+    base, port = free_subnet_base(), free_port()
+    password = uuid.uuid4().hex
+    (folder / ".env").write_text(f"SUBNET_BASE={base}\nAPP_PORT={port}\n")
+    (folder / ".secrets").mkdir()
+    (folder / ".secrets" / "POSTGRES_PASSWORD").write_text(password)
+    (folder / "bootstrap.toml").write_text(f'project = "{name}"\n')
+    feature = folder / ".devcontainer" / "bootstrap"
+    shutil.copytree(REPO / "features" / "src" / "bootstrap", feature)
+    try:
+        socket.getaddrinfo("ghcr.io", 443)
+    except OSError:  # the CLI would fetch the installsAfter features to order them
+        manifest = feature / "devcontainer-feature.json"
+        data = json.loads(manifest.read_text())
+        data.pop("installsAfter", None)
+        manifest.write_text(json.dumps(data))
+    subprocess.run(
+        ["uv", "build", "--wheel", "--out-dir", str(feature / "dist"), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    socket_gid = os.stat("/var/run/docker.sock").st_gid
+    docker_cli = shutil.which("docker") or "/usr/bin/docker"
+    config = {
+        "image": BASE_IMAGE,
+        "features": {"./bootstrap": {"profiles": "", "timeout": "120"}},
+        "remoteUser": "vscode",
+        "mounts": [
+            "source=/var/run/docker.sock,target=/var/run/docker.sock,type=bind",
+            f"source={Path(docker_cli).resolve()},target=/usr/local/bin/docker,type=bind",
+            f"source={compose_plugin()},target=/usr/local/lib/docker/cli-plugins/"
+            "docker-compose,type=bind",
+        ],
+        "runArgs": ["--group-add", str(socket_gid)],
+    }
+    (folder / ".devcontainer" / "devcontainer.json").write_text(json.dumps(config, indent=2))
+    # The workspace belongs to the dev user, as a checkout on a developer's machine does.
+    subprocess.run(["chown", "-R", "1000:1000", str(folder)], check=True)
+    project = Project(name, folder, {"SUBNET_BASE": base, "APP_PORT": str(port)})
+    try:
+        yield project, folder
+    finally:
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if ids:
+            images = subprocess.run(
+                ["docker", "inspect", "--format", "{{.Image}}", *ids],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+            subprocess.run(["docker", "rmi", "-f", *images], capture_output=True)
+        project.cleanup()
+
+
+def test_devcontainer_up_brings_the_stack_up_from_post_create(
+    workspace: tuple[Project, Path],
+) -> None:
+    project, folder = workspace
+    cli = devcontainer_cli()
+    up = subprocess.run(
+        [cli, "up", "--workspace-folder", str(folder)], capture_output=True, text=True, timeout=900
+    )
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    assert "ready: 2 services" in up.stdout + up.stderr
+    assert "joined network" in up.stdout + up.stderr
+
+    status = subprocess.run(
+        [cli, "exec", "--workspace-folder", str(folder), "bootstrap", "status", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr[-2000:]
+    document = json.loads(status.stdout[status.stdout.index("{") :])
+    assert document["healthy"] is True
+    by_name = {s["service"]: s for s in document["services"]}
+    # Inside the dev container the probes dial services by name on the joined network.
+    assert "SELECT 1 answered at postgres:5432" in by_name["postgres"]["detail"]
+    who = subprocess.run(
+        [cli, "exec", "--workspace-folder", str(folder), "id", "-un"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert who.stdout.strip().endswith("vscode")
+
+    url = f"http://127.0.0.1:{project.env['APP_PORT']}/"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.read().decode().strip() == "dive-in"
