@@ -46,8 +46,8 @@ def unit(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     _install(session, "lint")
-    session.run("ruff", "check", "bootstrap", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "bootstrap", "tests", "noxfile.py")
+    session.run("ruff", "check", "bootstrap", "tests", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "bootstrap", "tests", "bench", "noxfile.py")
 
 
 @nox.session

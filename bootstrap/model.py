@@ -87,6 +87,7 @@ class Service:
     profiles: tuple[str, ...] = ()
     restart: str = ""
     injected: tuple[InjectedFile, ...] = ()
+    stop_grace: float = 10.0  # stop_grace_period: how long `down` waits before SIGKILL
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
@@ -254,6 +255,7 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         profiles=tuple(data.get("profiles") or ()),
         restart=str(data.get("restart") or ""),
         injected=_injected(data, top),
+        stop_grace=parse_duration(data.get("stop_grace_period"), 10.0),
     )
 
 

@@ -37,9 +37,15 @@ def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> lis
             ]
             if running:
                 say("stopping " + ", ".join(c.service for c in running))
-            list(pool.map(lambda c: engine.stop(c.id), running))
+            list(pool.map(lambda c: engine.stop(c.id, _grace(workspace, c.service)), running))
             stopped += [c.service for c in running]
     return stopped
+
+
+def _grace(workspace: Workspace, service: str) -> int:
+    """Seconds to wait before SIGKILL: the service's stop_grace_period (10 s by default)."""
+    declared = workspace.stack.services.get(service)
+    return max(0, round(declared.stop_grace)) if declared else 10
 
 
 def down(workspace: Workspace, engine: Engine, compose: ComposeCLI, say: Say) -> list[str]:

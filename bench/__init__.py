@@ -1,0 +1,1 @@
+"""Benchmarks: bootstrap against docker compose, pair by pair, reported as ratios."""
