@@ -133,6 +133,14 @@ def _config_error(text: str, first: str, args: Sequence[str]) -> ConfigError:
     )
 
 
+def missing_cli() -> EngineError:
+    return EngineError(
+        "the docker CLI is not installed",
+        location="docker",
+        hint="install Docker with the Compose v2 plugin",
+    )
+
+
 def _verb(args: Sequence[str]) -> str:
     verbs = ("config", "create", "build", "down", "logs", "version", "up", "ps")
     return next((a for a in args if a in verbs), "")
@@ -155,11 +163,7 @@ class ComposeCLI:
                 stdin=subprocess.DEVNULL,
             )
         except FileNotFoundError:
-            raise EngineError(
-                "the docker CLI is not installed",
-                location="docker",
-                hint="install Docker with the Compose v2 plugin",
-            ) from None
+            raise missing_cli() from None
         if done.returncode != 0:
             raise classify_failure(done.stderr or "", args, self._redact)
         return done.stdout or ""
@@ -179,11 +183,7 @@ class ComposeCLI:
                 text=True,
             )
         except FileNotFoundError:
-            raise EngineError(
-                "the docker CLI is not installed",
-                location="docker",
-                hint="install Docker with the Compose v2 plugin",
-            ) from None
+            raise missing_cli() from None
         failure: Exception | None = None
         try:
             out = self._run(config_args(project), project.env)
@@ -226,7 +226,7 @@ class ComposeCLI:
                 logs_args(project, services, follow, tail), env=dict(project.env)
             )
         except FileNotFoundError:
-            raise EngineError("the docker CLI is not installed", location="docker") from None
+            raise missing_cli() from None
 
 
 def parse_version(text: str) -> tuple[int, ...]:

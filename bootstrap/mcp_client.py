@@ -98,6 +98,18 @@ class _Session:
         except json.JSONDecodeError as exc:
             raise McpError(f"{method}: body is not JSON ({exc.msg})") from None
 
+    def initialize(self) -> dict[str, Any]:
+        """The ``initialize`` request: our latest protocol version, no capabilities."""
+        return self.call(
+            1,
+            "initialize",
+            {
+                "protocolVersion": LATEST,
+                "capabilities": {},
+                "clientInfo": {"name": "bootstrap", "version": __version__},
+            },
+        )
+
     def close(self) -> None:
         if self.session_id:
             try:
@@ -114,15 +126,7 @@ def handshake(host: str, port: int, path: str = "/mcp", timeout: float = 2.0) ->
     """Run the compliance handshake. Raises ``McpError`` (contract) or ``OSError`` (network)."""
     session = _Session(host, port, path, timeout)
     try:
-        result = session.call(
-            1,
-            "initialize",
-            {
-                "protocolVersion": LATEST,
-                "capabilities": {},
-                "clientInfo": {"name": "bootstrap", "version": __version__},
-            },
-        )
+        result = session.initialize()
         version = result.get("protocolVersion")
         if version not in PROTOCOL_VERSIONS:
             raise McpError(f"unsupported protocolVersion {version!r}")
@@ -168,15 +172,7 @@ def call_tool(
     """Initialize a session and call one tool; returns the tool result."""
     session = _Session(host, port, path, timeout)
     try:
-        result = session.call(
-            1,
-            "initialize",
-            {
-                "protocolVersion": LATEST,
-                "capabilities": {},
-                "clientInfo": {"name": "bootstrap", "version": __version__},
-            },
-        )
+        result = session.initialize()
         session.protocol = str(result.get("protocolVersion"))
         session.post({"jsonrpc": "2.0", "method": "notifications/initialized"})
         return session.call(2, "tools/call", {"name": tool, "arguments": arguments})
