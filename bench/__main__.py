@@ -389,7 +389,7 @@ def bench_reset(runs: int, work: Path) -> list[Figure]:
             project.bootstrap("up", "--timeout", "120")
             snapped = project.bootstrap("reset", "--yes")[0]
             project.compose("up", "-d", "--wait")
-            down = project.compose("down", "-v", "-t", "10")[0]
+            down = project.compose("down", "-v")[0]
             if index:  # the first is the warm-up
                 no_snap.append(elapsed)
                 with_snap.append(snapped)

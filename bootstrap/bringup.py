@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bootstrap.compose import ComposeCLI
 from bootstrap.engine import ContainerInfo, Engine
@@ -78,8 +78,20 @@ class DockerDriver:
     containers: dict[str, ContainerInfo]
     timeout: float
     on_network: bool = False
+    creation: Creation | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _refreshed: bool = False
 
     def _container(self, service: PlannedService) -> ContainerInfo:
+        if self.creation is not None and service.name not in self.creation.first:
+            with self._lock:  # every later-phase worker waits here until the map is fresh
+                if not self._refreshed:
+                    self.creation.wait()
+                    fresh = project_containers(self.engine, self.workspace.compose.name)
+                    for created in fresh.values():
+                        self.watch.seed(created)
+                    self.containers.update(fresh)
+                    self._refreshed = True
         info = self.containers.get(service.name)
         if info is None:
             raise EngineError(
@@ -117,6 +129,7 @@ class DockerDriver:
         self.watch.seed(info)
         self.containers[service.name] = info
         target, probe = target_and_probe(service, info, self.engine, self.watch, self.on_network)
+        target.window = 2.0
         timeout = float(service.probe.params.get("timeout", self.timeout))
         return run_probe(
             probe,
@@ -131,28 +144,91 @@ class DockerDriver:
         return self.engine.logs(info.id, lines) if info else ""
 
 
-def create_containers(workspace: Workspace, compose: ComposeCLI, engine: Engine) -> None:
-    """Compose creates networks, volumes, images (builds) and containers; a changed config
-    hash recreates, as ``docker compose up`` does."""
-    services = workspace.plan.services.values()
-    missing = sorted(
-        {
-            s.service.image
-            for s in services
-            if s.service.image and not s.service.build and not engine.image_exists(s.service.image)
-        }
-    )
-    try:
-        compose.create(workspace.compose, workspace.plan.order())
-    except EngineError as exc:
-        if missing:
-            raise EngineError(
-                f"image {', '.join(missing)} is not on this machine and could not be pulled: "
-                f"{exc.message}",
-                location="images",
-                hint="build or load the image (docker build / docker load), or fix its name",
-            ) from None
-        raise
+class Creation:
+    """Compose creates networks, volumes, images and containers; a changed config hash
+    recreates, as ``docker compose up`` does. Nothing is asked of compose when every
+    container already matches its config hash and image (the no-op re-run). When every image
+    is here, the first phase is created at once and the rest in the background while the
+    first phase comes up."""
+
+    def __init__(self, workspace: Workspace, compose: ComposeCLI, engine: Engine) -> None:
+        self.workspace = workspace
+        self.compose = compose
+        self.engine = engine
+        self.first: set[str] = set()
+        self._background: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    def _unchanged(self, containers: dict[str, ContainerInfo]) -> bool:
+        order = self.workspace.plan.order()
+        if any(name not in containers for name in order):
+            return False
+        hashes = self.compose.config_hashes(self.workspace.compose, order)
+        for name in order:
+            info, image = containers[name], self.workspace.plan.services[name].service.image
+            if hashes.get(name) != info.config_hash:
+                return False
+            if image and self.engine.image_id(image) != info.image_id:
+                return False
+        return True
+
+    def _missing_images(self) -> list[str]:
+        return sorted(
+            {
+                s.service.image or s.name
+                for s in self.workspace.plan.services.values()
+                if s.service.image and not self.engine.image_exists(s.service.image)
+            }
+        )
+
+    def start(self) -> str:
+        """Create what the first phase needs; returns what was done, for the record."""
+        project, order = self.workspace.compose, self.workspace.plan.order()
+        if self._unchanged(project_containers(self.engine, project.name)):
+            self.first = set(order)
+            return "every container matches its configuration: nothing to create"
+        missing = self._missing_images()
+        builds = any(s.service.build for s in self.workspace.plan.services.values())
+        if missing or builds:  # pulls and builds can fail: all of it before anything starts
+            self._create_all(missing)
+            self.first = set(order)
+            return "created all containers"
+        phases = [p.services for p in self.workspace.plan.phases if p.services]
+        first, rest = list(phases[0]), [n for p in phases[1:] for n in p]
+        self.compose.create(project, first, no_deps=True)
+        self.first = set(first)
+        if rest:
+
+            def create_rest() -> None:
+                try:
+                    self.compose.create(project, rest, no_deps=True)
+                except BaseException as exc:  # handed to whoever needs those containers
+                    self._failure = exc
+
+            self._background = threading.Thread(target=create_rest, daemon=True)
+            self._background.start()
+        return f"created {len(first)} containers; {len(rest)} more in the background"
+
+    def _create_all(self, missing: list[str]) -> None:
+        try:
+            self.compose.create(self.workspace.compose, self.workspace.plan.order())
+        except EngineError as exc:
+            if missing:
+                raise EngineError(
+                    f"image {', '.join(missing)} is not on this machine and could not be "
+                    f"pulled: {exc.message}",
+                    location="images",
+                    hint="build or load the image (docker build / docker load), or fix its name",
+                ) from None
+            raise
+
+    def wait(self) -> None:
+        """Block until the background creation is done; re-raise what it raised."""
+        if self._background is not None:
+            self._background.join()
+            self._background = None
+        if self._failure is not None:
+            raise self._failure
 
 
 def project_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]:
@@ -190,7 +266,9 @@ def bring_up(
 ) -> Outcome:
     """Create what is missing, then start and probe phase by phase. Returns the outcome."""
     began = time.monotonic()
-    create_containers(workspace, compose, engine)
+    creation = Creation(workspace, compose, engine)
+    created = creation.start()
+    reporter(Event("", "note", created, time.time()))
     if join_network:
         joined = join_stack_network(workspace, engine)
         if joined:
@@ -209,6 +287,7 @@ def bring_up(
         containers,
         timeout if timeout is not None else workspace.settings.probe_timeout,
         on_network=in_container(),
+        creation=creation,
     )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began)
     scheduler_hook(scheduler)

@@ -42,9 +42,18 @@ def config_args(project: ComposeProject) -> list[str]:
     return [*project.base_args(all_profiles=True), "config", "--format", "json"]
 
 
-def create_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
+def create_args(
+    project: ComposeProject, services: Sequence[str], *, no_deps: bool = False
+) -> list[str]:
     # --no-recreate is *not* used: a changed config hash must recreate, as compose does.
+    # `up --no-start` is `create` that can also leave dependencies alone (--no-deps).
+    if no_deps:
+        return [*project.base_args(), "up", "--no-start", "--no-deps", "--quiet-pull", *services]
     return [*project.base_args(), "create", "--quiet-pull", *services]
+
+
+def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
+    return [*project.base_args(), "config", "--hash", ",".join(services)]
 
 
 def build_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
@@ -208,8 +217,15 @@ class ComposeCLI:
             ) from None
         return document
 
-    def create(self, project: ComposeProject, services: Sequence[str]) -> None:
-        self._run(create_args(project, services), project.env)
+    def create(
+        self, project: ComposeProject, services: Sequence[str], *, no_deps: bool = False
+    ) -> None:
+        self._run(create_args(project, services, no_deps=no_deps), project.env)
+
+    def config_hashes(self, project: ComposeProject, services: Sequence[str]) -> dict[str, str]:
+        """Compose's own config hash per service: what it compares to decide to recreate."""
+        out = self._run(hash_args(project, services), project.env)
+        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
     def down(self, project: ComposeProject, *, volumes: bool = False) -> None:
         self._run(down_args(project, volumes=volumes), project.env)

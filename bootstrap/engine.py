@@ -42,6 +42,7 @@ class ContainerInfo:
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
     healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
     memory_limit: int = 0  # bytes; 0 when none is set
+    image_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Engine(Protocol):
         self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
     ) -> ExecResult: ...
     def image_exists(self, image: str) -> bool: ...
+    def image_id(self, image: str) -> str | None: ...
     def put_file(
         self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
     ) -> None: ...
@@ -144,6 +146,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         env=dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item),
         healthcheck_test=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
         memory_limit=int((attrs.get("HostConfig") or {}).get("Memory") or 0),
+        image_id=str(attrs.get("Image") or ""),
     )
 
 
@@ -298,11 +301,13 @@ class DockerEngine:
         self._call(self._api.put_archive, container_id, "/", buffer.getvalue())
 
     def image_exists(self, image: str) -> bool:
+        return self.image_id(image) is not None
+
+    def image_id(self, image: str) -> str | None:
         try:
-            self._call(self._api.inspect_image, image)
+            return str(self._call(self._api.inspect_image, image).get("Id") or "")
         except self._errors.NotFound:
-            return False
-        return True
+            return None
 
     def run_helper(
         self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
