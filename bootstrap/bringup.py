@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from bootstrap.compose import ComposeCLI
@@ -87,9 +88,9 @@ class DockerDriver:
             with self._lock:  # every later-phase worker waits here until the map is fresh
                 if not self._refreshed:
                     self.creation.wait()
-                    fresh = project_containers(self.engine, self.workspace.compose.name)
-                    for created in fresh.values():
-                        self.watch.seed(created)
+                    fresh = project_containers(
+                        self.engine, self.workspace.compose.name, inspect=False
+                    )
                     self.containers.update(fresh)
                     self._refreshed = True
         info = self.containers.get(service.name)
@@ -151,10 +152,17 @@ class Creation:
     is here, the first phase is created at once and the rest in the background while the
     first phase comes up."""
 
-    def __init__(self, workspace: Workspace, compose: ComposeCLI, engine: Engine) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        compose: ComposeCLI,
+        engine: Engine,
+        hashes: Future[dict[str, str]] | None = None,
+    ) -> None:
         self.workspace = workspace
         self.compose = compose
         self.engine = engine
+        self.hashes = hashes
         self.first: set[str] = set()
         self._background: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -163,12 +171,18 @@ class Creation:
         order = self.workspace.plan.order()
         if any(name not in containers for name in order):
             return False
-        hashes = self.compose.config_hashes(self.workspace.compose, order)
+        if self.hashes is not None:
+            hashes = self.hashes.result()
+        else:
+            hashes = self.compose.config_hashes(self.workspace.compose, order)
+        image_ids: dict[str, str | None] = {}
         for name in order:
             info, image = containers[name], self.workspace.plan.services[name].service.image
             if hashes.get(name) != info.config_hash:
                 return False
-            if image and self.engine.image_id(image) != info.image_id:
+            if image and image not in image_ids:
+                image_ids[image] = self.engine.image_id(image)
+            if image and image_ids[image] != info.image_id:
                 return False
         return True
 
@@ -184,7 +198,7 @@ class Creation:
     def start(self) -> str:
         """Create what the first phase needs; returns what was done, for the record."""
         project, order = self.workspace.compose, self.workspace.plan.order()
-        if self._unchanged(project_containers(self.engine, project.name)):
+        if self._unchanged(project_containers(self.engine, project.name, inspect=False)):
             self.first = set(order)
             return "every container matches its configuration: nothing to create"
         missing = self._missing_images()
@@ -231,9 +245,11 @@ class Creation:
             raise self._failure
 
 
-def project_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]:
+def project_containers(
+    engine: Engine, project: str, *, inspect: bool = True
+) -> dict[str, ContainerInfo]:
     by_service: dict[str, ContainerInfo] = {}
-    for info in sorted(engine.containers(project), key=lambda c: c.name):
+    for info in sorted(engine.containers(project, inspect=inspect), key=lambda c: c.name):
         by_service.setdefault(info.service, info)
     return by_service
 
@@ -254,6 +270,21 @@ def join_stack_network(workspace: Workspace, engine: Engine) -> str | None:
     return network.name
 
 
+def hashes_in_background(workspace: Workspace, compose: ComposeCLI) -> Future[dict[str, str]]:
+    """Start asking compose for its config hashes now; the answer is needed only later, to
+    tell a no-op re-run, and the question is the slowest part of one."""
+    future: Future[dict[str, str]] = Future()
+
+    def ask() -> None:
+        try:
+            future.set_result(compose.config_hashes(workspace.compose, workspace.plan.order()))
+        except BaseException as exc:  # handed to whoever reads the future
+            future.set_exception(exc)
+
+    threading.Thread(target=ask, daemon=True).start()
+    return future
+
+
 def bring_up(
     workspace: Workspace,
     engine: Engine,
@@ -262,11 +293,12 @@ def bring_up(
     *,
     timeout: float | None = None,
     join_network: bool = False,
+    hashes: Future[dict[str, str]] | None = None,
     scheduler_hook: Callable[[Scheduler], None] = lambda _s: None,
 ) -> Outcome:
     """Create what is missing, then start and probe phase by phase. Returns the outcome."""
     began = time.monotonic()
-    creation = Creation(workspace, compose, engine)
+    creation = Creation(workspace, compose, engine, hashes)
     created = creation.start()
     reporter(Event("", "note", created, time.time()))
     if join_network:
@@ -277,9 +309,8 @@ def bring_up(
     watch = ContainerWatch()
     stop = threading.Event()
     watch.follow(engine, project, stop)
-    containers = project_containers(engine, project)
-    for info in containers.values():
-        watch.seed(info)
+    containers = project_containers(engine, project, inspect=False)
+    # Each container's state is seeded from a full inspect when its probe begins.
     driver = DockerDriver(
         workspace,
         engine,

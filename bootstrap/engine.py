@@ -72,7 +72,7 @@ class ExecResult:
 class Engine(Protocol):
     """What bootstrap needs from a container engine."""
 
-    def containers(self, project: str) -> list[ContainerInfo]: ...
+    def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]: ...
     def container(self, container_id: str) -> ContainerInfo: ...
     def start(self, container_id: str) -> None: ...
     def stop(self, container_id: str, timeout: int = 10) -> None: ...
@@ -150,6 +150,34 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
     )
 
 
+def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
+    """A ContainerInfo from the list endpoint's summary of a container."""
+    labels = item.get("Labels") or {}
+    status = str(item.get("Status") or "")
+    health = None
+    for word in ("healthy", "unhealthy", "health: starting"):
+        if f"({word})" in status:
+            health = word.replace("health: ", "")
+    ports = {
+        int(p["PrivatePort"]): int(p["PublicPort"])
+        for p in item.get("Ports") or []
+        if p.get("PublicPort") and p.get("IP") in ("127.0.0.1", "0.0.0.0", "")  # noqa: S104
+    }
+    networks = (item.get("NetworkSettings") or {}).get("Networks") or {}
+    return ContainerInfo(
+        id=str(item.get("Id", "")),
+        name=str((item.get("Names") or ["?"])[0]).lstrip("/"),
+        service=str(labels.get(SERVICE_LABEL, "")),
+        state=str(item.get("State") or ""),
+        health=health,
+        config_hash=str(labels.get(HASH_LABEL, "")),
+        ports=ports,
+        addresses={n: str(v.get("IPAddress") or "") for n, v in networks.items()},
+        labels=dict(labels),
+        image_id=str(item.get("ImageID") or ""),
+    )
+
+
 class DockerEngine:
     """The Docker SDK implementation. ``docker`` is imported here, not at start-up."""
 
@@ -178,13 +206,18 @@ class DockerEngine:
                 raise _engine_error(exc) from None
             raise
 
-    def containers(self, project: str) -> list[ContainerInfo]:
+    def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]:
+        """The project's containers. ``inspect=False``: from one list call (no exit code,
+        env or healthcheck test): enough for names, state, health, hashes and addresses."""
         listed = self._call(
             self._api.containers, all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
         )
         result = []
         for item in listed:
             if HELPER_LABEL in (item.get("Labels") or {}):
+                continue
+            if not inspect:
+                result.append(_summary_info(item))
                 continue
             try:
                 result.append(self.container(item["Id"]))

@@ -23,7 +23,7 @@ def port_bindable(host_ip: str, port: int) -> bool:
 
 def busy_ports(workspace: Workspace, engine: Engine) -> dict[tuple[str, int], str | None]:
     """Host ports the plan publishes that someone else holds: (ip, port) -> holder."""
-    own = {c.name for c in engine.containers(workspace.compose.name)}
+    own = {c.name for c in engine.containers(workspace.compose.name, inspect=False)}
     docker_held = engine.published_ports()
     busy: dict[tuple[str, int], str | None] = {}
     for planned in workspace.plan.services.values():

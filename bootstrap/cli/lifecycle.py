@@ -64,7 +64,7 @@ def up(
     join_network: bool,
 ) -> int:
     """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
-    from bootstrap.bringup import bring_up
+    from bootstrap.bringup import bring_up, hashes_in_background
     from bootstrap.caches import ensure_cache_volumes
     from bootstrap.cli.render import (
         JsonReporter,
@@ -80,6 +80,8 @@ def up(
     from bootstrap.validate import validate as validate_rules
 
     workspace = ctx.workspace(profiles)
+    compose = ComposeCLI(workspace.redact)
+    hashes = hashes_in_background(workspace, compose)
     engine = DockerEngine()
     findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
     findings += engine_findings(workspace, engine)
@@ -90,7 +92,6 @@ def up(
 
         emit_json(plan_document(workspace.plan), ctx.redact)
         return 0
-    compose = ComposeCLI(workspace.redact)
     with _lock(ctx, workspace.compose.name, not no_wait_lock):
         caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
         made = [c.name for c in caches if c.created]
@@ -112,6 +113,7 @@ def up(
                 reporter,
                 timeout=timeout,
                 join_network=join_network,
+                hashes=hashes,
                 scheduler_hook=schedulers.append,
             )
         except KeyboardInterrupt:
