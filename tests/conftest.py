@@ -204,9 +204,11 @@ class Project:
                     text=True,
                 ).stdout.split()
                 if helper:
-                    subprocess.run(["docker", "rm", "-f", *helper], capture_output=True)
+                    subprocess.run(["docker", "rm", "-f", "-v", *helper], capture_output=True)
             if ids:
-                verb = ["docker", "rm", "-f"] if kind == "container" else ["docker", kind, "rm"]
+                verb = (
+                    ["docker", "rm", "-f", "-v"] if kind == "container" else ["docker", kind, "rm"]
+                )
                 if kind == "volume":
                     verb = ["docker", "volume", "rm", "-f"]
                 subprocess.run([*verb, *sorted(set(ids))], capture_output=True)

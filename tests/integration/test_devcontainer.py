@@ -115,7 +115,7 @@ def workspace(tmp_path: Path) -> Iterator[tuple[Project, Path]]:
                 capture_output=True,
                 text=True,
             ).stdout.split()
-            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
             subprocess.run(["docker", "rmi", "-f", *images], capture_output=True)
         project.cleanup()
 
