@@ -353,6 +353,32 @@ def check_volumes(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]
     return findings
 
 
+DATA_DIRS = {"postgres": "/var/lib/postgresql/data", "mariadb": "/var/lib/mysql"}
+
+
+def check_database_volumes(plan: Plan) -> list[Finding]:
+    """A database whose data directory is not a mounted volume keeps its rows in an
+    anonymous volume: a recreate starts it empty. A warning: nothing is wrong yet."""
+    findings = []
+    for name in plan.order():
+        service = plan.services[name].service
+        engine = database_engine(service)
+        if engine is None:
+            continue
+        data_dir = service.environment.get("PGDATA") or DATA_DIRS[engine]
+        mounted = [m.target.rstrip("/") for m in service.mounts if m.type in ("volume", "bind")]
+        if not any(data_dir == t or data_dir.startswith(t + "/") for t in mounted):
+            findings.append(
+                warning(
+                    "database-volume",
+                    f"services.{name}.volumes",
+                    f"{data_dir} is not on a named volume: a recreated {name} starts empty",
+                    f"mount a named volume there, e.g. {name}_data:{data_dir}",
+                )
+            )
+    return findings
+
+
 def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
     """Every rule that needs no engine."""
     return [
@@ -360,6 +386,7 @@ def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
         *check_network(stack, plan, settings),
         *check_ports(plan, settings),
         *check_volumes(stack, plan, settings),
+        *check_database_volumes(plan),
     ]
 
 
