@@ -56,10 +56,6 @@ def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
     return [*project.base_args(), "config", "--hash", ",".join(services)]
 
 
-def build_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
-    return [*project.base_args(), "build", *services]
-
-
 def down_args(project: ComposeProject, *, volumes: bool = False) -> list[str]:
     args = [*project.base_args(all_profiles=True), "down", "--remove-orphans"]
     return [*args, "--volumes"] if volumes else args

@@ -48,9 +48,8 @@ def ok(area: str, message: str) -> Check:
 
 
 def versions(engine: Engine, compose: ComposeCLI, env: dict[str, str]) -> list[Check]:
-    checks = [
-        ok("versions", f"engine {engine.version()['engine']} (API {engine.version()['api']})")
-    ]
+    engine_version = engine.version()
+    checks = [ok("versions", f"engine {engine_version['engine']} (API {engine_version['api']})")]
     found = compose.version(env)
     text = ".".join(map(str, found))
     if found < MINIMUM_VERSION:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bootstrap.classify import Placement, classify, static_address
@@ -51,16 +51,12 @@ class Plan:
     phases: tuple[Phase, ...]
     services: Mapping[str, PlannedService]
     profiles: tuple[str, ...] = ()
-    env_layers: tuple[str, ...] = field(default=())
 
     def phase_index(self, name: str) -> int:
         return [p.name for p in self.phases].index(self.services[name].phase)
 
     def order(self) -> list[str]:
         return [name for phase in self.phases for name in phase.services]
-
-    def dependents(self, name: str) -> list[str]:
-        return [s.name for s in self.services.values() if any(d.name == name for d in s.depends_on)]
 
 
 def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -> bool:

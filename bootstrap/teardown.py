@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -212,7 +211,3 @@ def restore(
             name, str(path / str(entry["file"])), image=image, project=workspace.compose.name
         )
     return path
-
-
-def remove_snapshot(path: Path) -> None:
-    shutil.rmtree(path)

@@ -16,7 +16,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -26,7 +25,6 @@ from bootstrap.discovery.registry import (
     Registration,
     Registry,
     file_sd,
-    health_dict,
     metrics_text,
     registration_from,
 )
@@ -292,10 +290,6 @@ class DiscoveryService:
         app["prober"].cancel()
         for ws in list(self.sockets):
             await ws.close()
-
-
-def health_of(registry: Registry, service: str) -> dict[str, Any]:
-    return health_dict(registry.health.get(service))
 
 
 def serve(environ: dict[str, str] | None = None) -> int:
