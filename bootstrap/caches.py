@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bootstrap.engine import CACHE_LABEL, PROJECT_LABEL, Engine
+from bootstrap.engine import CACHE_LABEL, Engine
 from bootstrap.errors import EngineError
 from bootstrap.settings import Settings
 
@@ -51,25 +51,20 @@ def ensure_cache_volumes(
 ) -> list[CacheVolume]:
     """Create missing cache volumes and hand them to ``cache_uid:cache_gid``.
 
-    A new named volume is owned by root, which breaks uv as a non-root user. Existing volumes
-    are only re-owned when ``fix_owner`` (``bootstrap cache setup``) asks for it.
+    The caches are shared by every workspace, so they carry no project label: no project's
+    ``down -v`` or ``reset`` takes them. A new named volume is owned by root, which breaks uv
+    as a non-root user. Existing volumes are only re-owned when ``fix_owner`` (``bootstrap
+    cache setup``) asks for it. ``project`` only names the helper container's owner.
     """
     existing = {v.name for v in engine.volumes()}
     owner = f"{settings.cache_uid}:{settings.cache_gid}"
     result = []
     image = ""
-    for kind, key in settings.caches.items():
+    for kind in settings.caches:
         name = settings.cache_volume(kind)
         created = name not in existing
         if created:
-            engine.create_volume(
-                name,
-                {
-                    CACHE_LABEL: kind,
-                    PROJECT_LABEL: project,
-                    "com.docker.compose.volume": key,
-                },
-            )
+            engine.create_volume(name, {CACHE_LABEL: kind})
         if created or fix_owner:
             image = image or helper_image(engine)
             done = engine.run_helper(

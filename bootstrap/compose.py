@@ -30,7 +30,9 @@ class ComposeProject:
     env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
 
     def base_args(self, *, all_profiles: bool = False) -> list[str]:
-        args = ["docker", "compose", "--project-directory", str(self.directory), "-p", self.name]
+        args = ["docker", "compose", "--project-directory", str(self.directory)]
+        if self.name:  # empty only while compose is asked which name the files give
+            args += ["-p", self.name]
         for file in self.files:
             args += ["-f", str(self.directory / file)]
         for profile in ("*",) if all_profiles else self.profiles:

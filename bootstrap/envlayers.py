@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -96,6 +96,9 @@ class Environment:
 
     variables: Mapping[str, ResolvedVar]
     referenced: frozenset[str] = frozenset()
+    dotenv: Mapping[str, str] = field(
+        default_factory=dict
+    )  # the .env file alone, as compose reads it
 
     def values(self) -> dict[str, str]:
         """What compose interpolates with (the project's layers only)."""
@@ -156,7 +159,11 @@ def load_environment(
             entries = parse_dotenv(path.read_text(encoding="utf-8"), filename=name, lookup=lookup)
             layers[layer] = as_mapping(entries)
             dotenv.update(layers[layer])
-    return Environment(resolve(layers, names=referenced), frozenset(referenced))
+    return Environment(
+        resolve(layers, names=referenced),
+        frozenset(referenced),
+        dict(layers.get(EnvLayer.DOTENV, {})),
+    )
 
 
 class Redactor:

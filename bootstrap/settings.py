@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,20 @@ DEFAULT_PORT_RANGES: tuple[PortRange, ...] = (
     PortRange("gpu-ai", IntRange(9400, 9499), ("apps",)),
 )
 
-DEFAULT_CACHES: Mapping[str, str] = {"uv": "uv_cache", "pip": "pip_cache", "npm": "npm_cache"}
+# One cache per tool, shared by every workspace on the machine: a cache is worth having because
+# a second workspace finds what the first downloaded. Never a project's data (reset skips them).
+DEFAULT_CACHES: Mapping[str, str] = {
+    "uv": "bootstrap-uv-cache",
+    "pip": "bootstrap-pip-cache",
+    "npm": "bootstrap-npm-cache",
+}
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything about a workspace that is not in its compose files."""
 
-    project: str = "react_scuba"
+    project: str = ""  # empty: compose's own rules (see workspace.resolve_project_name)
     volume_prefix: str = ""  # empty: the project name
     network: str = "mcp-cluster"
     subnet: str = "172.28.0.0/24"
@@ -84,6 +90,7 @@ class Settings:
     snapshot_dir: str = ".bootstrap/snapshots"
     generate_secrets: tuple[str, ...] = ()  # secrets to create in the store when unset
     source: str = "defaults"
+    project_source: str = ""  # where the project name came from, once resolved
     explicit: frozenset[str] = frozenset()  # the keys the settings file set
 
     @property
@@ -91,13 +98,11 @@ class Settings:
         return self.volume_prefix or self.project
 
     def cache_volume(self, kind: str) -> str:
-        return f"{self.prefix}_{self.caches[kind]}"
+        """The shared volume of one package cache (not prefixed: every workspace uses it)."""
+        return self.caches[kind]
 
     def tier_for_offset(self, offset: int) -> Tier | None:
         return next((t for t in self.tiers if offset in t.hosts), None)
-
-    def with_project(self, project: str) -> Settings:
-        return replace(self, project=project)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -219,7 +224,7 @@ def _string_table(value: object, location: str) -> dict[str, str]:
         raise ConfigError(
             f"expected a table of strings, got {value!r}",
             location=location,
-            hint='write it like { uv = "uv_cache" }',
+            hint='write it like { uv = "bootstrap-uv-cache" }',
         )
     return dict(value)
 

@@ -53,22 +53,26 @@ def down(workspace: Workspace, engine: Engine, compose: ComposeCLI, say: Say) ->
     return stopped
 
 
-def data_volumes(workspace: Workspace, engine: Engine, *, caches: bool) -> list[VolumeInfo]:
+def data_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
     """Volumes reset may remove: the project's label AND the ``<prefix>_`` name, both.
 
-    A volume lacking either is never touched; cache volumes only when asked.
+    A volume lacking either is never touched, and a package cache never counts as data.
     """
     prefix = workspace.settings.prefix + "_"
-    chosen = []
-    for volume in engine.volumes():
-        if volume.labels.get(PROJECT_LABEL) != workspace.compose.name:
-            continue
-        if not volume.name.startswith(prefix):
-            continue
-        if CACHE_LABEL in volume.labels and not caches:
-            continue
-        chosen.append(volume)
+    chosen = [
+        volume
+        for volume in engine.volumes()
+        if volume.labels.get(PROJECT_LABEL) == workspace.compose.name
+        and volume.name.startswith(prefix)
+        and CACHE_LABEL not in volume.labels
+    ]
     return sorted(chosen, key=lambda v: v.name)
+
+
+def cache_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
+    """The shared package caches named in the settings that exist (``reset --caches``)."""
+    names = set(workspace.settings.caches.values())
+    return sorted((v for v in engine.volumes() if v.name in names), key=lambda v: v.name)
 
 
 @dataclass(frozen=True)
@@ -129,16 +133,30 @@ def reset(
     snapshot: bool,
     dry_run: bool,
 ) -> tuple[list[str], Path | None]:
-    volumes = data_volumes(workspace, engine, caches=caches)
-    names = [v.name for v in volumes]
+    """Down, snapshot the data volumes, remove them; with ``caches`` also empty the shared
+    package caches (never snapshotted: they are downloads, not data), skipping any that a
+    container of another workspace still uses."""
+    volumes = data_volumes(workspace, engine)
+    shared = cache_volumes(workspace, engine) if caches else []
+    names = [v.name for v in [*volumes, *shared]]
     if dry_run:
         return names, None
     down(workspace, engine, compose, say)
     where = snapshot_volumes(workspace, engine, volumes, say) if snapshot and volumes else None
+    removed = []
     for volume in volumes:
         say(f"remove volume {volume.name}")
         engine.remove_volume(volume.name)
-    return names, where
+        removed.append(volume.name)
+    for volume in shared:
+        users = engine.volume_users(volume.name)
+        if users:
+            say(f"keep shared cache {volume.name}: in use by {', '.join(users)}")
+            continue
+        say(f"remove shared cache {volume.name}")
+        engine.remove_volume(volume.name)
+        removed.append(volume.name)
+    return removed, where
 
 
 def list_snapshots(workspace: Workspace) -> list[Path]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from bootstrap.compose import ComposeCLI, ComposeProject
 from bootstrap.envlayers import Environment, EnvLayer, Redactor, load_environment
 from bootstrap.errors import ConfigError
+from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
 from bootstrap.settings import DEFAULT_COMPOSE_FILES, Settings, load_settings
@@ -105,9 +106,6 @@ def load_workspace(
     directory = directory.resolve()
     environ = dict(os.environ if environ is None else environ)
     settings = load_settings(directory)
-    name = project or environ.get("COMPOSE_PROJECT_NAME") or settings.project
-    if name != settings.project:
-        settings = settings.with_project(name)
     chosen = compose_files(directory, settings, files)
     texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
 
@@ -126,9 +124,23 @@ def load_workspace(
     for variable in _FLAG_VARIABLES:
         process_env.pop(variable, None)
     selected = active_profiles(profiles, environment)
-    project_ref = ComposeProject(directory, chosen, name, selected, process_env)
+    named = explicit_project_name(
+        flag=project,
+        environ=environ,
+        dotenv=environment.dotenv,
+        settings_project=settings.project,
+        settings_source=settings.source,
+    )
+    # Without an explicit name compose chooses (the files' name:, else the folder's name).
+    project_ref = ComposeProject(
+        directory, chosen, named.name if named else "", selected, process_env
+    )
     cli = compose or ComposeCLI(redact)
     document = cli.config(project_ref)
+    if named is None:
+        named = implicit_project_name(str(document.get("name") or ""), directory.name)
+    project_ref = replace(project_ref, name=named.name)
+    settings = replace(settings, project=named.name, project_source=named.source)
     stack = stack_from_compose(document, active_profiles=selected)
     network = stack.networks.get(settings.network)
     if "subnet" not in settings.explicit and network is not None and network.subnets:

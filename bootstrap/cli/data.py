@@ -10,7 +10,9 @@ from bootstrap.cli.lifecycle import _lock
 
 @click.command()
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--caches", is_flag=True, help="Remove the package cache volumes too.")
+@click.option(
+    "--caches", is_flag=True, help="Also empty the package caches (shared by every workspace)."
+)
 @click.option("--no-snapshot", is_flag=True, help="Do not snapshot data volumes first.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -21,12 +23,19 @@ def reset(
     """Down, snapshot and remove the project's data volumes (label and prefix both required)."""
     from bootstrap.compose import ComposeCLI
     from bootstrap.engine import DockerEngine
-    from bootstrap.teardown import data_volumes
     from bootstrap.teardown import reset as reset_
 
     workspace = ctx.workspace(("*",))
     engine = DockerEngine()
-    volumes = [v.name for v in data_volumes(workspace, engine, caches=caches)]
+    volumes, _none = reset_(
+        workspace,
+        engine,
+        ComposeCLI(workspace.redact),
+        say,
+        caches=caches,
+        snapshot=False,
+        dry_run=True,
+    )
     if dry_run:
         if as_json:
             emit_json({"dry_run": True, "would_remove": volumes})

@@ -105,7 +105,12 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
         snapshot = json.loads(reset.stdout)["snapshot"]
         volumes = p.leftovers()["volumes"]
         assert decoy in volumes
-        assert {f"{p.name}_uv_cache", f"{p.name}_pip_cache", f"{p.name}_npm_cache"} <= set(volumes)
+        caches = subprocess.run(
+            ["docker", "volume", "ls", "-q", "--filter", "label=io.bootstrap.cache"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert {"bootstrap-uv-cache", "bootstrap-pip-cache", "bootstrap-npm-cache"} <= set(caches)
         assert f"{p.name}_pgdata" not in volumes
         assert p.leftovers()["containers"] == []
 

@@ -14,9 +14,9 @@ from bootstrap.settings import Settings, load_settings, settings_document, setti
 
 def test_defaults_follow_the_seed() -> None:
     s = Settings()
-    assert (s.project, s.network, s.subnet) == ("react_scuba", "mcp-cluster", "172.28.0.0/24")
+    assert (s.project, s.network, s.subnet) == ("", "mcp-cluster", "172.28.0.0/24")
     assert s.phases == ("databases", "discovery", "apps", "monitoring")
-    assert s.cache_volume("uv") == "react_scuba_uv_cache"
+    assert s.cache_volume("uv") == "bootstrap-uv-cache"  # shared by every workspace
     assert [str(r.ports) for r in s.port_ranges] == [
         "3000-3099",
         "3100-3199",
