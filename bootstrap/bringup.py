@@ -131,7 +131,7 @@ class DockerDriver:
         self.containers[service.name] = info
         target, probe = target_and_probe(service, info, self.engine, self.watch, self.on_network)
         target.window = 2.0
-        timeout = float(service.probe.params.get("timeout", self.timeout))
+        timeout = service.probe.number("timeout", self.timeout)
         return run_probe(
             probe,
             target,

@@ -1,8 +1,15 @@
-"""Which phase each service belongs to, and why. Pure."""
+"""Which phase each service belongs to, and why. Pure.
+
+Recognition works on whole name components, never substrings: ``mongo-express`` and
+``redis-commander`` are apps, ``postgres-exporter`` is monitoring, ``mcp-discovery`` a registry.
+A name is split on ``-``, ``_`` and ``.``; trailing qualifiers (``server``, ``stack``, versions)
+are dropped; the last component (or the last two joined) must be a known word.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from bootstrap.model import Service
@@ -11,16 +18,41 @@ from bootstrap.settings import Settings
 PHASE_LABEL = "bootstrap.phase"
 ROLE_LABEL = "bootstrap.role"
 
-DATABASE_IMAGES = (
-    "postgres", "postgis", "timescaledb", "mariadb", "mysql", "percona", "redis", "valkey",
-    "keydb", "mongo", "memcached", "cassandra", "scylla", "couchdb", "clickhouse", "neo4j",
-    "influxdb", "cockroach",
+POSTGRES_WORDS = frozenset(
+    {"postgres", "postgresql", "postgis", "timescaledb", "pgvector", "pgvecto-rs"}
+)
+MYSQL_WORDS = frozenset({"mariadb", "mysql", "percona"})
+DATA_STORE_WORDS = POSTGRES_WORDS | MYSQL_WORDS | frozenset(
+    {
+        "db", "database", "redis", "valkey", "keydb", "dragonfly", "memcached", "mongo",
+        "mongodb", "cassandra", "scylla", "couchdb", "couchbase", "clickhouse", "neo4j",
+        "influxdb", "cockroach", "cockroachdb", "elasticsearch", "opensearch", "kafka",
+        "redpanda", "rabbitmq", "nats", "minio", "pulsar", "activemq", "artemis", "mosquitto",
+        "qdrant", "weaviate", "milvus", "meilisearch", "typesense", "solr", "surrealdb",
+        "questdb",
+    }
 )  # fmt: skip
-MONITORING_IMAGES = (
-    "prometheus", "grafana", "exporter", "cadvisor", "alertmanager", "loki", "promtail",
-    "tempo", "jaeger", "otel", "opentelemetry", "pushgateway",
+REGISTRY_WORDS = frozenset(
+    {"discovery", "registry", "consul", "etcd", "eureka", "zookeeper", "nacos"}
+)
+MONITORING_WORDS = frozenset(
+    {
+        "prometheus", "grafana", "exporter", "cadvisor", "alertmanager", "loki", "promtail",
+        "tempo", "jaeger", "zipkin", "otel-collector", "opentelemetry-collector",
+        "pushgateway", "victoriametrics", "node-exporter",
+    }
 )  # fmt: skip
-DISCOVERY_IMAGES = ("consul", "etcd", "zookeeper", "eureka", "discovery")
+# Qualifiers that say which build of a thing it is, not what it is.
+_QUALIFIERS = frozenset(
+    {"server", "stack", "alpine", "slim", "oss", "community", "official", "latest", "local",
+     "ce", "ee", "contrib", "bookworm", "bullseye", "edge", "ha"}
+)  # fmt: skip
+_VERSION = re.compile(r"v?\d+(\.\d+)*[a-z]?")
+_KINDS: tuple[tuple[str, frozenset[str], str], ...] = (
+    ("monitoring", MONITORING_WORDS, "monitoring software"),
+    ("discovery", REGISTRY_WORDS, "a service registry"),
+    ("databases", DATA_STORE_WORDS, "a data store"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,29 +70,56 @@ def image_name(image: str) -> str:
     return last.split("@", 1)[0].split(":", 1)[0].lower()
 
 
-def image_kind(service: Service) -> str | None:
-    """What the service runs, judged by its image name: a phase name, or None."""
-    name = image_name(service.image) if service.image else ""
-    if not name:
-        return None
-    if any(word in name for word in MONITORING_IMAGES):
-        return "monitoring"
-    if any(word in name for word in DISCOVERY_IMAGES):
-        return "discovery"
-    if any(word in name for word in DATABASE_IMAGES):
-        return "databases"
+def _words(name: str) -> tuple[str, ...]:
+    """The words a name may match: its last component, and its last two joined."""
+    parts = [p for p in re.split(r"[-_.]", name.lower()) if p]
+    while len(parts) > 1 and (parts[-1] in _QUALIFIERS or _VERSION.fullmatch(parts[-1])):
+        parts.pop()
+    if not parts:
+        return ()
+    words = [parts[-1]]
+    if len(parts) >= 2:
+        words.insert(0, f"{parts[-2]}-{parts[-1]}")
+    return tuple(words)
+
+
+def recognise(name: str) -> tuple[str, str] | None:
+    """(phase, what it is) when ``name`` names known software, else None."""
+    words = _words(name)
+    for phase, known, what in _KINDS:
+        if any(w in known for w in words):
+            return phase, what
     return None
 
 
+def _named_kind(service: Service) -> tuple[str, str] | None:
+    """(phase, reason) from the image's name, then the service's name."""
+    if service.image:
+        found = recognise(image_name(service.image))
+        if found:
+            return found[0], f"image {service.image} is {found[1]}"
+    found = recognise(service.name)
+    if found:
+        return found[0], f"the name {service.name!r} says it is {found[1]}"
+    return None
+
+
+def image_kind(service: Service) -> str | None:
+    """The phase the image or service name implies, or None."""
+    found = _named_kind(service)
+    return found[0] if found else None
+
+
 def database_engine(service: Service) -> str | None:
-    """``postgres`` or ``mariadb`` when the image runs one of those SQL servers."""
-    name = image_name(service.image)
-    if "exporter" in name:
-        return None
-    if any(word in name for word in ("postgres", "postgis", "timescaledb")):
-        return "postgres"
-    if any(word in name for word in ("mariadb", "mysql", "percona")):
-        return "mariadb"
+    """``postgres`` or ``mariadb`` when the service runs one of those SQL servers."""
+    for name in (image_name(service.image) if service.image else "", service.name):
+        words = _words(name)
+        if any(w in POSTGRES_WORDS for w in words):
+            return "postgres"
+        if any(w in MYSQL_WORDS for w in words):
+            return "mariadb"
+        if name and recognise(name):  # the image is something else we know: trust it
+            return None
     return None
 
 
@@ -72,17 +131,16 @@ def static_address(service: Service, settings: Settings) -> str | None:
 
 
 def classify(service: Service, settings: Settings) -> Placement:
-    """Label, then the discovery role, then the static IP's tier, then the image, else apps.
-
-    An unknown label value is left to validation (which suggests the closest phase).
-    """
+    """Label, then the discovery role, then what the image or name says it is, then the
+    static address's tier, else apps. Label values are checked in planning."""
     label = service.label(PHASE_LABEL)
     if label:
         return Placement(label, f"label {PHASE_LABEL}={label}", explicit=True)
     if service.label(ROLE_LABEL) == "discovery" and "discovery" in settings.phases:
         return Placement("discovery", f"label {ROLE_LABEL}=discovery")
-    if image_kind(service) == "discovery" and "discovery" in settings.phases:
-        return Placement("discovery", f"image {service.image} is a service registry")
+    named = _named_kind(service)
+    if named and named[0] in settings.phases:
+        return Placement(*named)
     address = static_address(service, settings)
     if address:
         try:
@@ -96,8 +154,5 @@ def classify(service: Service, settings: Settings) -> Placement:
                 return Placement(
                     tier.phase, f"address {address} is in the {tier.name} tier (.{tier.hosts})"
                 )
-    kind = image_kind(service)
-    if kind and kind in settings.phases:
-        return Placement(kind, f"image {service.image} runs {kind.rstrip('s')} software")
     default = "apps" if "apps" in settings.phases else settings.phases[-1]
-    return Placement(default, "no label, tier address or known image: an application")
+    return Placement(default, "no label, known image or name, or tier address: an application")

@@ -99,6 +99,7 @@ class Engine(Protocol):
     def put_file(
         self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
     ) -> None: ...
+    def read_file(self, container_id: str, path: str) -> bytes: ...
     def export_volume(self, volume: str, destination: str, *, image: str, project: str) -> None: ...
     def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None: ...
     def volume_users(self, volume: str) -> list[str]: ...
@@ -332,6 +333,18 @@ class DockerEngine:
             info.mtime = int(time.time())
             archive.addfile(info, io.BytesIO(data))
         self._call(self._api.put_archive, container_id, "/", buffer.getvalue())
+
+    def read_file(self, container_id: str, path: str) -> bytes:
+        """One regular file out of a container, through the archive API."""
+        stream, _stat = self._call(self._api.get_archive, container_id, path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = next((m for m in archive.getmembers() if m.isfile()), None)
+            handle = archive.extractfile(member) if member else None
+            if handle is None:
+                raise EngineError(
+                    f"{path} is not a file", location=f"container {container_id[:12]}"
+                )
+            return handle.read()
 
     def image_exists(self, image: str) -> bool:
         return self.image_id(image) is not None

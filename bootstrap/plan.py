@@ -10,11 +10,10 @@ from bootstrap.classify import Placement, classify, static_address
 from bootstrap.errors import ConfigError
 from bootstrap.graph import find_cycle, waves
 from bootstrap.model import Dependency, Service, Stack
-from bootstrap.probespec import ProbeSpec, choose_probe
+from bootstrap.probespec import ProbeSpec, check_labels, choose_probe, is_optional_label
 from bootstrap.settings import Settings
 
-OPTIONAL_LABEL = "bootstrap.optional"
-PLAN_SCHEMA_VERSION = 1
+PLAN_SCHEMA_VERSION = 2  # 2: waves numbered from 1, as the text output numbers them
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class PlannedService:
     phase: str
     reasons: tuple[str, ...]
     explicit: bool
-    wave: int
+    wave: int  # 1-based, inside its phase
     depends_on: tuple[Dependency, ...]
     probe: ProbeSpec
     optional: bool
@@ -60,7 +59,7 @@ class Plan:
 
 
 def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -> bool:
-    if service.label(OPTIONAL_LABEL).lower() in ("true", "1", "yes"):
+    if is_optional_label(service):
         return True
     edges = [d for s in selected.values() for d in s.depends_on if d.name == name]
     return bool(edges) and all(not d.required for d in edges)
@@ -130,18 +129,8 @@ def resolve_phases(
 def build_plan(stack: Stack, settings: Settings) -> Plan:
     """Turn the stack model into the frozen plan ``up`` executes. Raises ``ConfigError``."""
     selected = stack.selected
-    for name, service in selected.items():
-        label = service.label("bootstrap.phase")
-        if label and label not in settings.phases:
-            from difflib import get_close_matches
-
-            close = get_close_matches(label, settings.phases, n=1)
-            raise ConfigError(
-                f"unknown phase {label!r}",
-                location=f"services.{name}.labels.bootstrap.phase",
-                hint=(f"did you mean {close[0]!r}? " if close else "")
-                + f"phases are: {', '.join(settings.phases)}",
-            )
+    for service in selected.values():
+        check_labels(service, settings.phases)
     edges = {n: _effective_dependencies(s, selected) for n, s in selected.items()}
     cycle = find_cycle({n: [d.name for d in deps] for n, deps in edges.items()})
     if cycle:
@@ -161,7 +150,7 @@ def build_plan(stack: Stack, settings: Settings) -> Plan:
     for phase_name in settings.phases:
         members = [n for n in selected if resolved[n][0] == phase_name]
         layered = waves(members, {n: [d.name for d in edges[n]] for n in members})
-        for index, wave in enumerate(layered):
+        for index, wave in enumerate(layered, 1):
             wave_of.update(dict.fromkeys(wave, index))
         phases.append(Phase(phase_name, tuple(tuple(w) for w in layered)))
     planned = {
@@ -188,7 +177,7 @@ def build_plan(stack: Stack, settings: Settings) -> Plan:
 
 
 def plan_document(plan: Plan, *, env_layers: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The stable ``plan --json`` schema (version 1). Secrets never appear in it."""
+    """The stable ``plan --json`` schema. Secrets never appear in it."""
     return {
         "schema": PLAN_SCHEMA_VERSION,
         "project": plan.project,

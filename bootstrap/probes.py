@@ -18,7 +18,7 @@ from typing import Protocol
 from bootstrap.engine import Engine
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.model import Healthcheck
-from bootstrap.probespec import ProbeSpec
+from bootstrap.probespec import DEFAULT_PORTS, ProbeSpec
 from bootstrap.watch import ContainerWatch
 
 RESTART_LOOP_LIMIT = 2
@@ -143,6 +143,12 @@ class Target:
             return "127.0.0.1", self.ports[port]
         return None
 
+    def read_secret(self, path: str) -> str:
+        """A file inside the container (a ``*_FILE`` secret), without a shell or ``cat``."""
+        if not path:
+            return ""
+        return self.engine.read_file(self.container_id, path).decode("utf-8").strip()
+
     def exec(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[int, str]:
         result = self.engine.exec(self.container_id, command, env=env or {})
         return result.exit_code, result.output
@@ -195,13 +201,6 @@ def container_gate(target: Target, *, completed_ok: bool = False) -> Observation
             return Observation(False, f"exited with code {state.exit_code}{oom}; restarting")
         return Observation(False, f"exited with code {state.exit_code}{oom}", fatal=True)
     return None
-
-
-def _int(params: Mapping[str, str], key: str, default: int) -> int:
-    try:
-        return int(params.get(key, default))
-    except ValueError:
-        return default
 
 
 @dataclass(frozen=True)
@@ -320,9 +319,11 @@ class PostgresProbe:
     user: str
     database: str
     password: str = field(repr=False, default="")
+    password_file: str = ""  # a *_FILE variable: read inside the container, as the image does
     kind: str = "postgres"
 
     def check(self, target: Target) -> Observation:
+        password = self.password or target.read_secret(self.password_file)
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             code, output = target.exec(
@@ -339,7 +340,7 @@ class PostgresProbe:
                     "-tAc",
                     "SELECT 1",
                 ],
-                env={"PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "2"},
+                env={"PGPASSWORD": password, "PGCONNECT_TIMEOUT": "2"},
             )
             if code == 0 and output.strip().endswith("1"):
                 return Observation(True, "SELECT 1 answered (psql in the container)")
@@ -351,7 +352,7 @@ class PostgresProbe:
                 host=endpoint[0],
                 port=endpoint[1],
                 user=self.user,
-                password=self.password,
+                password=password,
                 dbname=self.database,
                 connect_timeout=2,
             ) as connection:
@@ -367,9 +368,11 @@ class MariadbProbe:
     user: str
     database: str
     password: str = field(repr=False, default="")
+    password_file: str = ""  # a *_FILE variable: read inside the container, as the image does
     kind: str = "mariadb"
 
     def check(self, target: Target) -> Observation:
+        password = self.password or target.read_secret(self.password_file)
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             args = [
@@ -387,7 +390,7 @@ class MariadbProbe:
                 args.append(self.database)
             code, output = 127, ""
             for client in ("mariadb", "mysql"):
-                code, output = target.exec([client, *args], env={"MYSQL_PWD": self.password})
+                code, output = target.exec([client, *args], env={"MYSQL_PWD": password})
                 if code not in (126, 127) and "executable file not found" not in output:
                     break
             if code == 0 and output.strip().endswith("1"):
@@ -400,7 +403,7 @@ class MariadbProbe:
                 host=endpoint[0],
                 port=endpoint[1],
                 user=self.user,
-                password=self.password,
+                password=password,
                 database=self.database or None,
                 connect_timeout=2,
             )
@@ -474,50 +477,52 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def _first_port(target_ports: Sequence[int], params: Mapping[str, str], default: int) -> int:
-    if "port" in params:
-        return _int(params, "port", default)
-    return target_ports[0] if target_ports else default
+def _port(spec: ProbeSpec, exposed: Sequence[int], default: int) -> int:
+    if "port" in spec.params:
+        return int(spec.number("port", default))
+    return exposed[0] if exposed else default
 
 
 def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:
-    """Build the strategy for a spec. ``exposed``: the service's container ports, in order."""
-    p = spec.params
+    """Build the strategy for a spec (parameters parsed in planning). ``exposed``: the
+    service's container ports, in order."""
     kind = spec.kind
     if kind == "postgres":
         return PostgresProbe(
-            _int(p, "port", 5432),
-            p.get("user", "postgres"),
-            p.get("database", "postgres"),
-            p.get("password", ""),
+            int(spec.number("port", DEFAULT_PORTS["postgres"])),
+            spec.text("user", "postgres"),
+            spec.text("database", "postgres"),
+            spec.text("password"),
+            spec.text("password_file"),
         )
     if kind in ("mariadb", "mysql"):
         return MariadbProbe(
-            _int(p, "port", 3306),
-            p.get("user", "root"),
-            p.get("database", ""),
-            p.get("password", ""),
+            int(spec.number("port", DEFAULT_PORTS["mariadb"])),
+            spec.text("user", "root"),
+            spec.text("database"),
+            spec.text("password"),
+            spec.text("password_file"),
         )
     if kind == "http":
         return HttpProbe(
-            _first_port(exposed, p, 80),
-            p.get("path", "/"),
-            _int(p, "status", 200),
-            p.get("body", ""),
+            _port(spec, exposed, DEFAULT_PORTS["http"]),
+            spec.text("path", "/"),
+            int(spec.number("status", 200)),
+            spec.text("body"),
         )
     if kind == "tcp":
-        return TcpProbe(_first_port(exposed, p, 80))
+        return TcpProbe(_port(spec, exposed, DEFAULT_PORTS["tcp"]))
     if kind == "mcp":
-        return McpProbe(_first_port(exposed, p, 8000), p.get("path", "/mcp"))
+        return McpProbe(_port(spec, exposed, DEFAULT_PORTS["mcp"]), spec.text("path", "/mcp"))
     if kind == "exec":
-        return ExecProbe(p.get("command", "true"))
+        return ExecProbe(spec.text("command", "true"))
     if kind == "log":
-        return LogProbe(p.get("pattern", "ready"))
+        return LogProbe(spec.text("pattern", "ready"))
     if kind == "docker":
         return DockerHealthProbe()
     if kind == "completed":
         return CompletedProbe()
-    return RunningProbe()
+    return RunningProbe(spec.number("settle", 0.5))
 
 
 def run_probe(

@@ -1,85 +1,268 @@
-"""Which probe gates each service, chosen from labels, image and healthcheck. Pure."""
+"""Which probe gates each service, and the one table of ``bootstrap.*`` labels. Pure.
+
+Every label is parsed here, once, during planning: an unknown key or value, a parameter that
+does not belong to the probe's kind, or a value of the wrong type is a ``ConfigError`` naming
+the label, before anything starts. ``probes.make_probe`` builds from the same parsed values.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 
-from bootstrap.classify import database_engine
+from bootstrap.classify import PHASE_LABEL, ROLE_LABEL, database_engine
+from bootstrap.errors import ConfigError
 from bootstrap.model import Service
 
 PROBE_LABEL = "bootstrap.probe"
-PROBE_KINDS = (
-    "docker", "tcp", "http", "postgres", "mariadb", "mysql", "mcp", "exec", "log",
-    "completed", "running",
-)  # fmt: skip
+OPTIONAL_LABEL = "bootstrap.optional"
+ROLES = ("discovery",)
+ParamValue = int | float | str
+DEFAULT_PORTS = {"postgres": 5432, "mariadb": 3306, "mcp": 8000, "http": 80, "tcp": 80}
+DEFAULT_MCP_PATH = "/mcp"
 _SECRET_PARAMS = {"password"}
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("a port number (1-65535)")
+    return int(text)
+
+
+def strict_duration(text: str) -> float:
+    """``30``, ``30s``, ``1m30s``, ``500ms``: seconds. Raises ``ValueError`` otherwise."""
+    raw = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        return float(raw)
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", raw)
+    if not parts or "".join(n + u for n, u in parts) != raw:
+        raise ValueError("a duration such as 30s, 1m30s or 500ms")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def _status(text: str) -> int:
+    if not text.strip().isdigit() or not 100 <= int(text) <= 599:
+        raise ValueError("an HTTP status code (100-599)")
+    return int(text)
+
+
+def _path(text: str) -> str:
+    if not text.startswith("/"):
+        raise ValueError("a path starting with /")
+    return text
+
+
+def _regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"a regular expression ({exc})") from None
+    return text
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a non-empty value")
+    return text
+
+
+@dataclass(frozen=True)
+class Param:
+    parse: Callable[[str], ParamValue]
+
+
+_PORT, _TIMEOUT = Param(_port), Param(strict_duration)
+_SQL = {"port": _PORT, "user": Param(_text), "database": Param(_text)}
+# kind -> the parameters its label may set (every kind also takes `timeout`).
+KINDS: Mapping[str, Mapping[str, Param]] = {
+    "docker": {},
+    "tcp": {"port": _PORT},
+    "http": {"port": _PORT, "path": Param(_path), "status": Param(_status), "body": Param(_regex)},
+    "postgres": _SQL,
+    "mariadb": _SQL,
+    "mysql": _SQL,
+    "mcp": {"port": _PORT, "path": Param(_path)},
+    "exec": {"command": Param(_text)},
+    "log": {"pattern": Param(_regex)},
+    "completed": {},
+    "running": {"settle": Param(strict_duration)},
+}
+PROBE_KINDS = tuple(KINDS)
 
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """A probe kind and its parameters (``port``, ``path``, ``status``, ``user``...)."""
+    """A probe kind and its parsed parameters (``port``, ``path``, ``status``, ``user``...)."""
 
     kind: str
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
     reason: str = ""
 
     def public(self) -> dict[str, str]:
         """Parameters safe to print (no passwords)."""
-        return {k: v for k, v in sorted(self.params.items()) if k not in _SECRET_PARAMS}
+        return {k: str(v) for k, v in sorted(self.params.items()) if k not in _SECRET_PARAMS}
 
     def describe(self) -> str:
         shown = " ".join(f"{k}={v}" for k, v in self.public().items())
         return f"{self.kind} {shown}".strip()
 
+    def text(self, key: str, default: str = "") -> str:
+        return str(self.params.get(key, default))
 
-def _label_params(service: Service) -> dict[str, str]:
+    def number(self, key: str, default: float) -> float:
+        value = self.params.get(key, default)
+        return float(value) if isinstance(value, int | float) else default
+
+
+def _bad(service: Service, key: str, message: str, hint: str) -> ConfigError:
+    return ConfigError(message, location=f"services.{service.name}.labels.{key}", hint=hint)
+
+
+def _suggest(word: str, known: list[str]) -> str:
+    close = get_close_matches(word, known, n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def check_labels(service: Service, phases: tuple[str, ...]) -> None:
+    """Every ``bootstrap.*`` label but the probe's: known key, known value."""
+    probe_prefix = PROBE_LABEL + "."
+    known = [PHASE_LABEL, ROLE_LABEL, OPTIONAL_LABEL, PROBE_LABEL]
+    for key in sorted(service.labels):
+        if not key.startswith("bootstrap.") or key.startswith(probe_prefix) or key in known:
+            continue
+        raise _bad(
+            service,
+            key,
+            f"unknown label {key!r}",
+            _suggest(key, known) + f"bootstrap reads: {', '.join(known)}, {probe_prefix}<param>",
+        )
+    phase = service.label(PHASE_LABEL)
+    if phase and phase not in phases:
+        raise _bad(
+            service,
+            PHASE_LABEL,
+            f"unknown phase {phase!r}",
+            _suggest(phase, list(phases)) + f"phases are: {', '.join(phases)}",
+        )
+    role = service.label(ROLE_LABEL)
+    if ROLE_LABEL in service.labels and role not in ROLES:
+        raise _bad(
+            service,
+            ROLE_LABEL,
+            f"unknown role {role!r}",
+            _suggest(role, list(ROLES)) + f"roles are: {', '.join(ROLES)}",
+        )
+    optional = service.label(OPTIONAL_LABEL).lower()
+    if OPTIONAL_LABEL in service.labels and optional not in _TRUE + _FALSE:
+        raise _bad(
+            service,
+            OPTIONAL_LABEL,
+            f"{service.label(OPTIONAL_LABEL)!r} is not true or false",
+            'write "true" or "false"',
+        )
+
+
+def is_optional_label(service: Service) -> bool:
+    return service.label(OPTIONAL_LABEL).lower() in _TRUE
+
+
+def _label_params(service: Service, kind: str, why: str) -> dict[str, ParamValue]:
+    """The ``bootstrap.probe.<param>`` labels, parsed against the kind's table."""
+    table = {**KINDS[kind], "timeout": _TIMEOUT}
     prefix = PROBE_LABEL + "."
-    return {k[len(prefix) :]: v for k, v in service.labels.items() if k.startswith(prefix)}
+    params: dict[str, ParamValue] = {}
+    for key, raw in sorted(service.labels.items()):
+        if not key.startswith(prefix):
+            continue
+        name = key[len(prefix) :]
+        if name not in table:
+            elsewhere = sorted(k for k, p in KINDS.items() if name in p)
+            raise _bad(
+                service,
+                key,
+                f"{name!r} is not a parameter of the {kind} probe ({why})",
+                _suggest(name, sorted(table))
+                + f"a {kind} probe takes: {', '.join(sorted(table))}"
+                + (f"; {name} belongs to: {', '.join(elsewhere)}" if elsewhere else ""),
+            )
+        try:
+            params[name] = table[name].parse(raw)
+        except ValueError as exc:
+            raise _bad(service, key, f"{raw!r} is not {exc}", f"write {key} as {exc}") from None
+    return params
 
 
-def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, str]:
+def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, ParamValue]:
+    """Credentials as the official images read them, ``*_FILE`` variables included (the
+    probe reads such a file inside the container when it runs)."""
     if engine == "postgres":
         user = env.get("POSTGRES_USER") or "postgres"
-        return {
-            "port": "5432",
+        params: dict[str, ParamValue] = {
+            "port": DEFAULT_PORTS["postgres"],
             "user": user,
             "database": env.get("POSTGRES_DB") or user,
             "password": env.get("POSTGRES_PASSWORD", ""),
         }
+        if not params["password"] and env.get("POSTGRES_PASSWORD_FILE"):
+            params["password_file"] = env["POSTGRES_PASSWORD_FILE"]
+        return params
     user = env.get("MARIADB_USER") or env.get("MYSQL_USER") or ""
     password = env.get("MARIADB_PASSWORD") or env.get("MYSQL_PASSWORD") or ""
+    password_file = env.get("MARIADB_PASSWORD_FILE") or env.get("MYSQL_PASSWORD_FILE") or ""
     if not user:
         user = "root"
         password = env.get("MARIADB_ROOT_PASSWORD") or env.get("MYSQL_ROOT_PASSWORD") or ""
-    return {
-        "port": "3306",
+        password_file = (
+            env.get("MARIADB_ROOT_PASSWORD_FILE") or env.get("MYSQL_ROOT_PASSWORD_FILE") or ""
+        )
+    params = {
+        "port": DEFAULT_PORTS["mariadb"],
         "user": user,
         "database": env.get("MARIADB_DATABASE") or env.get("MYSQL_DATABASE") or "",
         "password": password,
     }
+    if not password and password_file:
+        params["password_file"] = password_file
+    return params
 
 
 def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> ProbeSpec:
     """A label wins; else the SQL server the image runs; else an MCP discovery label; else
-    the container's own healthcheck; else "completed" for one-shot jobs; else "running"."""
-    params = _label_params(service)
+    the container's own healthcheck; else "completed" for one-shot jobs; else "running".
+    Raises ``ConfigError`` for a label bootstrap cannot use."""
     label = service.label(PROBE_LABEL)
-    engine = database_engine(service)
-    if label:
+    if PROBE_LABEL in service.labels:
+        if label not in KINDS:
+            raise _bad(
+                service,
+                PROBE_LABEL,
+                f"unknown probe kind {label!r}",
+                _suggest(label, list(KINDS)) + f"kinds are: {', '.join(KINDS)}",
+            )
         kind = "mariadb" if label == "mysql" else label
+        why = f"label {PROBE_LABEL}={label}"
         base = sql_params(kind, service.environment) if kind in ("postgres", "mariadb") else {}
-        return ProbeSpec(kind, {**base, **params}, f"label {PROBE_LABEL}={label}")
+        return ProbeSpec(kind, {**base, **_label_params(service, label, why)}, why)
+    engine = database_engine(service)
     if engine:
+        why = f"{service.image or service.name} is a {engine} server"
         base = sql_params(engine, service.environment)
-        return ProbeSpec(engine, {**base, **params}, f"image {service.image} is a {engine} server")
+        return ProbeSpec(engine, {**base, **_label_params(service, engine, why)}, why)
     if service.label("discovery.protocol") == "mcp":
-        base = {"path": service.label("discovery.path") or "/mcp"}
-        if service.label("discovery.port"):
-            base["port"] = service.label("discovery.port")
-        return ProbeSpec("mcp", {**base, **params}, "label discovery.protocol=mcp")
+        why = "label discovery.protocol=mcp"
+        mcp: dict[str, ParamValue] = {"path": service.label("discovery.path") or DEFAULT_MCP_PATH}
+        if service.label("discovery.port").isdigit():
+            mcp["port"] = int(service.label("discovery.port"))
+        return ProbeSpec("mcp", {**mcp, **_label_params(service, "mcp", why)}, why)
     if service.healthcheck and not service.healthcheck.disabled and service.healthcheck.test:
-        return ProbeSpec("docker", params, "the service defines a healthcheck")
+        why = "the service defines a healthcheck"
+        return ProbeSpec("docker", _label_params(service, "docker", why), why)
     if completed_by_dependents:
-        return ProbeSpec("completed", params, "a dependent waits for it to complete")
-    return ProbeSpec("running", params, "no healthcheck or probe label: ready once running")
+        why = "a dependent waits for it to complete"
+        return ProbeSpec("completed", _label_params(service, "completed", why), why)
+    why = "no healthcheck or probe label: ready once running"
+    return ProbeSpec("running", _label_params(service, "running", why), why)

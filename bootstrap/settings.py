@@ -89,6 +89,10 @@ class Settings:
     probe_timeout: float = 120.0
     snapshot_dir: str = ".bootstrap/snapshots"
     generate_secrets: tuple[str, ...] = ()  # secrets to create in the store when unset
+    # Policies adopted as rules (errors); elsewhere they are advice: "tiers" (static addresses
+    # in their tier's range), "port_ranges" (host ports in the reserved ranges),
+    # "volume_prefix" (every volume named <prefix>_...). The reference repo adopts all three.
+    enforce: tuple[str, ...] = ()
     source: str = "defaults"
     project_source: str = ""  # where the project name came from, once resolved
     explicit: frozenset[str] = frozenset()  # the keys the settings file set
@@ -100,6 +104,9 @@ class Settings:
     def cache_volume(self, kind: str) -> str:
         """The shared volume of one package cache (not prefixed: every workspace uses it)."""
         return self.caches[kind]
+
+    def enforces(self, policy: str) -> bool:
+        return policy in self.enforce
 
     def tier_for_offset(self, offset: int) -> Tier | None:
         return next((t for t in self.tiers if offset in t.hosts), None)
@@ -126,7 +133,9 @@ _KNOWN = {
     "compose_files",
     "caches",
     "generate_secrets",
+    "enforce",
 }
+POLICIES = ("tiers", "port_ranges", "volume_prefix")
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list"}
 
 
@@ -187,9 +196,20 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
                 hint=f"write {key} as {_TYPE_NAMES[kind]}",
             )
         values[key] = value
-    for key in ("phases", "compose_files", "generate_secrets"):
+    for key in ("phases", "compose_files", "generate_secrets", "enforce"):
         if key in data:
             values[key] = tuple(_string_list(data[key], where(key)))
+    for policy in values.get("enforce", ()):
+        if policy not in POLICIES:
+            from difflib import get_close_matches
+
+            close = get_close_matches(policy, POLICIES, n=1)
+            raise ConfigError(
+                f"unknown policy {policy!r}",
+                location=where("enforce"),
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"policies: {', '.join(POLICIES)}",
+            )
     if "caches" in data:
         values["caches"] = _string_table(data["caches"], where("caches"))
     phases: tuple[str, ...] = values.get("phases", PHASES)
@@ -282,16 +302,21 @@ def _port_ranges(value: object, location: str, phases: tuple[str, ...]) -> tuple
 
 
 def settings_document(settings: Settings) -> dict[str, Any]:
-    """The settings as a TOML-ready table (what ``bootstrap init`` writes)."""
+    """Every setting as a TOML-ready table (what ``bootstrap init`` writes)."""
     return {
         "project": settings.project,
+        "volume_prefix": settings.volume_prefix,
+        "compose_files": list(settings.compose_files),
         "network": settings.network,
         "subnet": settings.subnet,
         "phases": list(settings.phases),
+        "enforce": list(settings.enforce),
         "secrets_dir": settings.secrets_dir,
+        "generate_secrets": list(settings.generate_secrets),
         "cache_uid": settings.cache_uid,
         "cache_gid": settings.cache_gid,
         "probe_timeout": settings.probe_timeout,
+        "snapshot_dir": settings.snapshot_dir,
         "caches": dict(settings.caches),
         "tiers": {
             t.name: {"range": str(t.hosts), "phase": t.phase, "also": list(t.also)}

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from bootstrap.classify import database_engine, image_kind
+from bootstrap.classify import database_engine
 from bootstrap.model import PortBinding, Stack
 from bootstrap.plan import Plan
 from bootstrap.settings import Settings
@@ -43,6 +43,17 @@ class Finding:
 
 def error(rule: str, location: str, message: str, hint: str) -> Finding:
     return Finding(Severity.ERROR, location, message, hint, rule)
+
+
+def policy(
+    settings: Settings, name: str, rule: str, location: str, message: str, hint: str
+) -> Finding:
+    """A finding of a policy: an error where the settings adopt it, else a notice whose hint
+    says how to adopt it."""
+    if settings.enforces(name):
+        return Finding(Severity.ERROR, location, message, hint, rule)
+    adopt = f' (a rule only where bootstrap.toml has enforce = ["{name}"])'
+    return Finding(Severity.NOTICE, location, message, hint + adopt, rule)
 
 
 def warning(rule: str, location: str, message: str, hint: str) -> Finding:
@@ -176,17 +187,14 @@ def check_network(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]
             taken[address] = name
             offset = int(address) - int(subnet.network_address)
             tier = settings.tier_for_offset(offset)
-            # The image speaks too: a postgres at an mcp address is a mistake even though the
-            # address alone would make it an app.
-            wanted = planned.phase
-            kind = image_kind(planned.service)
-            if tier is not None and tier.admits(wanted) and kind and not tier.admits(kind):
-                wanted = kind
+            wanted = planned.phase  # what the planner chose: the findings never contradict it
             own = [t for t in settings.tiers if t.phase == wanted]
             expected = " or ".join(f"{t.name} ({_host_range(t.hosts)})" for t in own)
             if tier is None:
                 findings.append(
-                    warning(
+                    policy(
+                        settings,
+                        "tiers",
                         "address-no-tier",
                         where,
                         f"{text} is in no tier range",
@@ -195,7 +203,9 @@ def check_network(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]
                 )
             elif not tier.admits(wanted):
                 findings.append(
-                    error(
+                    policy(
+                        settings,
+                        "tiers",
                         "address-wrong-tier",
                         where,
                         f"{text} is in the {tier.name} range ({_host_range(tier.hosts)}), "
@@ -283,14 +293,18 @@ def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
             ranges = ", ".join(f"{r.ports} {r.name}" for r in settings.port_ranges)
             if not fitting:
                 findings.append(
-                    error(
+                    policy(
+                        settings,
+                        "port_ranges",
                         "port-outside-ranges",
                         where,
                         f"host port {port.published} is outside every reserved range",
                         f"use a port in: {ranges}",
                     )
                 )
-            elif not any(planned.phase in r.phases for r in fitting):
+            elif settings.enforces("port_ranges") and not any(
+                planned.phase in r.phases for r in fitting
+            ):
                 suits = [r for r in settings.port_ranges if planned.phase in r.phases]
                 findings.append(
                     warning(
@@ -341,11 +355,13 @@ def check_volumes(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]
             continue
         if not volume.name.startswith(settings.prefix + "_"):
             findings.append(
-                error(
+                policy(
+                    settings,
+                    "volume_prefix",
                     "volume-name",
                     f"volumes.{key}.name",
                     f"volume {volume.name!r} does not follow the {settings.prefix}_ naming "
-                    "convention",
+                    "convention: reset neither snapshots nor removes it",
                     f"name it {settings.prefix}_{key} (or drop `name:` and let the project "
                     "prefix it)",
                 )
@@ -366,7 +382,12 @@ def check_database_volumes(plan: Plan) -> list[Finding]:
         if engine is None:
             continue
         data_dir = service.environment.get("PGDATA") or DATA_DIRS[engine]
-        mounted = [m.target.rstrip("/") for m in service.mounts if m.type in ("volume", "bind")]
+        # An anonymous volume is as good as none: a recreated container gets a new, empty one.
+        mounted = [
+            m.target.rstrip("/")
+            for m in service.mounts
+            if m.type == "bind" or (m.type == "volume" and m.source)
+        ]
         if not any(data_dir == t or data_dir.startswith(t + "/") for t in mounted):
             findings.append(
                 warning(

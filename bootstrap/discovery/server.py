@@ -31,7 +31,7 @@ from bootstrap.discovery.registry import (
 from bootstrap.engine import PROJECT_LABEL, Engine, EngineEvent
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.probes import Target, make_probe
-from bootstrap.probespec import ProbeSpec, sql_params
+from bootstrap.probespec import ParamValue, ProbeSpec, sql_params
 from bootstrap.watch import ContainerWatch
 
 log = logging.getLogger("bootstrap.discovery")
@@ -98,7 +98,7 @@ def probe_once(entry: Registration, engine: Engine) -> Health:
                 "tool_names": list(report.tools),
             },
         )
-    params = {"port": str(entry.port)} if entry.port else {}
+    params: dict[str, ParamValue] = {"port": entry.port} if entry.port else {}
     if entry.protocol == "http":
         params["path"] = entry.path
     if entry.protocol in ("postgres", "mariadb", "mysql"):

@@ -34,6 +34,9 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("services.app.labels.bootstrap.phase", "did you mean 'databases'"),
     ),
     "settings-wrong-type": ((), ("bootstrap.toml: cache_uid", "expected an integer")),
+    "probe-kind-typo": ((), ("services.web.labels.bootstrap.probe", "did you mean 'http'")),
+    "probe-port-word": ((), ("bootstrap.probe.port", "'eighty' is not a port number")),
+    "probe-timeout-word": ((), ("bootstrap.probe.timeout", "'soon' is not a duration")),
 }
 
 

@@ -57,7 +57,9 @@ def document(
     subnet: str = "172.28.0.0/24",
     volumes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    used = {m["source"] for s in services.values() for m in s.get("volumes", [])}
+    used = {
+        m.get("source") for s in services.values() for m in s.get("volumes", []) if m.get("source")
+    }
     vols = {v: {"name": f"{project}_{v}"} for v in sorted(used)}
     vols.update(volumes or {})
     return {

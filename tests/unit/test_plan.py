@@ -170,7 +170,7 @@ def test_probe_defaults_and_label_overrides() -> None:
     assert probes["maria"].kind == "mariadb" and probes["maria"].params["user"] == "root"
     assert probes["web"].kind == "http" and probes["web"].params["path"] == "/healthz"
     assert probes["hc"].kind == "docker"
-    assert probes["mcp"].kind == "mcp" and probes["mcp"].params["port"] == "8000"
+    assert probes["mcp"].kind == "mcp" and probes["mcp"].params["port"] == 8000
     assert probes["job"].kind == "completed"
     assert probes["app"].kind == "running"
 
@@ -179,7 +179,8 @@ def test_plan_document_schema_is_stable_and_secret_free() -> None:
     services = seed_like()
     services["postgres"]["environment"] = {"POSTGRES_PASSWORD": "topsecret"}
     doc = plan_document(plan(services, profiles=("mcp",)))
-    assert doc["schema"] == 1
+    assert doc["schema"] == 2
+    assert doc["services"]["postgres"]["wave"] == 1  # numbered as the text output numbers them
     assert [p["name"] for p in doc["phases"]] == ["databases", "discovery", "apps", "monitoring"]
     entry = doc["services"]["mcp-server"]
     assert set(entry) == {

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap.settings import Settings
+from bootstrap.settings import POLICIES, Settings
 from bootstrap.validate import (
     Finding,
     Severity,
@@ -18,8 +18,15 @@ from .helpers import plan, port, seed_like, stack, svc
 pytestmark = pytest.mark.bad_input
 
 
-def findings(services: dict[str, Any], profiles: tuple[str, ...] = (), **kw: Any) -> list[Finding]:
-    settings = Settings()
+def findings(
+    services: dict[str, Any],
+    profiles: tuple[str, ...] = (),
+    *,
+    enforce: tuple[str, ...] = POLICIES,
+    **kw: Any,
+) -> list[Finding]:
+    """Validation under the reference repo's policies unless ``enforce`` says otherwise."""
+    settings = Settings(project="react_scuba", enforce=enforce)
     s = stack(services, profiles, **kw)
     from bootstrap.plan import build_plan
 
@@ -103,6 +110,41 @@ def test_volume_breaking_the_naming_convention() -> None:
         "volume-name",
     )
     assert "react_scuba_" in f.message and f.location == "volumes.data.name"
+    assert f.severity is Severity.ERROR
+
+
+def test_policies_are_advice_where_the_settings_do_not_adopt_them() -> None:
+    """A workspace without settings: ordinary ports, addresses and volume names are fine."""
+    found = findings(
+        {
+            "api": svc(ports=[port(8000), port(8443, 443)]),
+            "temporal": svc("temporalio/auto-setup", ports=[port(7233, 7233)]),
+            "pg": svc("postgres", ip="172.28.0.95", volumes=["data"]),
+        },
+        enforce=(),
+        volumes={"data": {"name": "pgdata"}},
+    )
+    assert [f for f in found if f.severity is Severity.ERROR] == []
+    outside = only(found, "port-outside-ranges")
+    assert outside.severity is Severity.NOTICE and 'enforce = ["port_ranges"]' in outside.hint
+    assert only(found, "address-wrong-tier").severity is Severity.NOTICE
+    assert 'enforce = ["volume_prefix"]' in only(found, "volume-name").hint
+    assert not [f for f in found if f.rule == "port-range-mismatch"]
+
+
+def test_anonymous_volume_for_a_database_warns_like_none() -> None:
+    anonymous = {
+        "image": "postgres:16",
+        "volumes": [{"type": "volume", "target": "/var/lib/postgresql/data"}],
+    }
+    f = only(findings({"pg": anonymous}, enforce=()), "database-volume")
+    assert f.severity is Severity.WARNING and "starts empty" in f.message
+
+
+def test_tier_finding_agrees_with_the_planned_phase() -> None:
+    """A data store at an mcp address is planned as a database; the finding says databases."""
+    f = only(findings({"es": svc("elasticsearch:8.15.0", ip="172.28.0.95")}), "address-wrong-tier")
+    assert "not databases (.20-.29)" in f.message
 
 
 def test_external_volume_is_not_ours_to_name() -> None:

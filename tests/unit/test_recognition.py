@@ -1,0 +1,94 @@
+"""Phases from what a service is: whole name components of the image and the service."""
+
+from __future__ import annotations
+
+import pytest
+
+from bootstrap.classify import database_engine, recognise
+
+from .helpers import plan, svc
+
+
+@pytest.mark.parametrize(
+    ("name", "phase"),
+    [
+        ("discovery", "discovery"),
+        ("service-discovery", "discovery"),
+        ("mcp-discovery", "discovery"),
+        ("registry", "discovery"),
+        ("consul", "discovery"),
+        ("etcd", "discovery"),
+        ("eureka", "discovery"),
+        ("cp-zookeeper", "discovery"),
+        ("elasticsearch", "databases"),
+        ("opensearch", "databases"),
+        ("cp-kafka", "databases"),
+        ("redpanda", "databases"),
+        ("rabbitmq", "databases"),
+        ("nats", "databases"),
+        ("minio", "databases"),
+        ("clickhouse-server", "databases"),
+        ("cassandra", "databases"),
+        ("mongo", "databases"),
+        ("redis-stack-server", "databases"),
+        ("valkey", "databases"),
+        ("postgres-exporter", "monitoring"),
+        ("node-exporter", "monitoring"),
+        ("opentelemetry-collector-contrib", "monitoring"),
+        ("alertmanager", "monitoring"),
+    ],
+)
+def test_known_software_by_whole_name(name: str, phase: str) -> None:
+    found = recognise(name)
+    assert found is not None and found[0] == phase
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["mongo-express", "redis-commander", "kafka-ui", "pgadmin4", "scuba-mcp", "postgresql-client2"],
+)
+def test_tools_named_after_a_store_are_apps(name: str) -> None:
+    assert recognise(name) is None
+
+
+def test_registry_at_an_mcp_address_comes_second_and_explain_says_why() -> None:
+    p = plan(
+        {
+            "mcp-discovery": svc("ghcr.io/acme/registry-svc", ip="172.28.0.92"),
+            "search": svc("docker.elastic.co/elasticsearch/elasticsearch:8.15.0"),
+            "ui": svc("mongo-express"),
+            "db": svc("mongo:7"),
+            "api": svc(ip="172.28.0.91"),
+        }
+    )
+    phases = {n: s.phase for n, s in p.services.items()}
+    assert phases == {
+        "mcp-discovery": "discovery",
+        "search": "databases",
+        "ui": "apps",
+        "db": "databases",
+        "api": "apps",
+    }
+    assert (
+        p.services["mcp-discovery"].reason
+        == "the name 'mcp-discovery' says it is a service registry"
+    )
+    assert "is a data store" in p.services["search"].reason
+
+
+def test_label_overrides_recognition() -> None:
+    p = plan({"cache": svc("redis:7", labels={"bootstrap.phase": "apps"})})
+    assert p.services["cache"].phase == "apps" and p.services["cache"].explicit
+
+
+def test_sql_engine_by_whole_name() -> None:
+    assert database_engine(svc_model("bitnami/postgresql:16")) == "postgres"
+    assert database_engine(svc_model("percona/percona-server:8.0")) == "mariadb"
+    assert database_engine(svc_model("prometheuscommunity/postgres-exporter")) is None
+    assert database_engine(svc_model("dpage/pgadmin4")) is None
+
+
+def svc_model(image: str) -> object:
+    from bootstrap.model import Service
+
+    return Service(name="x", image=image)
