@@ -260,6 +260,19 @@ def resources(workspace: Workspace, engine: Engine) -> list[Check]:
     return checks
 
 
+def weak_secrets(workspace: Workspace) -> list[Check]:
+    """Secrets too short or common to be masked in free text (see Redactor)."""
+    return [
+        Check(
+            "secrets",
+            Verdict.WARN,
+            f"{name} is {why}: masked where it stands as a value, not in free text",
+            f"replace it with a long random value in {workspace.settings.secrets_dir}/{name}",
+        )
+        for name, why in workspace.redact.weak_variables.items()
+    ]
+
+
 def tracked_secrets(workspace: Workspace) -> list[Check]:
     directory = workspace.directory
     git = shutil.which("git")
@@ -298,6 +311,7 @@ def diagnose(workspace: Workspace, engine: Engine, compose: ComposeCLI) -> list[
         ("volumes", lambda: volumes(workspace, engine)),
         ("resources", lambda: resources(workspace, engine)),
         ("secrets", lambda: tracked_secrets(workspace)),
+        ("secrets", lambda: weak_secrets(workspace)),
     ]
     checks: list[Check] = []
     for area, step in steps:

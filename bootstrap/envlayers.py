@@ -7,7 +7,7 @@ where it came from, and whether it is secret (masked everywhere unless revealed)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -111,6 +111,10 @@ class Environment:
         found = {v.value for v in self.variables.values() if v.secret and len(v.value) >= 3}
         return sorted(found, key=len, reverse=True)
 
+    def secrets(self) -> dict[str, str]:
+        """Secret variables by name (what the redactor masks where they stand as values)."""
+        return {n: v.value for n, v in self.variables.items() if v.secret and v.value}
+
     def get(self, name: str, default: str = "") -> str:
         var = self.variables.get(name)
         return var.value if var else default
@@ -166,12 +170,94 @@ def load_environment(
     )
 
 
-class Redactor:
-    """Replaces every secret value in text with the mask."""
+# Passwords people use in development: masking them as free text would rewrite ordinary words.
+COMMON_PASSWORDS = frozenset(
+    {
+        "password", "passw0rd", "postgres", "mysql", "mariadb", "root", "admin", "secret",
+        "changeme", "example", "test", "testing", "development", "default", "guest", "user",
+        "letmein", "qwerty", "12345678", "123456789", "1234567890", "temporal", "supabase",
+    }
+)  # fmt: skip
+MIN_STRONG_LENGTH = 8
+_WORD = re.compile(r"[A-Za-z0-9_]+")
 
-    def __init__(self, secrets: Iterable[str]) -> None:
-        values = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
+
+def context_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words of the compose files and names around the secrets: a secret equal to one of
+    them cannot be masked as free text without rewriting a name."""
+    return frozenset(w.lower() for text in texts for w in _WORD.findall(text))
+
+
+def weakness(value: str, context: frozenset[str] = frozenset()) -> str | None:
+    """Why ``value`` is too short or common to mask safely in free text, or None."""
+    if len(value) < MIN_STRONG_LENGTH:
+        return f"shorter than {MIN_STRONG_LENGTH} characters"
+    lowered = value.lower()
+    if lowered in COMMON_PASSWORDS:
+        return "a common password"
+    if lowered in context or any(lowered in w for w in context if len(w) > len(lowered)):
+        return "also a word of the compose files (a name, an image, a default)"
+    return None
+
+
+class Redactor:
+    """Masks secrets in text.
+
+    A strong secret is masked wherever it appears. A weak one (short, common, or also a word
+    of the compose files, such as POSTGRES_PASSWORD=postgres) is masked only where it stands
+    as a value: after ``NAME=`` or ``NAME: `` of a secret variable, and as the password of a
+    URL; never inside names, images or paths. Any URL's password is masked. JSON documents are
+    masked before they are serialised (``document``), so they stay valid.
+    """
+
+    def __init__(
+        self,
+        secrets: Mapping[str, str] | Iterable[str],
+        *,
+        context: frozenset[str] = frozenset(),
+    ) -> None:
+        if isinstance(secrets, Mapping):
+            named = dict(secrets)
+        else:  # bare values: no names to anchor them
+            named = {f"_{i}": v for i, v in enumerate(secrets)}
+        values = {v for v in named.values() if v}
+        self.weak = {v: w for v in values if (w := weakness(v, context))}
+        self.weak_variables = {  # for validate and doctor: which secrets to replace
+            n: self.weak[v] for n, v in sorted(named.items()) if v in self.weak and n[:1] != "_"
+        }
+        strong = sorted(values - set(self.weak), key=len, reverse=True)
+        self._strong = re.compile("|".join(map(re.escape, strong))) if strong else None
+        names = sorted(n for n in named if n and not n.startswith("_"))
+        self._assigned = (
+            re.compile(
+                r"(?P<key>\b(?:" + "|".join(map(re.escape, names)) + r")\b[\"']?\s*[=:]\s*[\"']?)"
+                r"(?P<value>[^\s\"',;&]+)"
+            )
+            if names
+            else None
+        )
 
     def __call__(self, text: str) -> str:
-        return self._pattern.sub(MASK, text) if self._pattern else text
+        if self._strong is not None:
+            text = self._strong.sub(MASK, text)
+        if self._assigned is not None:
+            text = self._assigned.sub(lambda m: m.group("key") + MASK, text)
+        return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+
+    def document(self, value: object) -> object:
+        """A JSON-ready structure with every string value masked; keys and the structure stay."""
+        return redact_document(value, self)
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?!\*{8}@)[^@\s/]+@")
+
+
+def redact_document(value: object, redact: Callable[[str], str]) -> object:
+    """Apply ``redact`` to every string value of a JSON-ready structure, never to a key."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_document(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_document(v, redact) for v in value]
+    return value

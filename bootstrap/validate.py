@@ -400,6 +400,20 @@ def check_database_volumes(plan: Plan) -> list[Finding]:
     return findings
 
 
+def check_secrets(weak: Mapping[str, str]) -> list[Finding]:
+    """Secrets too short or common to mask safely in free text: masked where they stand as
+    values, but a log line that prints one bare would show it."""
+    return [
+        warning(
+            "weak-secret",
+            name,
+            f"the value of {name} is {why}: it cannot be masked everywhere it might be printed",
+            f"use a long random value (e.g. `openssl rand -base64 24` into .secrets/{name})",
+        )
+        for name, why in sorted(weak.items())
+    ]
+
+
 def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
     """Every rule that needs no engine."""
     return [

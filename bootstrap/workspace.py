@@ -12,7 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bootstrap.compose import ComposeCLI, ComposeProject
-from bootstrap.envlayers import Environment, EnvLayer, Redactor, load_environment
+from bootstrap.envlayers import (
+    Environment,
+    EnvLayer,
+    Redactor,
+    context_words,
+    load_environment,
+)
 from bootstrap.errors import ConfigError
 from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.model import Stack, stack_from_compose
@@ -118,7 +124,8 @@ def load_workspace(
     generated = generate_missing_secrets(directory, settings, environment)
     if generated:
         environment = read_environment()
-    redact = Redactor(environment.secret_values())
+    words = context_words([*texts, directory.name])
+    redact = Redactor(environment.secrets(), context=words)
     process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES}
     process_env.update(environment.values())
     for variable in _FLAG_VARIABLES:

@@ -58,8 +58,14 @@ def say(message: str, *, fg: str | None = None, redact: Callable[[str], str] = l
     click.echo(text, err=True)
 
 
-def emit_json(document: object, redact: Callable[[str], str] = lambda s: s) -> None:
-    click.echo(redact(json.dumps(document, indent=2, sort_keys=False, default=str)))
+def emit_json(
+    document: object, redact: Callable[[str], str] = lambda s: s, *, indent: int | None = 2
+) -> None:
+    """A JSON document on stdout, masked value by value so it stays valid JSON."""
+    from bootstrap.envlayers import redact_document
+
+    masked = redact_document(json.loads(json.dumps(document, default=str)), redact)
+    click.echo(json.dumps(masked, indent=indent, sort_keys=False))
 
 
 def render_error(error: BootstrapError, redact: Callable[[str], str]) -> None:

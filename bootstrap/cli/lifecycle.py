@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bootstrap.cli.context import CliContext, emit_json, say
-from bootstrap.cli.plan import render_findings, stop_on_errors
+from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
 if TYPE_CHECKING:
@@ -75,16 +74,13 @@ def up(
     )
     from bootstrap.compose import ComposeCLI
     from bootstrap.engine import DockerEngine
-    from bootstrap.preflight import engine_findings
     from bootstrap.scheduler import Scheduler
-    from bootstrap.validate import validate as validate_rules
 
     workspace = ctx.workspace(profiles)
     compose = ComposeCLI(workspace.redact)
     hashes = hashes_in_background(workspace, compose)
     engine = DockerEngine()
-    findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
-    findings += engine_findings(workspace, engine)
+    findings = collect_findings(workspace, engine=engine)
     render_findings(findings, ctx)
     stop_on_errors(findings)
     if dry_run:
@@ -129,7 +125,7 @@ def up(
         finally:
             reporter.close()
     if as_json:
-        click.echo(ctx.redact(json.dumps({"state": "summary", **outcome_document(outcome)})))
+        emit_json({"state": "summary", **outcome_document(outcome)}, ctx.redact, indent=None)
     else:
         say("\n".join(summary_lines(outcome)), redact=ctx.redact)
     if outcome.cancelled:
@@ -241,7 +237,7 @@ def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_
 
     def show(message: dict[str, object]) -> None:
         if as_json:
-            click.echo(ctx.redact(json.dumps(message)))
+            emit_json(message, ctx.redact, indent=None)
         elif message.get("type") == "snapshot":
             for entry in message.get("services") or []:  # type: ignore[attr-defined]
                 click.echo(

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.errors import ConfigError, EngineError
-from bootstrap.validate import Finding, Severity, errors_in
+from bootstrap.validate import Finding, Severity, check_secrets, errors_in
 from bootstrap.validate import validate as validate_rules
 from bootstrap.workspace import Workspace
+
+if TYPE_CHECKING:
+    from bootstrap.engine import Engine
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
 
 
-def collect_findings(workspace: Workspace, *, engine_checks: bool = True) -> list[Finding]:
+def collect_findings(
+    workspace: Workspace, *, engine_checks: bool = True, engine: Engine | None = None
+) -> list[Finding]:
     """Every finding; the engine's checks are skipped with a notice when no engine answers."""
     findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
+    findings += check_secrets(workspace.redact.weak_variables)
     if engine_checks:
         try:
             from bootstrap.engine import DockerEngine
             from bootstrap.preflight import engine_findings
 
-            findings += engine_findings(workspace, DockerEngine())
+            findings += engine_findings(workspace, engine or DockerEngine())
         except EngineError as exc:
             findings.append(
                 Finding(

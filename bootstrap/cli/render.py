@@ -33,17 +33,15 @@ class JsonReporter:
         self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        line = json.dumps(
-            {
-                "service": event.service,
-                "state": event.state,
-                "phase": event.phase,
-                "detail": event.detail,
-                "timestamp": round(event.timestamp, 3),
-            }
-        )
+        document = {
+            "service": event.service,
+            "state": event.state,
+            "phase": event.phase,
+            "detail": self.redact(event.detail),
+            "timestamp": round(event.timestamp, 3),
+        }
         with self._lock:
-            click.echo(self.redact(line))
+            click.echo(json.dumps(document))
 
     def close(self) -> None:
         pass

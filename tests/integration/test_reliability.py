@@ -183,3 +183,27 @@ def test_no_shell_and_read_only_socket() -> None:
     mounts = json.loads(config.stdout)["services"]["discovery"]["volumes"]
     socket_mount = next(m for m in mounts if m["target"] == "/var/run/docker.sock")
     assert socket_mount.get("read_only") is True
+
+
+@pytest.mark.security
+@pytest.mark.parametrize("password", ["temporal", "postgres", "null", "true"])
+def test_masking_never_corrupts_names_images_or_json(
+    password: str, make_project: Callable[..., Project]
+) -> None:
+    project = make_project("weak-secret", POSTGRES_PASSWORD=password)
+    done = project.run("plan", "--json", "--offline", check=0)
+    plan = json.loads(done.stdout)  # valid JSON whatever the secret is
+    assert set(plan["services"]) == {
+        "postgresql",
+        "temporal",
+        "temporal-ui",
+        "temporal-admin-tools",
+    }
+    assert plan["services"]["postgresql"]["image"] == "postgres:16"
+    assert plan["services"]["postgresql"]["probe"]["kind"] == "postgres"
+    assert "temporal-ui" in done.stderr + project.run("plan", "--offline").stdout
+    validate = json.loads(project.run("validate", "--json", "--offline", check=0).stdout)
+    weak = [f for f in validate["findings"] if f["rule"] == "weak-secret"]
+    assert [f["location"] for f in weak] == ["POSTGRES_PASSWORD"]
+    env = json.loads(project.run("env", "--json", check=0).stdout)
+    assert env["variables"]["POSTGRES_PASSWORD"]["value"] == "********"

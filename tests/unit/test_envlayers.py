@@ -8,6 +8,9 @@ from bootstrap.envlayers import (
     MASK,
     EnvLayer,
     Redactor,
+    context_words,
+    redact_document,
+    weakness,
     compose_defaults,
     is_secret_name,
     load_environment,
@@ -92,7 +95,36 @@ def test_secret_file_with_bad_name(tmp_path: Path) -> None:
         load_environment(tmp_path, secrets_dir=".secrets", compose_texts=[], environ={})
 
 
-def test_redactor_masks_longest_first() -> None:
-    redact = Redactor(["abc", "abcdef"])
-    assert redact("x abcdef y abc") == f"x {MASK} y {MASK}"
+def test_redactor_masks_strong_secrets_longest_first() -> None:
+    redact = Redactor(["k3y-abcdefgh", "k3y-abcdefgh-longer"])
+    assert redact("x k3y-abcdefgh-longer y k3y-abcdefgh") == f"x {MASK} y {MASK}"
     assert Redactor([])("plain") == "plain"
+
+
+def test_weak_secret_is_masked_only_where_it_is_a_value() -> None:
+    words = context_words(["services: {temporal: {image: postgres:16}, temporal-ui: {}}"])
+    redact = Redactor({"POSTGRES_PASSWORD": "temporal", "DB_PASS": "postgres"}, context=words)
+    assert set(redact.weak_variables) == {"POSTGRES_PASSWORD", "DB_PASS"}
+    text = "temporal-ui uses postgres:16; POSTGRES_PASSWORD=temporal DB_PASS: postgres"
+    assert redact(text) == f"temporal-ui uses postgres:16; POSTGRES_PASSWORD={MASK} DB_PASS: {MASK}"
+    assert redact("dsn postgresql://temporal:temporal@temporal:5432/x") == (
+        f"dsn postgresql://temporal:{MASK}@temporal:5432/x"
+    )
+
+
+@pytest.mark.parametrize("value", ["null", "true", "12345", '"}'])
+def test_json_stays_valid_whatever_the_secret(value: str) -> None:
+    import json
+
+    redact = Redactor({"API_TOKEN": value})
+    document = {"services": {"a": {"probe": None, "optional": True, "wave": 12345}}, "n": '"}'}
+    masked = redact_document(document, redact)
+    assert json.loads(json.dumps(masked)) == masked
+    assert masked["services"] == document["services"]
+
+
+def test_weakness_reasons() -> None:
+    assert weakness("abc") == "shorter than 8 characters"
+    assert weakness("changeme") == "a common password"
+    assert weakness("shopping", frozenset({"shopping_db"})) is not None
+    assert weakness("Zq8-very-secret-value") is None
