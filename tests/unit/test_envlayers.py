@@ -8,13 +8,13 @@ from bootstrap.envlayers import (
     MASK,
     EnvLayer,
     Redactor,
-    context_words,
-    redact_document,
-    weakness,
     compose_defaults,
+    context_words,
     is_secret_name,
     load_environment,
+    redact_document,
     resolve,
+    weakness,
 )
 from bootstrap.errors import ConfigError
 
