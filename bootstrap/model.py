@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
@@ -129,6 +129,9 @@ class Stack:
         return "*" in self.active_profiles or bool(
             set(service.profiles) & set(self.active_profiles)
         )
+
+    def with_profiles(self, profiles: Iterable[str]) -> Stack:
+        return replace(self, active_profiles=tuple(profiles))
 
     @property
     def selected(self) -> dict[str, Service]:

@@ -178,6 +178,13 @@ class Probe(Protocol):
     def check(self, target: Target) -> Observation: ...
 
 
+def exit_zero_is_ready(kind: str) -> bool:
+    """Whether a container that exited 0 counts as ready: for a probe with no readiness signal
+    of its own (a one-shot job), yes; for one that serves something, no. ``up`` and
+    ``status`` both ask this."""
+    return kind in ("completed", "running")
+
+
 def container_gate(target: Target, *, completed_ok: bool = False) -> Observation | None:
     """Fatal states every probe reports at once: exited, restart loop, removed."""
     state = target.watch.state(target.container_id)
@@ -534,7 +541,7 @@ def run_probe(
     cancelled: Callable[[], bool] = lambda: False,
 ) -> ProbeResult:
     """Gate on the container's state, then the probe; between attempts wait on the watch."""
-    completed = probe.kind == "completed"
+    completed = exit_zero_is_ready(probe.kind)
 
     def attempt() -> Observation:
         gate = container_gate(target, completed_ok=completed)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bootstrap.bringup import in_container, project_containers, target_and_probe
 from bootstrap.engine import ContainerInfo, Engine
-from bootstrap.probes import Observation, container_gate
+from bootstrap.probes import Observation, container_gate, exit_zero_is_ready
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -25,6 +25,12 @@ class ServiceStatus:
     ports: dict[int, int]
     address: str | None
     optional: bool
+    selected: bool = True  # False: a running container of a profile not asked for
+
+    @property
+    def counts(self) -> bool:
+        """Whether it decides the stack's health: required, and asked for or running."""
+        return not self.optional and (self.selected or self.state == "running")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +44,7 @@ class ServiceStatus:
             "ports": {str(k): v for k, v in self.ports.items()},
             "address": self.address,
             "optional": self.optional,
+            "selected": self.selected,
         }
 
 
@@ -61,7 +68,7 @@ def _one(
     watch = ContainerWatch()
     watch.seed(info)
     target, probe = target_and_probe(planned, info, engine, watch, on_network)
-    observation = container_gate(target, completed_ok=probe.kind in ("completed", "running"))
+    observation = container_gate(target, completed_ok=exit_zero_is_ready(probe.kind))
     if observation is None:
         try:
             observation = probe.check(target)
@@ -82,11 +89,19 @@ def _one(
     )
 
 
-def collect_status(workspace: Workspace, engine: Engine) -> list[ServiceStatus]:
+def collect_status(
+    workspace: Workspace, engine: Engine, selected: frozenset[str] | None = None
+) -> list[ServiceStatus]:
+    """Every service ``selected`` names (all of the plan when None), and, like `docker compose
+    ps`, every other service of the project that has a container, marked as not selected."""
     containers = project_containers(engine, workspace.compose.name)
-    names = workspace.plan.order()
+    wanted = set(workspace.plan.order()) if selected is None else selected
+    names = [n for n in workspace.plan.order() if n in wanted or n in containers]
     on_network = in_container()
+
+    def one(name: str) -> ServiceStatus:
+        row = _one(workspace, engine, name, containers.get(name), on_network)
+        return replace(row, selected=name in wanted)
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(
-            pool.map(lambda n: _one(workspace, engine, n, containers.get(n), on_network), names)
-        )
+        return list(pool.map(one, names))

@@ -184,14 +184,21 @@ def status(
     """Every service: phase, container state, probe result, ports, address."""
     from bootstrap.engine import DockerEngine
     from bootstrap.status import collect_status
+    from bootstrap.workspace import active_profiles
 
-    workspace = ctx.workspace(profiles)
+    workspace = ctx.workspace(("*",))  # every service of the project, as `compose ps` shows
+    asked = active_profiles(profiles or ctx.profiles, workspace.environment)
+    selected = frozenset(
+        n
+        for n, s in workspace.stack.services.items()
+        if workspace.stack.with_profiles(asked).is_active(s)
+    )
     engine = DockerEngine()
     if follow:
         _follow_discovery(ctx, workspace, engine, as_json)
     while True:
-        rows = collect_status(workspace, engine)
-        healthy = all(r.ready for r in rows if not r.optional)
+        rows = collect_status(workspace, engine, selected)
+        healthy = all(r.ready for r in rows if r.counts)
         if as_json:
             emit_json(
                 {
@@ -208,10 +215,11 @@ def status(
             ]
             for r in rows:
                 ports = ",".join(f"{h}->{c}" for c, h in r.ports.items()) or "-"
+                note = "" if r.selected else "  (profile not selected)"
                 lines.append(
                     f"{r.service:<22} {r.phase:<11} {r.state:<10} {r.probe:<10} "
                     f"{'yes' if r.ready else 'no':<6} {r.address or '-':<14} {ports}  "
-                    f"{r.detail[:60]}"
+                    f"{r.detail[:60]}{note}"
                 )
             click.echo(ctx.redact("\n".join(lines)))
         if not follow:

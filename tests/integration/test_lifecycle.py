@@ -166,3 +166,31 @@ def test_secret_never_printed(ordered: Project) -> None:
     assert env["variables"]["POSTGRES_PASSWORD"]["layer"] == "process environment"
     revealed = json.loads(ordered.run("env", "--json", "--reveal", check=0).stdout)
     assert revealed["variables"]["POSTGRES_PASSWORD"]["value"] == SECRET
+
+
+def test_status_and_down_cover_every_container_of_the_project(
+    make_project: Callable[..., Project],
+) -> None:
+    p = make_project("faults", WEB_PORT=str(free_port()))
+    up = p.run(
+        "--profile",
+        "slow",
+        "--profile",
+        "oneshot",
+        "up",
+        "--timeout",
+        "60",
+        env={"SLOW_DELAY": "1"},
+    )
+    assert up.returncode == 0, up.stderr
+    rows = {r["service"]: r for r in json.loads(p.run("status", "--json").stdout)["services"]}
+    # Like `docker compose ps`: the running profile services are listed, marked not selected.
+    assert rows["db"]["selected"] is True
+    assert rows["slow"]["selected"] is False and rows["slow"]["ready"] is True
+    # A job that exited 0 is ready to both up (above) and status.
+    assert rows["oneshot"]["state"] == "exited" and rows["oneshot"]["ready"] is True
+    assert "looper" not in rows  # no container, not asked for: not listed
+    plain = p.run("status").stdout
+    assert "slow" in plain and "(profile not selected)" in plain
+    p.run("down", check=0)
+    assert p.leftovers()["containers"] == []
