@@ -21,7 +21,11 @@ MINIMUM_VERSION = (2, 20, 0)
 
 @dataclass(frozen=True)
 class ComposeProject:
-    """What identifies a compose project: directory, files, name and active profiles."""
+    """What identifies a compose project: directory, files, name and active profiles.
+
+    ``directory`` is the workspace (files are relative to it); compose's project directory,
+    against which the files' relative paths resolve, is the first file's folder, as compose
+    itself and the Dev Containers CLI have it (``.devcontainer/docker-compose.yml``)."""
 
     directory: Path
     files: tuple[str, ...]
@@ -29,8 +33,12 @@ class ComposeProject:
     profiles: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
 
+    @property
+    def project_directory(self) -> Path:
+        return (self.directory / self.files[0]).parent if self.files else self.directory
+
     def base_args(self, *, all_profiles: bool = False) -> list[str]:
-        args = ["docker", "compose", "--project-directory", str(self.directory)]
+        args = ["docker", "compose", "--project-directory", str(self.project_directory)]
         if self.name:  # empty only while compose is asked which name the files give
             args += ["-p", self.name]
         for file in self.files:

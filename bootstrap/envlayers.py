@@ -205,7 +205,7 @@ class Redactor:
 
     A strong secret is masked wherever it appears. A weak one (short, common, or also a word
     of the compose files, such as POSTGRES_PASSWORD=postgres) is masked only where it stands
-    as a value: after ``NAME=`` or ``NAME: `` of a secret variable, and as the password of a
+    as a value: after ``NAME=`` or ``"NAME": "`` of a secret variable, and as the password of a
     URL; never inside names, images or paths. Any URL's password is masked. JSON documents are
     masked before they are serialised (``document``), so they stay valid.
     """
@@ -228,9 +228,10 @@ class Redactor:
         strong = sorted(values - set(self.weak), key=len, reverse=True)
         self._strong = re.compile("|".join(map(re.escape, strong))) if strong else None
         names = sorted(n for n in named if n and not n.startswith("_"))
+        # NAME=value (env files, command lines, logs) and "NAME": "value" (JSON logs).
         self._assigned = (
             re.compile(
-                r"(?P<key>\b(?:" + "|".join(map(re.escape, names)) + r")\b[\"']?\s*[=:]\s*[\"']?)"
+                r"(?P<key>\b(?:" + "|".join(map(re.escape, names)) + r")(?:=|[\"']\s*:\s*[\"']))"
                 r"(?P<value>[^\s\"',;&]+)"
             )
             if names

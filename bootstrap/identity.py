@@ -65,8 +65,14 @@ def explicit_project_name(
     return None
 
 
-def implicit_project_name(compose_name: str, folder: str) -> ProjectName:
-    """What compose chose from the files: their ``name:``, else the normalised folder name."""
+def implicit_project_name(compose_name: str, folder: str, subfolder: str = "") -> ProjectName:
+    """What compose chose from the files: their ``name:``, else the normalised folder name.
+
+    When the files sit in a subfolder of the workspace (``.devcontainer/``), compose would
+    name every such workspace after the subfolder; the Dev Containers CLI's
+    ``<workspace>_<subfolder>`` keeps them apart, and bootstrap uses it too."""
+    if subfolder and compose_name == normalize(subfolder):
+        return ProjectName(normalize(f"{folder}_{subfolder}"), "the folder's name")
     fallback = normalize(folder)
     if compose_name and compose_name != fallback:
         return ProjectName(compose_name, "the compose file's name:")

@@ -17,10 +17,6 @@ from bootstrap.errors import ConfigError
 from bootstrap.ranges import IntRange, parse_range
 
 PHASES: tuple[str, ...] = ("databases", "discovery", "apps", "monitoring")
-DEFAULT_COMPOSE_FILES: tuple[str, ...] = (
-    "docker-compose.yml",
-    "docker-compose.mcp-persistent.yml",
-)
 
 
 @dataclass(frozen=True)

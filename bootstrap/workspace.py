@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bootstrap.compose import ComposeCLI, ComposeProject
+from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv
 from bootstrap.envlayers import (
     Environment,
     EnvLayer,
@@ -23,7 +24,7 @@ from bootstrap.errors import ConfigError
 from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
-from bootstrap.settings import DEFAULT_COMPOSE_FILES, Settings, load_settings
+from bootstrap.settings import Settings, load_settings
 
 # Variables we pass as flags; left in the environment they would fight the flags.
 _FLAG_VARIABLES = ("COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME")
@@ -41,28 +42,56 @@ class Workspace:
     generated: tuple[str, ...] = ()  # secrets created in the store by this load
 
 
-def compose_files(directory: Path, settings: Settings, explicit: Sequence[str]) -> tuple[str, ...]:
-    """The compose files: ``-f`` flags, else the settings, else the seed's pair (those present)."""
+_COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_SEED_EXTENSION = "docker-compose.mcp-persistent.yml"
+
+
+def default_compose_files(directory: Path) -> tuple[str, ...]:
+    """Compose's own default: the first of compose.yaml ... docker-compose.yml, and its
+    ``.override`` file when there is one; then the seed's MCP extension when present."""
+    first = next((n for n in _COMPOSE_NAMES if (directory / n).is_file()), None)
+    if first is None:
+        return ()
+    stem, _dot, suffix = first.rpartition(".")
+    files = [first]
+    override = f"{stem}.override.{suffix}"
+    if (directory / override).is_file():
+        files.append(override)
+    if (directory / _SEED_EXTENSION).is_file():
+        files.append(_SEED_EXTENSION)
+    return tuple(files)
+
+
+def compose_files(
+    directory: Path,
+    settings: Settings,
+    explicit: Sequence[str],
+    compose_file_variable: str = "",
+    separator: str = ":",
+) -> tuple[str, ...]:
+    """The compose files: ``-f`` flags, else ``COMPOSE_FILE`` (as compose reads it), else the
+    settings, else compose's defaults (with the override file) and the seed's extension."""
     if explicit:
         files = tuple(explicit)
+    elif compose_file_variable:
+        files = tuple(f for f in compose_file_variable.split(separator or ":") if f)
     elif settings.compose_files:
         files = settings.compose_files
     else:
-        files = tuple(f for f in DEFAULT_COMPOSE_FILES if (directory / f).is_file())
-        if not files and (directory / "compose.yaml").is_file():
-            files = ("compose.yaml",)
+        files = default_compose_files(directory)
         if not files:
             raise ConfigError(
                 f"no compose file in {directory}",
                 location=str(directory),
-                hint="add docker-compose.yml, pass -f FILE, or run in the workspace root",
+                hint="add compose.yaml or docker-compose.yml, pass -f FILE, "
+                "or run in the workspace root",
             )
     for name in files:
         if not (directory / name).is_file():
             raise ConfigError(
                 "compose file not found",
                 location=str(directory / name),
-                hint="check the path given with -f or in compose_files",
+                hint="check the path given with -f, COMPOSE_FILE or compose_files",
             )
     return files
 
@@ -112,7 +141,19 @@ def load_workspace(
     directory = directory.resolve()
     environ = dict(os.environ if environ is None else environ)
     settings = load_settings(directory)
-    chosen = compose_files(directory, settings, files)
+    dotenv_file = directory / ".env"
+    early = (
+        as_mapping(parse_dotenv(dotenv_file.read_text(encoding="utf-8"), lookup=lookup_in(environ)))
+        if dotenv_file.is_file()
+        else {}
+    )
+    chosen = compose_files(
+        directory,
+        settings,
+        files,
+        environ.get("COMPOSE_FILE") or early.get("COMPOSE_FILE", ""),
+        environ.get("COMPOSE_PATH_SEPARATOR") or early.get("COMPOSE_PATH_SEPARATOR") or os.pathsep,
+    )
     texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
 
     def read_environment() -> Environment:
@@ -145,7 +186,12 @@ def load_workspace(
     cli = compose or ComposeCLI(redact)
     document = cli.config(project_ref)
     if named is None:
-        named = implicit_project_name(str(document.get("name") or ""), directory.name)
+        inner = project_ref.project_directory.resolve()
+        named = implicit_project_name(
+            str(document.get("name") or ""),
+            directory.name,
+            inner.name if inner != directory else "",
+        )
     project_ref = replace(project_ref, name=named.name)
     settings = replace(settings, project=named.name, project_source=named.source)
     stack = stack_from_compose(document, active_profiles=selected)

@@ -44,7 +44,12 @@ def collect_findings(
 
 
 def render_findings(findings: list[Finding], ctx: CliContext) -> None:
+    """Errors and warnings in full; notices (advice) one line per rule."""
+    notices: dict[str, list[Finding]] = {}
     for finding in findings:
+        if finding.severity is Severity.NOTICE and finding.rule != "engine-skipped":
+            notices.setdefault(finding.rule, []).append(finding)
+            continue
         say(
             f"{finding.severity.value}: {finding.location}: {finding.message}",
             fg=_COLOURS[finding.severity],
@@ -52,6 +57,15 @@ def render_findings(findings: list[Finding], ctx: CliContext) -> None:
         )
         if finding.hint:
             say(f"  fix: {finding.hint}", redact=ctx.redact)
+    for rule, group in notices.items():
+        where = ", ".join(f.location for f in group[:3]) + (", ..." if len(group) > 3 else "")
+        adopt = group[0].hint.rpartition("(")[2].rstrip(")")
+        say(
+            f"notice: {rule} x{len(group)} ({where}): advice, "
+            f"`bootstrap validate --json` lists them; {adopt}",
+            fg=_COLOURS[Severity.NOTICE],
+            redact=ctx.redact,
+        )
 
 
 def stop_on_errors(findings: list[Finding]) -> None:

@@ -105,8 +105,11 @@ def test_weak_secret_is_masked_only_where_it_is_a_value() -> None:
     words = context_words(["services: {temporal: {image: postgres:16}, temporal-ui: {}}"])
     redact = Redactor({"POSTGRES_PASSWORD": "temporal", "DB_PASS": "postgres"}, context=words)
     assert set(redact.weak_variables) == {"POSTGRES_PASSWORD", "DB_PASS"}
-    text = "temporal-ui uses postgres:16; POSTGRES_PASSWORD=temporal DB_PASS: postgres"
-    assert redact(text) == f"temporal-ui uses postgres:16; POSTGRES_PASSWORD={MASK} DB_PASS: {MASK}"
+    text = 'temporal-ui uses postgres:16; POSTGRES_PASSWORD=temporal {"DB_PASS": "postgres"}'
+    assert redact(text) == (
+        f'temporal-ui uses postgres:16; POSTGRES_PASSWORD={MASK} {{"DB_PASS": "{MASK}"}}'
+    )
+    assert redact("DB_PASS: the value") == "DB_PASS: the value"  # prose is not a value
     assert redact("dsn postgresql://temporal:temporal@temporal:5432/x") == (
         f"dsn postgresql://temporal:{MASK}@temporal:5432/x"
     )

@@ -53,3 +53,9 @@ def test_an_explicit_invalid_name_is_refused_with_a_suggestion() -> None:
     assert "'myshop'" in caught.value.hint
     with pytest.raises(ConfigError):
         implicit_project_name("", "...")
+
+
+def test_files_in_a_subfolder_take_the_dev_containers_cli_name() -> None:
+    named = implicit_project_name("devcontainer", "My Shop", ".devcontainer")
+    assert named.name == "myshop_devcontainer"
+    assert implicit_project_name("shop", "x", ".devcontainer").name == "shop"  # name: wins
