@@ -68,7 +68,13 @@ def readme(session: nox.Session) -> None:
     """Run the reliability cases and write their counts into the README."""
     _install(session, "test")
     session.run(
-        "pytest", "tests", "-m", "bad_input or fault or data or security", "-p", "no:cacheprovider"
+        "pytest",
+        "tests",
+        "-m",
+        "bad_input or fault or data or security",
+        "-p",
+        "no:cacheprovider",
+        env={"BOOTSTRAP_RELIABILITY_OUT": ".bootstrap/reliability.json"},
     )
     session.run("python", "-m", "tests.readme_counts")
 

@@ -294,10 +294,14 @@ def bring_up(
     timeout: float | None = None,
     join_network: bool = False,
     hashes: Future[dict[str, str]] | None = None,
-    scheduler_hook: Callable[[Scheduler], None] = lambda _s: None,
+    cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Create what is missing, then start and probe phase by phase. Returns the outcome."""
+    """Create what is missing, then start and probe phase by phase. Returns the outcome.
+
+    ``cancel`` (set from a signal handler, which only sets it) stops new starts and probes;
+    the outcome then says ``cancelled``. Nothing is raised into the threads."""
     began = time.monotonic()
+    cancel = cancel or threading.Event()
     creation = Creation(workspace, compose, engine, hashes)
     created = creation.start()
     reporter(Event("", "note", created, time.time()))
@@ -320,8 +324,7 @@ def bring_up(
         on_network=in_container(),
         creation=creation,
     )
-    scheduler = Scheduler(workspace.plan, driver, reporter, began=began)
-    scheduler_hook(scheduler)
+    scheduler = Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel)
     try:
         return scheduler.run()
     finally:

@@ -204,7 +204,7 @@ def container_gate(target: Target, *, completed_ok: bool = False) -> Observation
             return Observation(True, "completed with exit code 0")
         oom = " (killed: out of memory)" if state.oom_killed else ""
         will_retry = target.restart_policy in ("always", "unless-stopped", "on-failure")
-        if will_retry and not completed_ok:
+        if will_retry:  # the engine starts it again: the restart-loop gate above decides
             return Observation(False, f"exited with code {state.exit_code}{oom}; restarting")
         return Observation(False, f"exited with code {state.exit_code}{oom}", fatal=True)
     return None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bootstrap.plan import Plan, PlannedService
 from bootstrap.probes import ProbeResult
@@ -122,10 +122,35 @@ class Driver(Protocol):
 Reporter = Callable[[Event], None]
 
 
+class Go(Enum):
+    """What a service's dependencies allow now."""
+
+    WAIT = "wait"
+    GO = "go"
+    DEGRADED = "degraded"  # go, though a non-required dependency is unavailable
+    SKIP = "skip"  # a required dependency failed
+
+
+@dataclass(frozen=True)
+class Verdict:
+    go: Go
+    upstream: str | None = None  # the dependency that decided SKIP
+    upstream_status: Status | None = None
+    unavailable: tuple[str, ...] = ()  # for DEGRADED: "name (status)"
+
+    def describe(self) -> str:
+        if self.go is Go.SKIP:
+            status = self.upstream_status.value if self.upstream_status else "failed"
+            return f"skipped: upstream {self.upstream} {status}"
+        if self.go is Go.DEGRADED:
+            return "degraded: " + ", ".join(self.unavailable)
+        return ""
+
+
 @dataclass
 class _Message:
     service: str
-    kind: str  # "started" | "done"
+    kind: Literal["started", "done"]
     result: ProbeResult | None = None
     error: str = ""
     at: float = field(default_factory=time.monotonic)
@@ -141,6 +166,7 @@ class Scheduler:
         max_workers: int = 16,
         clock: Callable[[], float] = time.monotonic,
         began: float | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.plan = plan
         self.driver = driver
@@ -148,10 +174,12 @@ class Scheduler:
         self.clock = clock
         self.max_workers = max_workers
         self.began = began
-        self.cancel = threading.Event()
-        self._interrupted = False
+        # Set by the caller (a signal handler sets it; it only sets a flag): no new starts,
+        # probes give up, and the loop below, which wakes every 0.2 s, winds down.
+        self.cancel = cancel or threading.Event()
+        self._done = threading.Event()  # tells leftover workers the run is over
         self._links: dict[str, str | None] = {}
-        self._verdicts: dict[str, str] = {}
+        self._verdicts: dict[str, Verdict] = {}
 
     def _emit(self, name: str, state: str, detail: str = "") -> None:
         phase = self.plan.services[name].phase if name in self.plan.services else ""
@@ -160,7 +188,7 @@ class Scheduler:
     def run(self) -> Outcome:
         began = self.began if self.began is not None else self.clock()
         results: dict[str, Result] = {}
-        started: dict[str, float] = {}
+        started: dict[str, float] = {}  # service -> when its container started
         barrier: str | None = None  # the last required service of earlier phases to be ready
         stopped_by: str | None = None
         inbox: queue.Queue[_Message] = queue.Queue()
@@ -197,13 +225,15 @@ class Scheduler:
                 if failed and stopped_by is None:
                     stopped_by = failed[0]
         finally:
-            self.cancel.set()
+            self._done.set()
             pool.shutdown(wait=True, cancel_futures=True)
-        return Outcome(results, began, self.clock(), cancelled=self._interrupted)
+        return Outcome(results, began, self.clock(), cancelled=self.cancel.is_set())
 
     def interrupt(self) -> None:
-        self._interrupted = True
         self.cancel.set()
+
+    def _stopping(self) -> bool:
+        return self.cancel.is_set() or self._done.is_set()
 
     def _final(self, name: str, status: Status, reason: str, **extra: object) -> Result:
         planned = self.plan.services[name]
@@ -224,24 +254,26 @@ class Scheduler:
         waiting = list(names)
         running: set[str] = set()
         while waiting or running:
+            if self.cancel.is_set():
+                for name in waiting:
+                    results[name] = self._final(name, Status.SKIPPED, "not started: cancelled")
+                waiting = []
             for name in list(waiting):
                 verdict = self._dependency_verdict(name, results, started)
-                if verdict == "wait":
+                if verdict.go is Go.WAIT:
                     continue
                 waiting.remove(name)
-                if verdict.startswith("skip:"):
+                if verdict.go is Go.SKIP:
                     # Skipped for an optional upstream: graceful degradation, not a stop.
-                    upstream = verdict.split("upstream ", 1)[1].split(" ", 1)[0]
-                    inherited = results[upstream].optional
+                    inherited = results[verdict.upstream].optional if verdict.upstream else False
                     results[name] = self._final(
-                        name, Status.SKIPPED, verdict[5:], optional=inherited or None
+                        name, Status.SKIPPED, verdict.describe(), optional=inherited or None
                     )
                     continue
                 running.add(name)
-                started[name] = 0.0  # marks "launched"; the real time comes with the message
                 self._links[name] = self._critical_link(name, results, barrier)
                 self._verdicts[name] = verdict
-                self._emit(name, Status.STARTING.value, verdict if verdict != "go" else "")
+                self._emit(name, Status.STARTING.value, verdict.describe())
                 pool.submit(self._work, name, inbox)
             if not running:
                 if waiting:  # nothing runs and nothing can start: unreachable by construction
@@ -264,22 +296,24 @@ class Scheduler:
             return None
 
     def _dependency_verdict(
-        self, name: str, results: dict[str, Result], started: dict[str, float]
-    ) -> str:
-        """ "go", "degraded: ...", "skip: ..." or "wait"."""
+        self,
+        name: str,
+        results: dict[str, Result],
+        started: dict[str, float],
+    ) -> Verdict:
         notes = []
         for dep in self.plan.services[name].depends_on:
             outcome = results.get(dep.name)
-            if dep.condition == "service_started" and started.get(dep.name):
+            if dep.condition == "service_started" and dep.name in started:
                 continue
             if outcome is None:
-                return "wait"
+                return Verdict(Go.WAIT)
             if outcome.status.usable:
                 continue
             if dep.required:
-                return f"skip:skipped: upstream {dep.name} {outcome.status.value}"
+                return Verdict(Go.SKIP, upstream=dep.name, upstream_status=outcome.status)
             notes.append(f"{dep.name} unavailable ({outcome.status.value})")
-        return "degraded: " + ", ".join(notes) if notes else "go"
+        return Verdict(Go.DEGRADED, unavailable=tuple(notes)) if notes else Verdict(Go.GO)
 
     def _critical_link(
         self, name: str, results: dict[str, Result], barrier: str | None
@@ -301,7 +335,7 @@ class Scheduler:
             note = self.driver.start(planned)
             inbox.put(_Message(name, "started", at=self.clock()))
             self._emit(name, Status.PROBING.value, f"{note}; probe {planned.probe.describe()}")
-            result = self.driver.wait_ready(planned, self.cancel.is_set)
+            result = self.driver.wait_ready(planned, self._stopping)
             tail = "" if result.ready else self.driver.log_tail(planned, 20)
             inbox.put(_Message(name, "done", result, error=tail, at=self.clock()))
         except Exception as exc:  # one place maps a worker's exception to a result
@@ -311,7 +345,7 @@ class Scheduler:
 
     def _conclude(self, message: _Message, started: dict[str, float]) -> Result:
         name = message.service
-        start_time = started.get(name) or None
+        start_time = started.get(name)
         link = self._links.get(name)
         probe = message.result
         if probe is None:
@@ -323,9 +357,9 @@ class Scheduler:
                 waited_for=link,
             )
         if probe.ready:
-            verdict = self._verdicts.get(name, "go")
-            status = Status.DEGRADED if verdict.startswith("degraded") else Status.READY
-            detail = probe.detail + (f" ({verdict})" if status is Status.DEGRADED else "")
+            verdict = self._verdicts.get(name, Verdict(Go.GO))
+            status = Status.DEGRADED if verdict.go is Go.DEGRADED else Status.READY
+            detail = probe.detail + (f" ({verdict.describe()})" if verdict.describe() else "")
             return self._final(
                 name,
                 status,

@@ -1,7 +1,9 @@
-"""Writes the README's reliability figures from what the suite measured.
+"""The README's reliability figures, counted from the suite.
 
-``uv run nox -s readme`` runs the reliability cases (pytest -m), which write
-.bootstrap/reliability.json, then calls this to rewrite the block between the markers.
+``python -m tests.readme_counts --collect`` collects the suite once and prints, per reliability
+marker, how many cases run against the real engine (marked ``docker``) and how many are unit
+cases. ``uv run nox -s readme`` runs the cases (which write ``.bootstrap/reliability.json``
+when ``BOOTSTRAP_RELIABILITY_OUT`` names it), then calls this to rewrite the README block.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- reliability:begin -->", "<!-- reliability:end -->"
@@ -20,28 +23,55 @@ NAMES = {
 }
 
 
-def block(counts: dict[str, dict[str, int]]) -> str:
-    total = {m: sum(c.values()) for m, c in counts.items()}
-    passed = {m: c["passed"] for m, c in counts.items()}
-    every = all(passed[m] == total[m] for m in counts)
-    parts = ", ".join(f"{total[m]} {NAMES[m]}" for m in NAMES)
-    verdict = (
-        "all pass"
-        if every
-        else "NOT all pass: " + ", ".join(f"{passed[m]}/{total[m]} {NAMES[m]}" for m in NAMES)
+def collect() -> dict[str, dict[str, int]]:
+    """marker -> {"engine": n, "unit": n}, from one collection of the whole suite."""
+    import pytest
+
+    counts = {m: {"engine": 0, "unit": 0} for m in NAMES}
+
+    class Counter:
+        def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+            for item in items:
+                where = "engine" if item.get_closest_marker("docker") else "unit"
+                for marker in NAMES:
+                    if item.get_closest_marker(marker):
+                        counts[marker][where] += 1
+
+    pytest.main(
+        ["--collect-only", "-q", "-p", "no:cacheprovider", str(ROOT / "tests")],
+        plugins=[Counter()],
     )
+    return counts
+
+
+def sentence(collected: dict[str, dict[str, int]]) -> str:
+    parts = ", ".join(
+        f"{c['engine'] + c['unit']} {NAMES[m]} ({c['engine']} on the real engine, {c['unit']} unit)"
+        for m, c in collected.items()
+    )
+    return f"The reliability suite tries {parts}"
+
+
+def block(collected: dict[str, dict[str, int]], results: dict[str, dict[str, int]]) -> str:
+    passed = all(r.get("failed", 0) == 0 for r in results.values())
+    verdict = "all pass" if passed else "NOT all pass"
+    run = ", ".join(f"{r.get('passed', 0)} {NAMES[m]}" for m, r in results.items())
     return (
-        f"{BEGIN}\nThe reliability suite tries {parts}; {verdict} "
-        "(counted by pytest markers in the last `uv run nox -s readme`).\n" + END
+        f"{BEGIN}\n{sentence(collected)}; {verdict} in the last `uv run nox -s readme` "
+        f"(passed: {run}).\n{END}"
     )
 
 
 def main() -> int:
-    counts = json.loads((ROOT / ".bootstrap" / "reliability.json").read_text())
+    if sys.argv[1:] == ["--collect"]:
+        print("COUNTS " + json.dumps(collect()))
+        return 0
+    results = json.loads((ROOT / ".bootstrap" / "reliability.json").read_text())
+    collected = collect()
     readme = ROOT / "README.md"
     text = readme.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    readme.write_text(text[:start] + block(counts) + text[end:])
+    readme.write_text(text[:start] + block(collected, results) + text[end:])
     return 0
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,36 @@ def render_error(error: BootstrapError, redact: Callable[[str], str]) -> None:
 
 def _terminate(signum: int, _frame: object) -> None:
     raise SystemExit(ExitCode.TERMINATED)
+
+
+class SignalFlag:
+    """Inside ``with``: SIGINT and SIGTERM only set ``event``; the loops that already wake
+    every 0.2 s notice it and wind down, and the main thread exits with the code. A handler
+    that raises into code holding a lock (a queue, a condition) is a race; this one cannot."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> SignalFlag:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._set)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _set(self, signum: int, _frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.event.set()
+
+    @property
+    def exit_code(self) -> int:
+        term = self.signum == signal.SIGTERM
+        return int(ExitCode.TERMINATED if term else ExitCode.INTERRUPTED)
 
 
 def run_cli(group: click.Group) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bootstrap.cli.context import CliContext, emit_json, say
+from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
 from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
@@ -74,7 +74,6 @@ def up(
     )
     from bootstrap.compose import ComposeCLI
     from bootstrap.engine import DockerEngine
-    from bootstrap.scheduler import Scheduler
 
     workspace = ctx.workspace(profiles)
     compose = ComposeCLI(workspace.redact)
@@ -88,7 +87,7 @@ def up(
 
         emit_json(plan_document(workspace.plan), ctx.redact)
         return 0
-    with _lock(ctx, workspace.compose.name, not no_wait_lock):
+    with _lock(ctx, workspace.compose.name, not no_wait_lock), SignalFlag() as signalled:
         caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
         made = [c.name for c in caches if c.created]
         if made:
@@ -100,7 +99,6 @@ def up(
             reporter = LiveReporter(ctx.redact, services)
         else:
             reporter = PlainReporter(ctx.redact)
-        schedulers: list[Scheduler] = []
         try:
             outcome = bring_up(
                 workspace,
@@ -110,18 +108,8 @@ def up(
                 timeout=timeout,
                 join_network=join_network,
                 hashes=hashes,
-                scheduler_hook=schedulers.append,
+                cancel=signalled.event,
             )
-        except KeyboardInterrupt:
-            for scheduler in schedulers:
-                scheduler.interrupt()
-            reporter.close()
-            say(
-                "interrupted: containers already started keep running; "
-                "run `bootstrap up` again to finish",
-                fg="yellow",
-            )
-            return int(ExitCode.INTERRUPTED)
         finally:
             reporter.close()
     if as_json:
@@ -129,7 +117,12 @@ def up(
     else:
         say("\n".join(summary_lines(outcome)), redact=ctx.redact)
     if outcome.cancelled:
-        return int(ExitCode.INTERRUPTED)
+        say(
+            "interrupted: containers already started keep running; "
+            "run `bootstrap up` again to finish",
+            fg="yellow",
+        )
+        return signalled.exit_code
     if not outcome.ok:
         failed = outcome.failed_required[0]
         say(

@@ -133,3 +133,104 @@ def test_critical_chain_follows_the_last_link() -> None:
     assert chain[-1] == "prometheus"
     assert chain[0] in ("pg", "maria")
     assert "registry" in chain
+
+
+@dataclass
+class GatedDriver:
+    """wait_ready blocks until the test (or another service's start) lets it go, so the tests
+    below fail for a sequential scheduler and for one that cannot be cancelled."""
+
+    gates: dict[str, threading.Event] = field(default_factory=dict)
+    started: list[str] = field(default_factory=list)
+    ready: list[str] = field(default_factory=list)
+    starts_seen_ready: dict[str, list[str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    probing: threading.Event = field(default_factory=threading.Event)
+
+    def start(self, service: PlannedService) -> str:
+        with self.lock:
+            self.started.append(service.name)
+            self.starts_seen_ready[service.name] = list(self.ready)
+        return "started"
+
+    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+        gate = self.gates.get(service.name)
+        self.probing.set()
+        while gate is not None and not gate.wait(0.01):
+            if cancelled():
+                return ProbeResult(False, "cancelled", 1, 0.0)
+        with self.lock:
+            self.ready.append(service.name)
+        return ProbeResult(True, "ok", 1, 0.0)
+
+    def log_tail(self, service: PlannedService, lines: int) -> str:
+        return ""
+
+
+def test_services_of_a_wave_are_probed_at_the_same_time() -> None:
+    """pg becomes ready only once maria has started: a sequential scheduler never gets there."""
+    maria_started = threading.Event()
+    driver = GatedDriver(gates={"pg": maria_started})
+    original = driver.start
+
+    def start(service: PlannedService) -> str:
+        note = original(service)
+        if service.name == "maria":
+            maria_started.set()
+        return note
+
+    driver.start = start  # type: ignore[method-assign]
+    finished = threading.Event()
+    outcome: list[object] = []
+
+    def go() -> None:
+        outcome.append(
+            Scheduler(
+                plan({"pg": svc("postgres"), "maria": svc("mariadb")}), driver, lambda e: None
+            ).run()
+        )  # type: ignore[arg-type]
+        finished.set()
+
+    threading.Thread(target=go, daemon=True).start()
+    assert finished.wait(5), "the wave's services were not run concurrently"
+    assert all(r.status is Status.READY for r in outcome[0].results.values())  # type: ignore[attr-defined]
+
+
+def test_a_later_phase_starts_only_after_the_earlier_one_is_ready() -> None:
+    driver = GatedDriver()
+    Scheduler(plan(STACK), driver, lambda e: None).run()  # type: ignore[arg-type]
+    assert {"pg", "maria"} <= set(driver.starts_seen_ready["registry"])
+    assert "registry" in driver.starts_seen_ready["api"]
+    assert "pg" in driver.starts_seen_ready["api"]  # api waits for pg (service_healthy)
+    assert set(driver.starts_seen_ready["prometheus"]) >= {"pg", "maria", "registry", "api", "web"}
+
+
+def test_cancel_stops_probes_and_new_starts_promptly() -> None:
+    never = threading.Event()
+    driver = GatedDriver(gates={"pg": never})
+    cancel = threading.Event()
+    scheduler = Scheduler(plan(STACK), driver, lambda e: None, cancel=cancel)  # type: ignore[arg-type]
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(scheduler.run()), daemon=True)
+    thread.start()
+    assert driver.probing.wait(5)
+    cancel.set()  # what the signal handler does, and all it does
+    thread.join(5)
+    assert not thread.is_alive(), "the scheduler did not wind down after cancel"
+    outcome = result[0]
+    assert outcome.cancelled  # type: ignore[attr-defined]
+    assert outcome.results["pg"].status is Status.CANCELLED  # type: ignore[attr-defined]
+    assert outcome.results["prometheus"].status is Status.SKIPPED  # type: ignore[attr-defined]
+    assert "registry" not in driver.started
+
+
+def test_skip_reason_is_typed_not_parsed() -> None:
+    driver = FakeDriver(fail={"tracing"})
+    services = {
+        "tracing": svc(labels={"bootstrap.optional": "true"}),
+        "reporter": svc(depends={"tracing": "service_healthy"}),
+    }
+    outcome, _ = run(services, driver)
+    reporter = outcome.results["reporter"]  # type: ignore[attr-defined]
+    assert reporter.status is Status.SKIPPED and reporter.optional  # inherits the upstream's
+    assert reporter.reason == "skipped: upstream tracing failed"
