@@ -260,6 +260,18 @@ def resources(workspace: Workspace, engine: Engine) -> list[Check]:
     return checks
 
 
+def privileges(workspace: Workspace) -> list[Check]:
+    """The same rules as ``validate``: the socket, privileged mode, SYS_ADMIN."""
+    from bootstrap.validate import check_privileges
+
+    found = check_privileges(workspace.plan)
+    if not found:
+        return [
+            ok("security", "no service mounts the Docker socket, runs privileged or adds SYS_ADMIN")
+        ]
+    return [Check("security", Verdict.WARN, f.message, f.hint) for f in found]
+
+
 def weak_secrets(workspace: Workspace) -> list[Check]:
     """Secrets too short or common to be masked in free text (see Redactor)."""
     return [
@@ -312,6 +324,7 @@ def diagnose(workspace: Workspace, engine: Engine, compose: ComposeCLI) -> list[
         ("resources", lambda: resources(workspace, engine)),
         ("secrets", lambda: tracked_secrets(workspace)),
         ("secrets", lambda: weak_secrets(workspace)),
+        ("security", lambda: privileges(workspace)),
     ]
     checks: list[Check] = []
     for area, step in steps:

@@ -88,6 +88,8 @@ class Service:
     restart: str = ""
     injected: tuple[InjectedFile, ...] = ()
     stop_grace: float = 10.0  # stop_grace_period: how long `down` waits before SIGKILL
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
@@ -259,6 +261,8 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         restart=str(data.get("restart") or ""),
         injected=_injected(data, top),
         stop_grace=parse_duration(data.get("stop_grace_period"), 10.0),
+        privileged=bool(data.get("privileged")),
+        cap_add=tuple(str(c).upper().removeprefix("CAP_") for c in data.get("cap_add") or ()),
     )
 
 

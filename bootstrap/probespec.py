@@ -18,6 +18,8 @@ from bootstrap.model import Service
 
 PROBE_LABEL = "bootstrap.probe"
 OPTIONAL_LABEL = "bootstrap.optional"
+ALLOW_LABEL = "bootstrap.allow"  # risks a service accepts on purpose, comma-separated
+ALLOWANCES = ("docker-socket", "privileged", "sys-admin")
 ROLES = ("discovery",)
 ParamValue = int | float | str
 DEFAULT_PORTS = {"postgres": 5432, "mariadb": 3306, "mcp": 8000, "http": 80, "tcp": 80}
@@ -130,7 +132,7 @@ def _suggest(word: str, known: list[str]) -> str:
 def check_labels(service: Service, phases: tuple[str, ...]) -> None:
     """Every ``bootstrap.*`` label but the probe's: known key, known value."""
     probe_prefix = PROBE_LABEL + "."
-    known = [PHASE_LABEL, ROLE_LABEL, OPTIONAL_LABEL, PROBE_LABEL]
+    known = [PHASE_LABEL, ROLE_LABEL, OPTIONAL_LABEL, PROBE_LABEL, ALLOW_LABEL]
     for key in sorted(service.labels):
         if not key.startswith("bootstrap.") or key.startswith(probe_prefix) or key in known:
             continue
@@ -164,6 +166,19 @@ def check_labels(service: Service, phases: tuple[str, ...]) -> None:
             f"{service.label(OPTIONAL_LABEL)!r} is not true or false",
             'write "true" or "false"',
         )
+
+    for allowance in allowances(service):
+        if allowance not in ALLOWANCES:
+            raise _bad(
+                service,
+                ALLOW_LABEL,
+                f"unknown allowance {allowance!r}",
+                _suggest(allowance, list(ALLOWANCES)) + f"allowances: {', '.join(ALLOWANCES)}",
+            )
+
+
+def allowances(service: Service) -> tuple[str, ...]:
+    return tuple(a.strip() for a in service.label(ALLOW_LABEL).split(",") if a.strip())
 
 
 def is_optional_label(service: Service) -> bool:

@@ -14,6 +14,7 @@ from enum import Enum
 from bootstrap.classify import database_engine
 from bootstrap.model import PortBinding, Stack
 from bootstrap.plan import Plan
+from bootstrap.probespec import allowances
 from bootstrap.settings import Settings
 
 
@@ -400,6 +401,61 @@ def check_database_volumes(plan: Plan) -> list[Finding]:
     return findings
 
 
+_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run")
+
+
+def check_privileges(plan: Plan) -> list[Finding]:
+    """Services that hold the host: the Docker socket in any mode (a `:ro` mount still allows
+    every API call), privileged mode, CAP_SYS_ADMIN. Warnings, unless the service accepts the
+    risk with the label ``bootstrap.allow``."""
+    findings = []
+    for name in plan.order():
+        service = plan.services[name].service
+        allowed = set(allowances(service))
+        where = f"services.{name}"
+        accept = "or accept it on purpose with the label bootstrap.allow: {}"
+        socket = next(
+            (
+                m
+                for m in service.mounts
+                if m.type == "bind" and m.source.rstrip("/") in _SOCKET_PATHS
+            ),
+            None,
+        )
+        if socket is not None and "docker-socket" not in allowed:
+            findings.append(
+                warning(
+                    "docker-socket",
+                    f"{where}.volumes",
+                    f"{name} mounts the Docker socket ({socket.source}): code running in it "
+                    "controls the host; read-only mode does not help, the API behind it is whole",
+                    "reach the engine through a read-only API proxy (the reference stack's "
+                    "docker-proxy allows GET on what discovery needs), "
+                    + accept.format("docker-socket"),
+                )
+            )
+        if service.privileged and "privileged" not in allowed:
+            findings.append(
+                warning(
+                    "privileged",
+                    f"{where}.privileged",
+                    f"{name} runs privileged: every device and capability of the host",
+                    "drop it and add only the capabilities it needs (cap_add), "
+                    + accept.format("privileged"),
+                )
+            )
+        if {"SYS_ADMIN", "ALL"} & set(service.cap_add) and "sys-admin" not in allowed:
+            findings.append(
+                warning(
+                    "sys-admin",
+                    f"{where}.cap_add",
+                    f"{name} adds CAP_SYS_ADMIN, which is nearly root on the host",
+                    "find the narrower capability it needs, " + accept.format("sys-admin"),
+                )
+            )
+    return findings
+
+
 def check_secrets(weak: Mapping[str, str]) -> list[Finding]:
     """Secrets too short or common to mask safely in free text: masked where they stand as
     values, but a log line that prints one bare would show it."""
@@ -422,6 +478,7 @@ def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
         *check_ports(plan, settings),
         *check_volumes(stack, plan, settings),
         *check_database_volumes(plan),
+        *check_privileges(plan),
     ]
 
 

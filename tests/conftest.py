@@ -125,7 +125,9 @@ class Project:
             assert done.returncode == check, (done.returncode, done.stdout, done.stderr)
         return done
 
-    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def compose(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
                 "docker",
@@ -138,7 +140,7 @@ class Project:
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **(env or {})},
         )
 
     def containers(self) -> list[dict[str, object]]:

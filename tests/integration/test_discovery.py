@@ -67,6 +67,8 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
         POSTGRES_PASSWORD="disc-pw-1",
         DISCOVERY_HOST_PORT=str(port),
     )
+    built = p.compose("build", "discovery", "mcp")  # the images as the Dockerfiles are now
+    assert built.returncode == 0, built.stderr
     done = p.run("up", "--timeout", "240", timeout=900)
     assert done.returncode == 0, done.stderr
 

@@ -48,6 +48,10 @@ def reference(tmp_path: Path) -> Iterator[Project]:
             "PROMETHEUS_HOST_PORT": str(free_port(9000, 9199)),
         },
     )
+    files = ["-f", "docker-compose.yml", "-f", "docker-compose.mcp-persistent.yml"]
+    dummy = {"POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x"}  # build interpolates too
+    built = project.compose(*files, "--profile", "mcp", "build", env=dummy)  # as they are now
+    assert built.returncode == 0, built.stderr
     try:
         yield project
     finally:
@@ -91,6 +95,39 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
         "apps",
         "monitoring",
     }
+
+    # Least privilege: only the proxy mounts the socket; the images we build run unprivileged.
+    sockets = [
+        str(c["Config"]["Labels"]["com.docker.compose.service"])  # type: ignore[index]
+        for c in p.containers()
+        if any("docker.sock" in str(m.get("Source")) for m in c["Mounts"])  # type: ignore[attr-defined]
+    ]
+    assert sockets == ["docker-proxy"]
+    for service in ("discovery", "scuba-mcp"):
+        inspected = p.container(service)
+        user = str(inspected["Config"]["User"])  # type: ignore[index]
+        host = inspected["HostConfig"]
+        assert user and not user.startswith(("0", "root")), (service, user)
+        assert host["ReadonlyRootfs"] is True  # type: ignore[index]
+        assert host["CapDrop"] == ["ALL"]  # type: ignore[index]
+        assert "no-new-privileges:true" in host["SecurityOpt"]  # type: ignore[index]
+    # From inside discovery: reads pass, a write is refused by the proxy.
+    api = "http://docker-proxy:2375/v1.41"
+    script = (
+        "import urllib.request as u, urllib.error as e\n"
+        f"print(u.urlopen('{api}/containers/json', timeout=5).status)\n"
+        "try:\n"
+        f"    u.urlopen(u.Request('{api}/containers/create', data=b'{{}}', "
+        "headers={'Content-Type': 'application/json'}), timeout=5)\n"
+        "except e.HTTPError as x:\n"
+        "    print(x.code)\n"
+        "try:\n"
+        f"    u.urlopen('{api}/images/json', timeout=5)\n"
+        "except e.HTTPError as x:\n"
+        "    print(x.code)\n"
+    )
+    answered = p.exec("discovery", "python", "-c", script)
+    assert answered.stdout.split() == ["200", "403", "403"], answered.stderr
 
     # The MCP server: handshake, tools/list, and a tool that reads PostgreSQL.
     mcp_port = int(p.env["MCP_HOST_PORT"])
@@ -153,6 +190,20 @@ def test_every_profile_validates(reference: Project) -> None:
         reference.run("--profile", "*", "plan", "--json", "--offline", check=0).stdout
     )
     assert plan["services"]["grafana"]["phase"] == "monitoring"
-    assert plan["services"]["buildkit"]["address"].endswith(".55")
     assert plan["services"]["node-bootstrap"]["probe"]["kind"] == "completed"
+    # The build tier on its own network, and the runner wired to BuildKit's remote driver.
+    files = ["-f", "docker-compose.yml", "-f", "docker-compose.mcp-persistent.yml"]
+    dummy = {"POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x"}
+    done = reference.compose(*files, "--profile", "*", "config", "--format", "json", env=dummy)
+    config = json.loads(done.stdout)
+    services = config["services"]
+    assert set(services["buildkit"]["networks"]) == {"build"}
+    assert set(services["github-runner"]["networks"]) == {"build"}
+    assert "build" not in services["postgres"]["networks"]
+    runner = services["github-runner"]["environment"]
+    assert runner["BUILDKIT_HOST"] == "tcp://buildkit:1234" and "DOCKER_HOST" not in runner
+    findings = json.loads(
+        reference.run("--profile", "*", "validate", "--json", "--offline", check=0).stdout
+    )["findings"]
+    assert not [f for f in findings if f["rule"] in ("docker-socket", "privileged", "sys-admin")]
     assert [p["name"] for p in plan["phases"]] == ["databases", "discovery", "apps", "monitoring"]

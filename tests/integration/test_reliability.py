@@ -112,6 +112,7 @@ def test_doctor_reports_stopped_service_and_tracked_secrets(ordered: Project) ->
         "volumes",
         "resources",
         "secrets",
+        "security",
     }
     subprocess.run(
         ["docker", "kill", str(ordered.container("registry")["Id"])],
@@ -155,7 +156,7 @@ def test_secret_is_masked_in_every_output(make_project: Callable[..., Project]) 
 
 
 @pytest.mark.security
-def test_no_shell_and_read_only_socket() -> None:
+def test_no_shell_and_only_the_proxy_has_the_socket() -> None:
     source = "\n".join(p.read_text() for p in (REPO / "bootstrap").rglob("*.py"))
     assert not re.search(r"(?<![\w.])shell\s*=\s*True", source)  # subprocess(shell=True)
     assert "os.system(" not in source and "os.popen(" not in source
@@ -180,9 +181,14 @@ def test_no_shell_and_read_only_socket() -> None:
         env={**os.environ, "POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x"},
     )
     assert config.returncode == 0, config.stderr
-    mounts = json.loads(config.stdout)["services"]["discovery"]["volumes"]
-    socket_mount = next(m for m in mounts if m["target"] == "/var/run/docker.sock")
-    assert socket_mount.get("read_only") is True
+    services = json.loads(config.stdout)["services"]
+    with_socket = [
+        name
+        for name, spec in services.items()
+        if any("docker.sock" in str(m.get("source")) for m in spec.get("volumes") or [])
+    ]
+    assert with_socket == ["docker-proxy"]
+    assert services["discovery"]["environment"]["DOCKER_HOST"] == "tcp://docker-proxy:2375"
 
 
 @pytest.mark.security
