@@ -79,6 +79,43 @@ def readme(session: nox.Session) -> None:
     session.run("python", "-m", "tests.readme_counts")
 
 
+@nox.session(default=False)
+def soak(session: nox.Session) -> None:
+    """The long reliability run: kill -9 at BOOTSTRAP_KILL_POINTS points (50) per command,
+    then every fault and data test SOAK_REPEAT times (20), each test's pass rate counted
+    (.bootstrap/soak.json, and the README block via tests.soak_report)."""
+    _install(session, "test")
+    kills = os.environ.get("BOOTSTRAP_KILL_POINTS", "50")
+    repeat = os.environ.get("SOAK_REPEAT", "20")
+    results = Path(".bootstrap")
+    results.mkdir(exist_ok=True)
+    env = {"BOOTSTRAP_KILL_POINTS": kills, "BOOTSTRAP_REQUIRE_DOCKER": "1"}
+    session.run(
+        "pytest",
+        "tests/integration/test_interruptions.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={results / 'soak-kills.xml'}",
+        env=env,
+        success_codes=[0, 1],
+    )
+    session.run(
+        "pytest",
+        "tests",
+        "-m",
+        "(fault or data) and not kills",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--count={repeat}",
+        f"--junitxml={results / 'soak-repeat.xml'}",
+        env=env,
+        success_codes=[0, 1],
+    )
+    session.run("python", "-m", "tests.soak_report", kills, repeat)
+
+
 DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"
 FEATURE = Path("features/src/bootstrap")
 

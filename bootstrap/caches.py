@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from bootstrap.engine import CACHE_LABEL, Engine
 from bootstrap.errors import EngineError
@@ -46,6 +49,31 @@ def helper_image(engine: Engine, extra: tuple[str, ...] = ()) -> str:
     )
 
 
+def _record_file() -> Path:
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "bootstrap" / "caches.json"
+
+
+def _handed_over() -> dict[str, str]:
+    """volume -> "<created-at> <uid:gid>" for every cache handed to its owner on this machine."""
+    try:
+        data = json.loads(_record_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _record_handed_over(handed: dict[str, str]) -> None:
+    path = _record_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(handed, indent=1), encoding="utf-8")
+        temporary.replace(path)
+    except OSError:  # no writable state dir: the next run hands them over again, harmlessly
+        pass
+
+
 def ensure_cache_volumes(
     engine: Engine, settings: Settings, project: str, *, fix_owner: bool = False
 ) -> list[CacheVolume]:
@@ -56,8 +84,9 @@ def ensure_cache_volumes(
     as a non-root user. Existing volumes are only re-owned when ``fix_owner`` (``bootstrap
     cache setup``) asks for it. ``project`` only names the helper container's owner.
     """
-    existing = {v.name for v in engine.volumes()}
+    existing = {v.name: v for v in engine.volumes()}
     owner = f"{settings.cache_uid}:{settings.cache_gid}"
+    handed = _handed_over()
     result = []
     image = ""
     for kind in settings.caches:
@@ -65,7 +94,12 @@ def ensure_cache_volumes(
         created = name not in existing
         if created:
             engine.create_volume(name, {CACHE_LABEL: kind})
-        if created or fix_owner:
+            stamp = next((v.created for v in engine.volumes() if v.name == name), "")
+        else:
+            stamp = existing[name].created
+        # A run killed between creating the volume and handing it over left it root-owned:
+        # the record of hand-overs, written only after the chown, tells.
+        if created or fix_owner or handed.get(name) != f"{stamp} {owner}":
             image = image or helper_image(engine)
             done = engine.run_helper(
                 image,
@@ -78,6 +112,8 @@ def ensure_cache_volumes(
                     f"could not hand {name} to {owner}: {done.output.strip()}",
                     location=f"volume {name}",
                 )
+            handed[name] = f"{stamp} {owner}"
+            _record_handed_over(handed)
         result.append(
             CacheVolume(kind, name, MOUNT_POINTS.get(kind, f"/cache/{kind}"), created, owner)
         )

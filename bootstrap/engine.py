@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bootstrap.errors import EngineError
+from bootstrap.errors import EngineError, EngineGone
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -107,6 +107,17 @@ class Engine(Protocol):
     def memory(self, container_id: str) -> int: ...
     def root_dir(self) -> str: ...
     def connect_network(self, network: str, container_id: str) -> None: ...
+    def remove_helpers(self, project: str) -> list[str]: ...
+    def volume_sizes(self) -> dict[str, int]: ...
+
+
+def _engine_gone(exc: Exception) -> EngineGone:
+    return EngineGone(
+        f"the Docker engine went away: {exc}",
+        location="docker",
+        hint="start the engine again (dockerd, or Docker Desktop); then run the same command: "
+        "what was started keeps its state",
+    )
 
 
 def _engine_error(exc: Exception) -> EngineError:
@@ -196,16 +207,16 @@ class DockerEngine:
             raise _engine_error(exc) from None
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        import requests
+
         try:
             return fn(*args, **kwargs)
         except self._errors.NotFound:
             raise
         except self._errors.APIError as exc:
             raise EngineError(str(exc.explanation or exc), location="docker") from None
-        except Exception as exc:
-            if "Connection" in type(exc).__name__ or "connection" in str(exc).lower():
-                raise _engine_error(exc) from None
-            raise
+        except (requests.exceptions.ConnectionError, ConnectionError) as exc:
+            raise _engine_gone(exc) from None
 
     def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]:
         """The project's containers. ``inspect=False``: from one list call (no exit code,
@@ -436,6 +447,27 @@ class DockerEngine:
         """Memory in use, in bytes (one stats sample: slow, call it only where it matters)."""
         stats = self._call(self._api.stats, container_id, stream=False)
         return int((stats.get("memory_stats") or {}).get("usage") or 0)
+
+    def remove_helpers(self, project: str) -> list[str]:
+        """Helper containers a killed run of this project left behind (the caller holds the
+        project's lock, so none of them is in use)."""
+        listed = self._call(
+            self._api.containers,
+            all=True,
+            filters={"label": f"{PROJECT_LABEL}.helper-of={project}"},
+        )
+        for item in listed:
+            with contextlib.suppress(self._errors.NotFound):
+                self._call(self._api.remove_container, item["Id"], force=True, v=True)
+        return [str(item["Id"])[:12] for item in listed]
+
+    def volume_sizes(self) -> dict[str, int]:
+        """Bytes each volume holds (the engine's disk-usage report; -1 when unknown)."""
+        report = self._call(self._api.df)
+        return {
+            str(v["Name"]): int((v.get("UsageData") or {}).get("Size", -1))
+            for v in report.get("Volumes") or []
+        }
 
     def connect_network(self, network: str, container_id: str) -> None:
         self._call(self._api.connect_container_to_network, container_id, network)

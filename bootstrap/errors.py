@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     LOCKED = 4  # another bootstrap run holds the project's lock
     DEGRADED = 5  # everything required is ready, but optional services failed
     NOT_FOUND = 6  # a snapshot or service that was asked for does not exist
+    NO_SPACE = 7  # too little disk for a snapshot: nothing was removed
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
 
@@ -48,6 +49,14 @@ class EngineError(BootstrapError):
     """The Docker engine or the compose CLI cannot do what was asked."""
 
     exit_code = ExitCode.ENGINE
+
+
+class EngineGone(EngineError):
+    """The engine stopped answering in the middle of a run (not a service's fault)."""
+
+
+class NoSpaceError(BootstrapError):
+    exit_code = ExitCode.NO_SPACE
 
 
 class LockedError(BootstrapError):

@@ -23,11 +23,31 @@ class ProjectLock:
         *,
         wait: float = 600.0,
         on_wait: Callable[[str], None] = lambda _holder: None,
+        on_stale: Callable[[str], None] = lambda _holder: None,
     ) -> None:
         self.path = path
         self.wait = wait
         self.on_wait = on_wait
+        self.on_stale = on_stale
         self._handle: int | None = None
+
+    def _stale_holder(self) -> str | None:
+        """The record a killed holder left: the kernel freed its lock, the file still names
+        it. None when the file is empty (released cleanly) or names a live process."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8") or "{}")
+        except (OSError, ValueError):
+            return None
+        pid = data.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"pid {pid} (`{data.get('command')}` since {data.get('since')})"
+        except PermissionError:
+            return None
+        return None
 
     def holder(self) -> str:
         try:
@@ -58,6 +78,9 @@ class ProjectLock:
                     self.on_wait(self.holder())
                     told = True
                 time.sleep(0.1)
+        stale = self._stale_holder()
+        if stale:
+            self.on_stale(stale)
         record = {
             "pid": os.getpid(),
             "command": " ".join(["bootstrap", *sys.argv[1:]])[:200],

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bootstrap.engine import Engine
+from bootstrap.errors import EngineGone
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.model import Healthcheck
 from bootstrap.probespec import DEFAULT_PORTS, ProbeSpec
@@ -105,6 +106,8 @@ def poll(
         attempts += 1
         try:
             last = check()
+        except EngineGone:  # not the service's fault: the whole run stops, at once
+            raise
         except Exception as exc:  # one place maps a probe's exception to an observation
             last = Observation(False, f"{type(exc).__name__}: {exc}")
         now = clock.now()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal, Protocol
 
+from bootstrap.errors import EngineGone
 from bootstrap.plan import Plan, PlannedService
 from bootstrap.probes import ProbeResult
 
@@ -69,6 +70,7 @@ class Outcome:
     began: float
     ended: float
     cancelled: bool = False
+    engine_gone: EngineGone | None = None  # the engine stopped answering: no service's fault
 
     @property
     def failed_required(self) -> list[Result]:
@@ -89,7 +91,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return not self.cancelled and not self.failed_required
+        return not self.cancelled and not self.failed_required and self.engine_gone is None
 
     def critical_chain(self) -> list[str]:
         """The services that made the total as long as it was, first to last."""
@@ -154,6 +156,7 @@ class _Message:
     result: ProbeResult | None = None
     error: str = ""
     at: float = field(default_factory=time.monotonic)
+    gone: EngineGone | None = None
 
 
 class Scheduler:
@@ -180,6 +183,7 @@ class Scheduler:
         self._done = threading.Event()  # tells leftover workers the run is over
         self._links: dict[str, str | None] = {}
         self._verdicts: dict[str, Verdict] = {}
+        self._gone: EngineGone | None = None
 
     def _emit(self, name: str, state: str, detail: str = "") -> None:
         phase = self.plan.services[name].phase if name in self.plan.services else ""
@@ -198,10 +202,12 @@ class Scheduler:
                 names = list(phase.services)
                 if not names:
                     continue
-                if stopped_by is not None or self.cancel.is_set():
+                if stopped_by is not None or self.cancel.is_set() or self._gone:
                     why = (
                         f"not started: required service {stopped_by} failed"
                         if stopped_by
+                        else "not started: the engine went away"
+                        if self._gone
                         else "not started: cancelled"
                     )
                     for name in names:
@@ -227,7 +233,9 @@ class Scheduler:
         finally:
             self._done.set()
             pool.shutdown(wait=True, cancel_futures=True)
-        return Outcome(results, began, self.clock(), cancelled=self.cancel.is_set())
+        return Outcome(
+            results, began, self.clock(), cancelled=self.cancel.is_set(), engine_gone=self._gone
+        )
 
     def interrupt(self) -> None:
         self.cancel.set()
@@ -254,9 +262,10 @@ class Scheduler:
         waiting = list(names)
         running: set[str] = set()
         while waiting or running:
-            if self.cancel.is_set():
+            if self.cancel.is_set() or self._gone:
+                why = "the engine went away" if self._gone else "cancelled"
                 for name in waiting:
-                    results[name] = self._final(name, Status.SKIPPED, "not started: cancelled")
+                    results[name] = self._final(name, Status.SKIPPED, f"not started: {why}")
                 waiting = []
             for name in list(waiting):
                 verdict = self._dependency_verdict(name, results, started)
@@ -287,6 +296,9 @@ class Scheduler:
                 started[message.service] = message.at
                 continue
             running.discard(message.service)
+            if message.gone is not None and self._gone is None:
+                self._gone = message.gone
+                self._done.set()  # every other probe stops asking a dead engine
             results[message.service] = self._conclude(message, started)
 
     def _next(self, inbox: queue.Queue[_Message]) -> _Message | None:
@@ -338,6 +350,8 @@ class Scheduler:
             result = self.driver.wait_ready(planned, self._stopping)
             tail = "" if result.ready else self.driver.log_tail(planned, 20)
             inbox.put(_Message(name, "done", result, error=tail, at=self.clock()))
+        except EngineGone as exc:
+            inbox.put(_Message(name, "done", None, error=exc.message, at=self.clock(), gone=exc))
         except Exception as exc:  # one place maps a worker's exception to a result
             inbox.put(
                 _Message(name, "done", None, error=f"{type(exc).__name__}: {exc}", at=self.clock())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from bootstrap.bringup import project_containers
 from bootstrap.caches import helper_image
 from bootstrap.compose import ComposeCLI
 from bootstrap.engine import CACHE_LABEL, PROJECT_LABEL, Engine, VolumeInfo
-from bootstrap.errors import ConfigError, NotFoundError
+from bootstrap.errors import ConfigError, NoSpaceError, NotFoundError
 from bootstrap.workspace import Workspace
 
 Say = Callable[[str], None]
@@ -141,6 +142,12 @@ def reset(
     names = [v.name for v in [*volumes, *shared]]
     if dry_run:
         return names, None
+    root = workspace.directory / workspace.settings.snapshot_dir
+    for partial in sorted(root.glob(f".{workspace.compose.name}-*.partial")):
+        shutil.rmtree(partial, ignore_errors=True)  # a killed snapshot: never restorable
+        say(f"removed the incomplete snapshot {partial.name}")
+    if snapshot and volumes:
+        ensure_room(root, {v.name for v in volumes}, engine.volume_sizes())
     down(workspace, engine, compose, say)
     where = snapshot_volumes(workspace, engine, volumes, say) if snapshot and volumes else None
     removed = []
@@ -157,6 +164,32 @@ def reset(
         engine.remove_volume(volume.name)
         removed.append(volume.name)
     return removed, where
+
+
+SNAPSHOT_MARGIN = 1.1  # tar headers and the manifest, with room to spare
+
+
+def ensure_room(root: Path, volumes: set[str], sizes: dict[str, int]) -> None:
+    """Refuse before anything is stopped or removed when the snapshot would not fit."""
+    needed = sum(max(sizes.get(name, 0), 0) for name in volumes)
+    root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(root).free
+    if needed * SNAPSHOT_MARGIN > free:
+        raise NoSpaceError(
+            f"the snapshot needs about {_size(needed * SNAPSHOT_MARGIN)}, "
+            f"{root} has {_size(free)} free; nothing was stopped or removed",
+            location=str(root),
+            hint="free some space, point snapshot_dir at a larger disk, or reset with "
+            "--no-snapshot if the data may go",
+        )
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.1f} {unit}" if unit != "B" else f"{int(count)} B"
+        count /= 1024
+    return f"{count:.1f} GiB"
 
 
 def list_snapshots(workspace: Workspace) -> list[Path]:

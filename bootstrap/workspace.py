@@ -100,24 +100,43 @@ def generate_missing_secrets(
     directory: Path, settings: Settings, environment: Environment
 ) -> tuple[str, ...]:
     """Create the listed secrets that no layer sets: random, one file each, mode 0600, in the
-    git-ignored secret store. A development stack then needs no committed password."""
+    git-ignored secret store. A development stack then needs no committed password.
+
+    Each file is written whole under a hidden temporary name, then linked into place, so a
+    run killed at any moment leaves either no file or a complete one (an empty file, from an
+    older version killed midway, counts as missing)."""
     import secrets
 
+    store = directory / settings.secrets_dir
     missing = [
         n
         for n in settings.generate_secrets
         if n not in environment.variables
         or environment.variables[n].layer is EnvLayer.COMPOSE_DEFAULT
+        or (
+            environment.variables[n].layer is EnvLayer.SECRET and not environment.variables[n].value
+        )
     ]
     if not missing:
         return ()
-    store = directory / settings.secrets_dir
     store.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name in missing:
-        path = store / name
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = store / f".{name}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(secrets.token_urlsafe(24) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        target = store / name
+        if target.exists() and target.stat().st_size == 0:
+            os.replace(temporary, target)  # a half-written file from a killed run
+            continue
+        try:
+            os.link(temporary, target)  # never overwrites a secret another run just wrote
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
     return tuple(missing)
 
 

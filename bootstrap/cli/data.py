@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bootstrap.cli.context import CliContext, emit_json, say
-from bootstrap.cli.lifecycle import _lock
+from bootstrap.cli.lifecycle import holding
 
 
 @click.command()
@@ -48,7 +48,7 @@ def reset(
         if not click.confirm(f"Stop {workspace.compose.name} and remove {listed}{snap}?", err=True):
             say("nothing changed")
             return
-    with _lock(ctx, workspace.compose.name, True):
+    with holding(ctx, workspace.compose.name, engine, wait=True):
         removed, snapshot = reset_(
             workspace,
             engine,
@@ -87,7 +87,7 @@ def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: boo
             click.echo(path.name)
         return
     engine = DockerEngine()
-    with _lock(ctx, workspace.compose.name, True):
+    with holding(ctx, workspace.compose.name, engine, wait=True):
         path = restore_(workspace, engine, say, snapshot=snapshot, replace=replace)
     say(f"restored {path.name}; run `bootstrap up` to start the stack", fg="green")
 

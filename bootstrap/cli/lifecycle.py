@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +40,21 @@ def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
         folder / f"{project}.lock",
         wait=600.0 if wait else 0.0,
         on_wait=lambda holder: say(f"waiting for the project lock held by {holder}"),
+        on_stale=lambda holder: say(
+            f"the project lock was left by {holder}, which is no longer running: taking it over"
+        ),
     )
+
+
+@contextlib.contextmanager
+def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Iterator[None]:
+    """The project's lock; once held, the helper containers a killed run left are removed
+    (none can be in use: their owner held this lock)."""
+    with _lock(ctx, project, wait):
+        left = engine.remove_helpers(project)
+        if left:
+            say(f"removed {len(left)} helper container(s) a killed run left behind")
+        yield
 
 
 @click.command()
@@ -87,7 +103,10 @@ def up(
 
         emit_json(plan_document(workspace.plan), ctx.redact)
         return 0
-    with _lock(ctx, workspace.compose.name, not no_wait_lock), SignalFlag() as signalled:
+    with (
+        holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock),
+        SignalFlag() as signalled,
+    ):
         caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
         made = [c.name for c in caches if c.created]
         if made:
@@ -116,6 +135,8 @@ def up(
         emit_json({"state": "summary", **outcome_document(outcome)}, ctx.redact, indent=None)
     else:
         say("\n".join(summary_lines(outcome)), redact=ctx.redact)
+    if outcome.engine_gone is not None:
+        raise outcome.engine_gone  # exit 3: the engine, not a service
     if outcome.cancelled:
         say(
             "interrupted: containers already started keep running; "
@@ -160,7 +181,7 @@ def down(ctx: CliContext, no_wait_lock: bool) -> None:
 
     workspace = ctx.workspace(("*",))
     engine = DockerEngine()
-    with _lock(ctx, workspace.compose.name, not no_wait_lock):
+    with holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock):
         stopped = down_(workspace, engine, ComposeCLI(workspace.redact), say)
     say(f"down: stopped {len(stopped)} containers; volumes kept", fg="green")
 
