@@ -182,7 +182,7 @@ def uptime_offset() -> float:
         return time.time() - float(handle.read().split()[0])
 
 
-def bench_synthetic(runs: int, work: Path) -> list[Figure]:
+def bench_synthetic(runs: int, work: Path) -> list[Figure]:  # noqa: PLR0915 - a script, top to bottom
     directory = work / "synthetic"
     limit = stacks.synthetic(directory)
     booted = Project(directory)

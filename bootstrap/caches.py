@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootstrap.engine import CACHE_LABEL, Engine
 from bootstrap.errors import EngineError
+from bootstrap.runtime import Engine
 from bootstrap.settings import Settings
 
 MOUNT_POINTS = {"uv": "/cache/uv", "pip": "/cache/pip", "npm": "/cache/npm"}
@@ -93,7 +93,7 @@ def ensure_cache_volumes(
         name = settings.cache_volume(kind)
         created = name not in existing
         if created:
-            engine.create_volume(name, {CACHE_LABEL: kind})
+            engine.create_cache_volume(name, kind)
             stamp = next((v.created for v in engine.volumes() if v.name == name), "")
         else:
             stamp = existing[name].created

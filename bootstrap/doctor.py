@@ -8,13 +8,14 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bootstrap.bringup import project_containers
 from bootstrap.caches import helper_image
-from bootstrap.compose import MINIMUM_VERSION, ComposeCLI
-from bootstrap.engine import Engine
-from bootstrap.errors import BootstrapError
+from bootstrap.runtime import Engine
+
+if TYPE_CHECKING:
+    from bootstrap.backends import Backend
+from bootstrap.errors import COMPOSE_UPGRADE, BootstrapError
 from bootstrap.workspace import Workspace
 
 MEMORY_WARNING = 0.9
@@ -47,18 +48,18 @@ def ok(area: str, message: str) -> Check:
     return Check(area, Verdict.OK, message)
 
 
-def versions(engine: Engine, compose: ComposeCLI, env: dict[str, str]) -> list[Check]:
-    engine_version = engine.version()
+def versions(workspace: Workspace, backend: Backend) -> list[Check]:
+    engine_version = backend.engine.version()
     checks = [ok("versions", f"engine {engine_version['engine']} (API {engine_version['api']})")]
-    found = compose.version(env)
+    found, minimum = backend.tool_version(workspace)
     text = ".".join(map(str, found))
-    if found < MINIMUM_VERSION:
+    if found < minimum:
         checks.append(
             Check(
                 "versions",
                 Verdict.FAIL,
                 f"compose {text} is too old",
-                "install Docker Compose v2.20 or newer",
+                COMPOSE_UPGRADE,
             )
         )
     else:
@@ -68,7 +69,7 @@ def versions(engine: Engine, compose: ComposeCLI, env: dict[str, str]) -> list[C
 
 def startup(workspace: Workspace, engine: Engine) -> list[Check]:
     checks = []
-    containers = project_containers(engine, workspace.compose.name)
+    containers = engine.project_containers(workspace.compose.name)
     running = {n for n, c in containers.items() if c.state == "running"}
     for name in workspace.plan.order():
         info = containers.get(name)
@@ -123,7 +124,7 @@ def _resolves(engine: Engine, container_id: str, name: str) -> bool:
         result = engine.exec(container_id, command)
         if result.exit_code == 0:
             return True
-        if "executable file not found" not in result.output and result.exit_code not in (126, 127):
+        if not result.not_found:
             return False
     return False
 
@@ -154,7 +155,7 @@ def network(workspace: Workspace, engine: Engine) -> list[Check]:
                 "`bootstrap down` then `bootstrap up` recreates it",
             )
         )
-    containers = project_containers(engine, workspace.compose.name)
+    containers = engine.project_containers(workspace.compose.name)
     running = [
         n for n in workspace.plan.order() if n in containers and containers[n].state == "running"
     ]
@@ -226,7 +227,7 @@ def volumes(workspace: Workspace, engine: Engine) -> list[Check]:
 
 def resources(workspace: Workspace, engine: Engine) -> list[Check]:
     checks = []
-    for name, info in project_containers(engine, workspace.compose.name).items():
+    for name, info in engine.project_containers(workspace.compose.name).items():
         if info.state != "running" or not info.memory_limit:
             continue
         usage, limit = engine.memory(info.id), info.memory_limit
@@ -313,11 +314,11 @@ def tracked_secrets(workspace: Workspace) -> list[Check]:
     return [ok("secrets", ".env.local and the secret store are not tracked")]
 
 
-def diagnose(workspace: Workspace, engine: Engine, compose: ComposeCLI) -> list[Check]:
+def diagnose(workspace: Workspace, backend: Backend) -> list[Check]:
     """Every check; one that breaks becomes a failed check, not a crash."""
-    env = dict(workspace.compose.env)
+    engine = backend.engine
     steps: list[tuple[str, Callable[[], list[Check]]]] = [
-        ("versions", lambda: versions(engine, compose, env)),
+        ("versions", lambda: versions(workspace, backend)),
         ("startup", lambda: startup(workspace, engine)),
         ("network", lambda: network(workspace, engine)),
         ("volumes", lambda: volumes(workspace, engine)),

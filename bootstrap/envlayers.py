@@ -31,10 +31,6 @@ class EnvLayer(Enum):
     PROCESS = "process environment"
     SECRET = "secret store"  # noqa: S105 - a layer name, not a password
 
-    @property
-    def rank(self) -> int:
-        return list(EnvLayer).index(self)
-
 
 @dataclass(frozen=True)
 class ResolvedVar:

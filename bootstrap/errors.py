@@ -23,6 +23,9 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM
 
 
+COMPOSE_UPGRADE = "install Docker Compose v2.20 or newer (`docker compose version`)"
+
+
 class BootstrapError(Exception):
     """Base error: a message, the place it concerns, and a hint how to fix it."""
 

@@ -15,7 +15,9 @@ from typing import Any
 from bootstrap import __version__
 
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
-LATEST = PROTOCOL_VERSIONS[1]
+# What the handshake offers: the SDKs in use answer it; a server may answer another of the
+# versions above (the newest, 2025-11-25, included), and the probe accepts it.
+OFFERED_VERSION = "2025-06-18"
 
 
 class McpError(Exception):
@@ -104,7 +106,7 @@ class _Session:
             1,
             "initialize",
             {
-                "protocolVersion": LATEST,
+                "protocolVersion": OFFERED_VERSION,
                 "capabilities": {},
                 "clientInfo": {"name": "bootstrap", "version": __version__},
             },

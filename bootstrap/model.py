@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-
 
 @dataclass(frozen=True)
 class Dependency:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from bootstrap.engine import Engine
+from bootstrap.runtime import Engine
 from bootstrap.validate import Finding, check_ports_free, check_subnet_overlap
 from bootstrap.workspace import Workspace
 

@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bootstrap.engine import Engine
 from bootstrap.errors import EngineGone
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.model import Healthcheck
+from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.probespec import DEFAULT_PORTS, ProbeSpec
+from bootstrap.runtime import Engine, ExecResult
 from bootstrap.watch import ContainerWatch
 
 RESTART_LOOP_LIMIT = 2
@@ -34,25 +35,6 @@ while :; do
 done
 printf '%s\\n' "$out"; exit "$rc"
 """
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One attempt: ready or not, what was seen, and whether waiting longer is pointless."""
-
-    ready: bool
-    detail: str
-    fatal: bool = False
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    ready: bool
-    detail: str
-    attempts: int
-    elapsed: float
-    fatal: bool = False
-    timed_out: bool = False
 
 
 class Clock(Protocol):
@@ -153,8 +135,11 @@ class Target:
         return self.engine.read_file(self.container_id, path).decode("utf-8").strip()
 
     def exec(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> tuple[int, str]:
-        result = self.engine.exec(self.container_id, command, env=env or {})
+        result = self.run(command, env)
         return result.exit_code, result.output
+
+    def run(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> ExecResult:
+        return self.engine.exec(self.container_id, command, env=env or {})
 
     def exec_until(
         self, command: Sequence[str], env: Mapping[str, str] | None = None
@@ -165,13 +150,13 @@ class Target:
         if self.window <= 0 or self.no_shell:
             return self.exec(command, env)
         tries = max(1, round(self.window / EXEC_LOOP_PAUSE))
-        code, output = self.exec(
+        result = self.run(
             ["/bin/sh", "-c", EXEC_LOOP, "bootstrap-probe", str(tries), *command], env
         )
-        if code in (126, 127) and "exec failed" in output:
+        if result.not_found and "exec failed" in result.output:  # no /bin/sh in the image
             self.no_shell = True
             return self.exec(command, env)
-        return code, output
+        return result.exit_code, result.output
 
 
 class Probe(Protocol):
@@ -188,7 +173,9 @@ def exit_zero_is_ready(kind: str) -> bool:
     return kind in ("completed", "running")
 
 
-def container_gate(target: Target, *, completed_ok: bool = False) -> Observation | None:
+def container_gate(  # noqa: PLR0911 - one return per container state reads best
+    target: Target, *, completed_ok: bool = False
+) -> Observation | None:
     """Fatal states every probe reports at once: exited, restart loop, removed."""
     state = target.watch.state(target.container_id)
     if state is None:
@@ -400,8 +387,9 @@ class MariadbProbe:
                 args.append(self.database)
             code, output = 127, ""
             for client in ("mariadb", "mysql"):
-                code, output = target.exec([client, *args], env={"MYSQL_PWD": password})
-                if code not in (126, 127) and "executable file not found" not in output:
+                result = target.run([client, *args], env={"MYSQL_PWD": password})
+                code, output = result.exit_code, result.output
+                if not result.not_found:
                     break
             if code == 0 and output.strip().endswith("1"):
                 return Observation(True, f"SELECT 1 answered ({client} in the container)")
@@ -493,7 +481,9 @@ def _port(spec: ProbeSpec, exposed: Sequence[int], default: int) -> int:
     return exposed[0] if exposed else default
 
 
-def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:
+def make_probe(  # noqa: PLR0911 - a dispatch on the kind: one return per kind
+    spec: ProbeSpec, *, exposed: Sequence[int] = ()
+) -> Probe:
     """Build the strategy for a spec (parameters parsed in planning). ``exposed``: the
     service's container ports, in order."""
     kind = spec.kind

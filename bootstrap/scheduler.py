@@ -17,8 +17,8 @@ from enum import Enum
 from typing import Literal, Protocol
 
 from bootstrap.errors import EngineGone
+from bootstrap.outcome import ProbeResult
 from bootstrap.plan import Plan, PlannedService
-from bootstrap.probes import ProbeResult
 
 
 class Status(Enum):
@@ -81,7 +81,9 @@ class Outcome:
         ]
 
     @property
-    def failed_optional(self) -> list[Result]:
+    def degraded(self) -> list[Result]:
+        """What makes the run degraded: optional services that failed or were skipped, and
+        services that run without an optional dependency."""
         return [
             r
             for r in self.results.values()

@@ -195,17 +195,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
     for key in ("phases", "compose_files", "generate_secrets", "enforce"):
         if key in data:
             values[key] = tuple(_string_list(data[key], where(key)))
-    for policy in values.get("enforce", ()):
-        if policy not in POLICIES:
-            from difflib import get_close_matches
-
-            close = get_close_matches(policy, POLICIES, n=1)
-            raise ConfigError(
-                f"unknown policy {policy!r}",
-                location=where("enforce"),
-                hint=(f"did you mean {close[0]!r}? " if close else "")
-                + f"policies: {', '.join(POLICIES)}",
-            )
+    _check_policies(values.get("enforce", ()), where("enforce"))
     if "caches" in data:
         values["caches"] = _string_table(data["caches"], where("caches"))
     phases: tuple[str, ...] = values.get("phases", PHASES)
@@ -223,6 +213,20 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
             hint="write it in CIDR form, e.g. 172.28.0.0/24",
         ) from None
     return settings
+
+
+def _check_policies(policies: tuple[str, ...], location: str) -> None:
+    for policy in policies:
+        if policy not in POLICIES:
+            from difflib import get_close_matches
+
+            close = get_close_matches(policy, POLICIES, n=1)
+            raise ConfigError(
+                f"unknown policy {policy!r}",
+                location=location,
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"policies: {', '.join(POLICIES)}",
+            )
 
 
 def _string_list(value: object, location: str) -> list[str]:

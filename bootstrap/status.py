@@ -6,9 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bootstrap.bringup import in_container, project_containers, target_and_probe
-from bootstrap.engine import ContainerInfo, Engine
-from bootstrap.probes import Observation, container_gate, exit_zero_is_ready
+from bootstrap.outcome import Observation
+from bootstrap.probes import container_gate, exit_zero_is_ready
+from bootstrap.reach import in_container
+from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.targets import target_and_probe
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -94,7 +96,7 @@ def collect_status(
 ) -> list[ServiceStatus]:
     """Every service ``selected`` names (all of the plan when None), and, like `docker compose
     ps`, every other service of the project that has a container, marked as not selected."""
-    containers = project_containers(engine, workspace.compose.name)
+    containers = engine.project_containers(workspace.compose.name)
     wanted = set(workspace.plan.order()) if selected is None else selected
     names = [n for n in workspace.plan.order() if n in wanted or n in containers]
     on_network = in_container()

@@ -10,20 +10,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bootstrap.bringup import project_containers
 from bootstrap.caches import helper_image
-from bootstrap.compose import ComposeCLI
-from bootstrap.engine import CACHE_LABEL, PROJECT_LABEL, Engine, VolumeInfo
 from bootstrap.errors import ConfigError, NoSpaceError, NotFoundError
+from bootstrap.runtime import Engine, VolumeInfo
 from bootstrap.workspace import Workspace
+
+if TYPE_CHECKING:
+    from bootstrap.backends import Backend
 
 Say = Callable[[str], None]
 
 
 def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> list[str]:
     """Stop the project's containers phase by phase, monitoring first, databases last."""
-    containers = project_containers(engine, workspace.compose.name)
+    containers = engine.project_containers(workspace.compose.name)
     stopped: list[str] = []
     phases = [p.services for p in reversed(workspace.plan.phases)]
     known = {n for names in phases for n in names}
@@ -48,12 +50,6 @@ def _grace(workspace: Workspace, service: str) -> int:
     return max(0, round(declared.stop_grace)) if declared else 10
 
 
-def down(workspace: Workspace, engine: Engine, compose: ComposeCLI, say: Say) -> list[str]:
-    stopped = stop_in_reverse_order(workspace, engine, say)
-    compose.down(workspace.compose)
-    return stopped
-
-
 def data_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
     """Volumes reset may remove: the project's label AND the ``<prefix>_`` name, both.
 
@@ -63,9 +59,9 @@ def data_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
     chosen = [
         volume
         for volume in engine.volumes()
-        if volume.labels.get(PROJECT_LABEL) == workspace.compose.name
+        if volume.project == workspace.compose.name
         and volume.name.startswith(prefix)
-        and CACHE_LABEL not in volume.labels
+        and not volume.cache_kind
     ]
     return sorted(chosen, key=lambda v: v.name)
 
@@ -126,8 +122,7 @@ def snapshot_volumes(
 
 def reset(
     workspace: Workspace,
-    engine: Engine,
-    compose: ComposeCLI,
+    backend: Backend,
     say: Say,
     *,
     caches: bool,
@@ -137,6 +132,7 @@ def reset(
     """Down, snapshot the data volumes, remove them; with ``caches`` also empty the shared
     package caches (never snapshotted: they are downloads, not data), skipping any that a
     container of another workspace still uses."""
+    engine = backend.engine
     volumes = data_volumes(workspace, engine)
     shared = cache_volumes(workspace, engine) if caches else []
     names = [v.name for v in [*volumes, *shared]]
@@ -148,7 +144,7 @@ def reset(
         say(f"removed the incomplete snapshot {partial.name}")
     if snapshot and volumes:
         ensure_room(root, {v.name for v in volumes}, engine.volume_sizes())
-    down(workspace, engine, compose, say)
+    backend.down(workspace, say)
     where = snapshot_volumes(workspace, engine, volumes, say) if snapshot and volumes else None
     removed = []
     for volume in volumes:

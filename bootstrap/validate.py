@@ -125,6 +125,20 @@ def check_network(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]
             )
         )
     gateway = ipaddress.ip_address(gateway_text) if gateway_text else subnet.network_address + 1
+    findings += check_addresses(plan, settings, subnet, gateway)
+    return findings
+
+
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Subnet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def check_addresses(
+    plan: Plan, settings: Settings, subnet: _Subnet, gateway: _Address
+) -> list[Finding]:
+    """Static addresses on the settings' network: inside the subnet, not the gateway or a
+    reserved address, unique, and in the tier of the phase the planner chose."""
+    findings: list[Finding] = []
     taken: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, str] = {}
     for name in plan.order():
         planned = plan.services[name]

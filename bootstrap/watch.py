@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bootstrap.engine import ContainerInfo, Engine, EngineEvent
+from bootstrap.errors import EngineError, EngineGone
+from bootstrap.runtime import ContainerInfo, EngineEvent, Inspector
+
+POLL_INTERVAL = 0.5  # seconds between polls when the events stream is broken
 
 
 @dataclass(frozen=True)
@@ -102,17 +106,67 @@ class ContainerWatch:
             seen = self._version
             self._changed.wait_for(lambda: self._version != seen, timeout=timeout)
 
-    def follow(self, engine: Engine, project: str, stop: threading.Event) -> threading.Thread:
-        """Subscribe now, then apply the project's events on a daemon thread until ``stop``."""
+    def follow(
+        self,
+        engine: Inspector,
+        project: str,
+        stop: threading.Event,
+        on_broken: Callable[[str], None] = lambda _why: None,
+    ) -> threading.Thread:
+        """Subscribe now, then apply the project's events on a daemon thread until ``stop``.
+
+        If the stream breaks (or ends) before ``stop``, ``on_broken`` says why and the thread
+        polls the containers it knows instead, so an exit is still seen within a second."""
         events = engine.events(project, stop)
 
         def run() -> None:
             try:
                 for event in events:
                     self.apply(event)
-            except Exception:  # noqa: S110 - a broken stream ends live updates, not the run
-                pass
+                why = "the engine closed it"
+            except (EngineError, OSError, ValueError) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+            if stop.is_set():
+                return
+            on_broken(f"the engine's events stream broke ({why}): polling container states")
+            self._poll(engine, stop)
 
         thread = threading.Thread(target=run, name="bootstrap-events", daemon=True)
         thread.start()
         return thread
+
+    def _poll(self, engine: Inspector, stop: threading.Event, every: float = POLL_INTERVAL) -> None:
+        while not stop.wait(every):
+            with self._changed:
+                known = list(self._states)
+            for container_id in known:
+                try:
+                    self.observe(engine.container(container_id))
+                except EngineGone:
+                    return  # the probes see the engine is gone themselves
+                except Exception:  # noqa: S112 - removed meanwhile: its state stays as last seen
+                    continue
+
+    def observe(self, info: ContainerInfo) -> None:
+        """A polled state: replaces what is known when it differs."""
+        with self._changed:
+            current = self._states.get(info.id, LiveState("created"))
+            status = "exited" if info.state in ("exited", "dead") else info.state
+            if (current.status, current.exit_code, current.health) == (
+                status,
+                info.exit_code,
+                info.health,
+            ):
+                return
+            starts = current.starts + (
+                1 if status == "running" and current.status != "running" else 0
+            )
+            self._states[info.id] = replace(
+                current,
+                status=status,
+                exit_code=info.exit_code,
+                health=info.health,
+                starts=starts,
+                since=time.monotonic(),
+            )
+            self._bump()

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bootstrap.compose import ComposeCLI, ComposeProject
 from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv
 from bootstrap.envlayers import (
     Environment,
@@ -24,6 +23,7 @@ from bootstrap.errors import ConfigError
 from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
+from bootstrap.runtime import ComposeProject, ModelLoader
 from bootstrap.settings import Settings, load_settings
 
 # Variables we pass as flags; left in the environment they would fight the flags.
@@ -154,7 +154,7 @@ def load_workspace(
     profiles: Sequence[str] = (),
     project: str | None = None,
     environ: Mapping[str, str] | None = None,
-    compose: ComposeCLI | None = None,
+    loader: ModelLoader,
 ) -> Workspace:
     """Everything up to the point where containers would start. Raises ``ConfigError``."""
     directory = directory.resolve()
@@ -202,8 +202,8 @@ def load_workspace(
     project_ref = ComposeProject(
         directory, chosen, named.name if named else "", selected, process_env
     )
-    cli = compose or ComposeCLI(redact)
-    document = cli.config(project_ref)
+    loader.redact_with(redact)
+    document = loader.config(project_ref)
     if named is None:
         inner = project_ref.project_directory.resolve()
         named = implicit_project_name(

@@ -82,6 +82,13 @@ started); 3 engine or compose CLI unavailable; 4 another run holds the lock; 5 d
 @click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable).")
 @click.option("-p", "--project-name", "project", default=None, help="Compose project name.")
 @click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.option(
+    "--backend",
+    envvar="BOOTSTRAP_BACKEND",
+    default="compose",
+    show_default=True,
+    help="Where the stack runs (also BOOTSTRAP_BACKEND).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -89,10 +96,11 @@ def cli(
     files: tuple[str, ...],
     project: str | None,
     profiles: tuple[str, ...],
+    backend: str,
 ) -> None:
     """Bring up a Docker Compose development environment in order: databases, discovery,
     apps, monitoring, each phase gated on real health probes."""
-    ctx.obj = CliContext(directory, files, project, profiles)
+    ctx.obj = CliContext(directory, files, project, profiles, backend_name=backend)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import click
 from bootstrap.errors import BootstrapError, ExitCode
 
 if TYPE_CHECKING:
+    from bootstrap.backends import Backend
     from bootstrap.workspace import Workspace
 
 
@@ -26,7 +27,17 @@ class CliContext:
     files: tuple[str, ...]
     project: str | None
     profiles: tuple[str, ...]
+    backend_name: str = "compose"
     redact: Callable[[str], str] = field(default=lambda s: s)
+    _backend: Backend | None = None
+
+    def backend(self) -> Backend:
+        """The one backend every command of this run uses (chosen here and nowhere else)."""
+        if self._backend is None:
+            from bootstrap.backends import select_backend
+
+            self._backend = select_backend(self.backend_name)
+        return self._backend
 
     def workspace(self, profiles: Sequence[str] = ()) -> Workspace:
         from bootstrap.workspace import load_workspace
@@ -36,6 +47,7 @@ class CliContext:
             files=self.files,
             profiles=tuple(profiles) or self.profiles,
             project=self.project,
+            loader=self.backend().loader,
         )
         self.redact = workspace.redact
         remember_redactor(workspace.redact)

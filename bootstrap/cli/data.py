@@ -21,16 +21,14 @@ def reset(
     ctx: CliContext, yes: bool, caches: bool, no_snapshot: bool, dry_run: bool, as_json: bool
 ) -> None:
     """Down, snapshot and remove the project's data volumes (label and prefix both required)."""
-    from bootstrap.compose import ComposeCLI
-    from bootstrap.engine import DockerEngine
     from bootstrap.teardown import reset as reset_
 
     workspace = ctx.workspace(("*",))
-    engine = DockerEngine()
+    backend = ctx.backend()
+    engine = backend.engine
     volumes, _none = reset_(
         workspace,
-        engine,
-        ComposeCLI(workspace.redact),
+        backend,
         say,
         caches=caches,
         snapshot=False,
@@ -51,8 +49,7 @@ def reset(
     with holding(ctx, workspace.compose.name, engine, wait=True):
         removed, snapshot = reset_(
             workspace,
-            engine,
-            ComposeCLI(workspace.redact),
+            backend,
             say,
             caches=caches,
             snapshot=not no_snapshot,
@@ -77,7 +74,6 @@ def reset(
 @click.pass_obj
 def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: bool) -> None:
     """Put a snapshot (default: the latest) back into its volumes."""
-    from bootstrap.engine import DockerEngine
     from bootstrap.teardown import list_snapshots
     from bootstrap.teardown import restore as restore_
 
@@ -86,7 +82,7 @@ def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: boo
         for path in list_snapshots(workspace):
             click.echo(path.name)
         return
-    engine = DockerEngine()
+    engine = ctx.backend().engine
     with holding(ctx, workspace.compose.name, engine, wait=True):
         path = restore_(workspace, engine, say, snapshot=snapshot, replace=replace)
     say(f"restored {path.name}; run `bootstrap up` to start the stack", fg="green")
@@ -103,11 +99,10 @@ def cache() -> None:
 def cache_setup(ctx: CliContext, as_json: bool) -> None:
     """Create the cache volumes, hand them to the dev user, print how to use them."""
     from bootstrap.caches import cache_environment, ensure_cache_volumes
-    from bootstrap.engine import DockerEngine
 
     workspace = ctx.workspace(("*",))
     volumes = ensure_cache_volumes(
-        DockerEngine(), workspace.settings, workspace.compose.name, fix_owner=True
+        ctx.backend().engine, workspace.settings, workspace.compose.name, fix_owner=True
     )
     env = cache_environment(workspace.settings)
     if as_json:

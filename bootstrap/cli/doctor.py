@@ -16,12 +16,10 @@ _COLOURS = {"ok": "green", "warn": "yellow", "fail": "red"}
 @click.pass_obj
 def doctor(ctx: CliContext, profiles: tuple[str, ...], as_json: bool) -> int:
     """Check versions, startup, network, volumes, resources and tracked secrets."""
-    from bootstrap.compose import ComposeCLI
     from bootstrap.doctor import Verdict, diagnose, document
-    from bootstrap.engine import DockerEngine
 
     workspace = ctx.workspace(profiles)
-    checks = diagnose(workspace, DockerEngine(), ComposeCLI(workspace.redact))
+    checks = diagnose(workspace, ctx.backend())
     if as_json:
         emit_json(document(checks), ctx.redact)
     else:

@@ -16,8 +16,8 @@ from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
 if TYPE_CHECKING:
-    from bootstrap.engine import Engine
     from bootstrap.lock import ProjectLock
+    from bootstrap.runtime import Engine
     from bootstrap.workspace import Workspace
 
 
@@ -79,7 +79,6 @@ def up(
     join_network: bool,
 ) -> int:
     """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
-    from bootstrap.bringup import bring_up, hashes_in_background
     from bootstrap.caches import ensure_cache_volumes
     from bootstrap.cli.render import (
         JsonReporter,
@@ -88,14 +87,12 @@ def up(
         outcome_document,
         summary_lines,
     )
-    from bootstrap.compose import ComposeCLI
-    from bootstrap.engine import DockerEngine
 
     workspace = ctx.workspace(profiles)
-    compose = ComposeCLI(workspace.redact)
-    hashes = hashes_in_background(workspace, compose)
-    engine = DockerEngine()
-    findings = collect_findings(workspace, engine=engine)
+    backend = ctx.backend()
+    backend.prepare(workspace)
+    engine = backend.engine
+    findings = collect_findings(workspace, backend)
     render_findings(findings, ctx)
     stop_on_errors(findings)
     if dry_run:
@@ -119,14 +116,11 @@ def up(
         else:
             reporter = PlainReporter(ctx.redact)
         try:
-            outcome = bring_up(
+            outcome = backend.up(
                 workspace,
-                engine,
-                compose,
                 reporter,
                 timeout=timeout,
                 join_network=join_network,
-                hashes=hashes,
                 cancel=signalled.event,
             )
         finally:
@@ -159,8 +153,8 @@ def up(
             redact=ctx.redact,
         )
         return int(ExitCode.FAILED)
-    if outcome.failed_optional:
-        names = ", ".join(r.service for r in outcome.failed_optional)
+    if outcome.degraded:
+        names = ", ".join(r.service for r in outcome.degraded)
         say(f"degraded: optional services unavailable: {names}", fg="yellow")
         return int(ExitCode.DEGRADED)
     say(
@@ -175,14 +169,11 @@ def up(
 @click.pass_obj
 def down(ctx: CliContext, no_wait_lock: bool) -> None:
     """Stop and remove the project's containers and networks (monitoring first); keep volumes."""
-    from bootstrap.compose import ComposeCLI
-    from bootstrap.engine import DockerEngine
-    from bootstrap.teardown import down as down_
 
     workspace = ctx.workspace(("*",))
-    engine = DockerEngine()
-    with holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock):
-        stopped = down_(workspace, engine, ComposeCLI(workspace.redact), say)
+    backend = ctx.backend()
+    with holding(ctx, workspace.compose.name, backend.engine, wait=not no_wait_lock):
+        stopped = backend.down(workspace, say)
     say(f"down: stopped {len(stopped)} containers; volumes kept", fg="green")
 
 
@@ -196,7 +187,6 @@ def status(
     ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bool, interval: float
 ) -> int:
     """Every service: phase, container state, probe result, ports, address."""
-    from bootstrap.engine import DockerEngine
     from bootstrap.status import collect_status
     from bootstrap.workspace import active_profiles
 
@@ -207,7 +197,7 @@ def status(
         for n, s in workspace.stack.services.items()
         if workspace.stack.with_profiles(asked).is_active(s)
     )
-    engine = DockerEngine()
+    engine = ctx.backend().engine
     if follow:
         _follow_discovery(ctx, workspace, engine, as_json)
     while True:
@@ -247,11 +237,11 @@ def status(
 def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_json: bool) -> None:
     """Stream the discovery service's WebSocket; return (to poll instead) when it is not
     there or the stream ends."""
-    from bootstrap.bringup import in_container, project_containers
     from bootstrap.discovery.client import discovery_url, follow
+    from bootstrap.reach import in_container
 
     url = discovery_url(
-        workspace, project_containers(engine, workspace.compose.name), in_container()
+        workspace, engine.project_containers(workspace.compose.name), in_container()
     )
     if url is None:
         say("no discovery service reachable: polling instead")
@@ -294,7 +284,6 @@ def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_
 @click.pass_obj
 def logs(ctx: CliContext, follow: bool, tail: str, services: tuple[str, ...]) -> int:
     """Hand over to `docker compose logs` for the project."""
-    from bootstrap.compose import ComposeCLI
 
     workspace = ctx.workspace(("*",))
     unknown = [s for s in services if s not in workspace.stack.services]
@@ -304,4 +293,4 @@ def logs(ctx: CliContext, follow: bool, tail: str, services: tuple[str, ...]) ->
             location="logs",
             hint=f"services: {', '.join(workspace.stack.services)}",
         )
-    return ComposeCLI(workspace.redact).logs(workspace.compose, services, follow, tail)
+    return ctx.backend().logs(workspace, services, follow, tail)

@@ -13,23 +13,22 @@ from bootstrap.validate import validate as validate_rules
 from bootstrap.workspace import Workspace
 
 if TYPE_CHECKING:
-    from bootstrap.engine import Engine
+    from bootstrap.backends import Backend
 
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
 
 
 def collect_findings(
-    workspace: Workspace, *, engine_checks: bool = True, engine: Engine | None = None
+    workspace: Workspace, backend: Backend, *, engine_checks: bool = True
 ) -> list[Finding]:
     """Every finding; the engine's checks are skipped with a notice when no engine answers."""
     findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
     findings += check_secrets(workspace.redact.weak_variables)
     if engine_checks:
         try:
-            from bootstrap.engine import DockerEngine
             from bootstrap.preflight import engine_findings
 
-            findings += engine_findings(workspace, engine or DockerEngine())
+            findings += engine_findings(workspace, backend.engine)
         except EngineError as exc:
             findings.append(
                 Finding(
@@ -92,7 +91,7 @@ def plan(
     from bootstrap.plan import plan_document
 
     workspace = ctx.workspace(profiles)
-    findings = collect_findings(workspace, engine_checks=not offline)
+    findings = collect_findings(workspace, ctx.backend(), engine_checks=not offline)
     render_findings(findings, ctx)
     layers = {n: v.layer.value for n, v in workspace.environment.variables.items()}
     if as_json:
@@ -146,7 +145,7 @@ def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
 def validate(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, offline: bool) -> None:
     """Check networks, addresses, ports, volumes and env; exit 2 on any error."""
     workspace = ctx.workspace(profiles)
-    findings = collect_findings(workspace, engine_checks=not offline)
+    findings = collect_findings(workspace, ctx.backend(), engine_checks=not offline)
     if as_json:
         emit_json(
             {"findings": [f.as_dict() for f in findings], "ok": not errors_in(findings)}, ctx.redact

@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bootstrap.bringup import resolvable
-from bootstrap.engine import ContainerInfo
+from bootstrap.reach import resolvable
+from bootstrap.runtime import ContainerInfo
 from bootstrap.workspace import Workspace
 
 DISCOVERY_PORT = 7000

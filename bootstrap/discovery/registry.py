@@ -9,10 +9,10 @@ Labels read (on the container):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from bootstrap.engine import PROJECT_LABEL, ContainerInfo
+from bootstrap.runtime import ContainerInfo
 
 PROTOCOLS = ("http", "mcp", "postgres", "mariadb", "mysql", "tcp")
 _TRUE = ("true", "1", "yes", "on")
@@ -97,11 +97,7 @@ def registration_from(info: ContainerInfo, *, network: str | None = None) -> Reg
         scrape=scrape,
         scrape_port=_port(labels, "prometheus.port"),
         scrape_path=labels.get("prometheus.path", "/metrics"),
-        labels={
-            k: v
-            for k, v in labels.items()
-            if k.startswith(("discovery.", "prometheus.")) or k == PROJECT_LABEL
-        },
+        labels={k: v for k, v in labels.items() if k.startswith(("discovery.", "prometheus."))},
         env=dict(info.env),
     )
 
@@ -135,14 +131,6 @@ class Registry:
         previous = self.health.get(service)
         self.health[service] = health
         return previous is None or previous.status != health.status
-
-    def mark_down(self, service: str, detail: str, at: float) -> bool:
-        current = self.health.get(service)
-        if current is None:
-            return False
-        return self.set_health(
-            service, replace(current, status="down", detail=detail, checked_at=at)
-        )
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [

@@ -28,10 +28,10 @@ from bootstrap.discovery.registry import (
     metrics_text,
     registration_from,
 )
-from bootstrap.engine import PROJECT_LABEL, Engine, EngineEvent
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.probes import Target, make_probe
 from bootstrap.probespec import ParamValue, ProbeSpec, sql_params
+from bootstrap.runtime import Engine, EngineEvent
 from bootstrap.watch import ContainerWatch
 
 log = logging.getLogger("bootstrap.discovery")
@@ -65,7 +65,7 @@ def own_project(engine: Engine) -> str:
         info = engine.container(socket.gethostname())
     except Exception:  # not in a container, or not a compose one
         return ""
-    return info.labels.get(PROJECT_LABEL, "")
+    return info.project
 
 
 def probe_once(entry: Registration, engine: Engine) -> Health:
@@ -294,7 +294,7 @@ class DiscoveryService:
 
 def serve(environ: dict[str, str] | None = None) -> int:
     """Run the discovery service until stopped. Returns an exit code."""
-    from bootstrap.engine import DockerEngine
+    from bootstrap.backends import select_backend
     from bootstrap.errors import EngineError
 
     environ = dict(os.environ if environ is None else environ)
@@ -308,7 +308,7 @@ def serve(environ: dict[str, str] | None = None) -> int:
         )
         return 3
     try:
-        engine = DockerEngine()
+        engine = select_backend().engine
     except EngineError as exc:
         log.error("%s (%s)", exc.message, exc.hint)
         return 3

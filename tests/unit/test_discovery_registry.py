@@ -10,7 +10,7 @@ from bootstrap.discovery.registry import (
     metrics_text,
     registration_from,
 )
-from bootstrap.engine import ContainerInfo
+from bootstrap.runtime import ContainerInfo
 
 
 def container(cid: str, service: str, labels: dict[str, str]) -> ContainerInfo:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bootstrap.engine import EngineEvent, ExecResult
 from bootstrap.model import Healthcheck
 from bootstrap.probes import (
     Backoff,
@@ -14,6 +13,7 @@ from bootstrap.probes import (
     container_gate,
     poll,
 )
+from bootstrap.runtime import EngineEvent, ExecResult
 from bootstrap.watch import ContainerWatch
 
 

@@ -4,8 +4,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bootstrap.outcome import ProbeResult
 from bootstrap.plan import PlannedService
-from bootstrap.probes import ProbeResult
 from bootstrap.scheduler import Event, Scheduler, Status
 
 from .helpers import plan, svc
@@ -106,7 +106,7 @@ def test_optional_failure_degrades_dependents_and_goes_on() -> None:
     assert "upstream tracing failed" in results["reporter"].reason
     assert "prometheus" in driver.started
     assert outcome.ok  # type: ignore[attr-defined]
-    degraded = {r.service for r in outcome.failed_optional}  # type: ignore[attr-defined]
+    degraded = {r.service for r in outcome.degraded}  # type: ignore[attr-defined]
     assert degraded == {"tracing", "api", "reporter"}
 
 

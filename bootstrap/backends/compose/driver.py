@@ -1,8 +1,8 @@
-"""``up``: compose creates, the scheduler starts and probes, phase by phase."""
+"""The compose backend's ``up``: compose creates, the scheduler starts and probes, phase by
+phase, through the Docker SDK."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -10,63 +10,17 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from bootstrap.compose import ComposeCLI
-from bootstrap.engine import ContainerInfo, Engine
+from bootstrap.backends.compose.cli import ComposeCLI
 from bootstrap.errors import EngineError
-from bootstrap.model import Healthcheck
+from bootstrap.outcome import ProbeResult
 from bootstrap.plan import PlannedService
-from bootstrap.probes import Probe, ProbeResult, SystemClock, Target, make_probe, run_probe
-from bootstrap.probespec import ProbeSpec
+from bootstrap.probes import SystemClock, run_probe
+from bootstrap.reach import in_container
+from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.scheduler import Event, Outcome, Reporter, Scheduler
+from bootstrap.targets import target_and_probe
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
-
-
-def in_container() -> bool:
-    return os.path.exists("/.dockerenv") or os.environ.get("BOOTSTRAP_IN_NETWORK") == "1"
-
-
-def resolvable(name: str) -> bool:
-    try:
-        socket.getaddrinfo(name, None)
-    except OSError:
-        return False
-    return True
-
-
-def target_and_probe(
-    service: PlannedService,
-    info: ContainerInfo,
-    engine: Engine,
-    watch: ContainerWatch,
-    on_network: bool,
-) -> tuple[Target, Probe]:
-    """Where and how to probe one service's container (shared by ``up`` and ``status``).
-
-    The container's effective healthcheck (the image's included) backs the compose one; a
-    service with no other signal but such a healthcheck is gated on it.
-    """
-    healthcheck = service.service.healthcheck
-    if healthcheck is None and info.healthcheck_test and info.healthcheck_test[0] != "NONE":
-        healthcheck = Healthcheck(test=info.healthcheck_test)
-    dns = service.name if on_network and resolvable(service.name) else None
-    target = Target(
-        service.name,
-        info.id,
-        engine,
-        watch,
-        dict(info.ports),
-        dns,
-        healthcheck,
-        service.service.restart,
-    )
-    exposed = [p.target for p in service.service.ports]
-    if not exposed and service.service.label("discovery.port").isdigit():
-        exposed = [int(service.service.label("discovery.port"))]
-    spec = service.probe
-    if spec.kind == "running" and healthcheck is not None:
-        spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")
-    return target, make_probe(spec, exposed=exposed)
 
 
 @dataclass
@@ -88,8 +42,8 @@ class DockerDriver:
             with self._lock:  # every later-phase worker waits here until the map is fresh
                 if not self._refreshed:
                     self.creation.wait()
-                    fresh = project_containers(
-                        self.engine, self.workspace.compose.name, inspect=False
+                    fresh = self.engine.project_containers(
+                        self.workspace.compose.name, inspect=False
                     )
                     self.containers.update(fresh)
                     self._refreshed = True
@@ -198,7 +152,7 @@ class Creation:
     def start(self) -> str:
         """Create what the first phase needs; returns what was done, for the record."""
         project, order = self.workspace.compose, self.workspace.plan.order()
-        if self._unchanged(project_containers(self.engine, project.name, inspect=False)):
+        if self._unchanged(self.engine.project_containers(project.name, inspect=False)):
             self.first = set(order)
             return "every container matches its configuration: nothing to create"
         missing = self._missing_images()
@@ -243,15 +197,6 @@ class Creation:
             self._background = None
         if self._failure is not None:
             raise self._failure
-
-
-def project_containers(
-    engine: Engine, project: str, *, inspect: bool = True
-) -> dict[str, ContainerInfo]:
-    by_service: dict[str, ContainerInfo] = {}
-    for info in sorted(engine.containers(project, inspect=inspect), key=lambda c: c.name):
-        by_service.setdefault(info.service, info)
-    return by_service
 
 
 def join_stack_network(workspace: Workspace, engine: Engine) -> str | None:
@@ -312,8 +257,13 @@ def bring_up(
     project = workspace.compose.name
     watch = ContainerWatch()
     stop = threading.Event()
-    watch.follow(engine, project, stop)
-    containers = project_containers(engine, project, inspect=False)
+    watch.follow(
+        engine,
+        project,
+        stop,
+        on_broken=lambda why: reporter(Event("", "note", why, time.time())),
+    )
+    containers = engine.project_containers(project, inspect=False)
     # Each container's state is seeded from a full inspect when its probe begins.
     driver = DockerDriver(
         workspace,

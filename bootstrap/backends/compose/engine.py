@@ -1,6 +1,5 @@
-"""The engine adapter: a small protocol the scheduler and commands use, and its Docker SDK
-implementation. A fake implements the same protocol in the unit tests; a Swarm adapter can
-implement it later without touching the scheduler.
+"""The Docker SDK adapter: answers ``runtime.Engine``. Compose's labels are read here and
+nowhere else; callers see ``ContainerInfo.service`` / ``.project`` and ``VolumeInfo.project``.
 """
 
 from __future__ import annotations
@@ -11,104 +10,16 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from bootstrap.errors import EngineError, EngineGone
+from bootstrap.runtime import ContainerInfo, EngineEvent, ExecResult, VolumeInfo
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 HASH_LABEL = "com.docker.compose.config-hash"
 HELPER_LABEL = "io.bootstrap.helper"
 CACHE_LABEL = "io.bootstrap.cache"
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    id: str
-    name: str
-    service: str
-    state: str  # created, running, exited, restarting, paused, dead
-    health: str | None = None  # starting, healthy, unhealthy, or None without a healthcheck
-    exit_code: int = 0
-    restart_count: int = 0
-    config_hash: str = ""
-    started_at: str = ""
-    ports: Mapping[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
-    addresses: Mapping[str, str] = field(default_factory=dict)  # network -> IP
-    oom_killed: bool = False
-    error: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
-    healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
-    memory_limit: int = 0  # bytes; 0 when none is set
-    image_id: str = ""
-
-
-@dataclass(frozen=True)
-class VolumeInfo:
-    name: str
-    labels: Mapping[str, str]
-    created: str = ""
-
-
-@dataclass(frozen=True)
-class EngineEvent:
-    """A container event: ``action`` is start, die, health_status: healthy, destroy..."""
-
-    container_id: str
-    service: str
-    action: str
-    time: float
-    attributes: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    output: str
-
-
-class Engine(Protocol):
-    """What bootstrap needs from a container engine."""
-
-    def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]: ...
-    def container(self, container_id: str) -> ContainerInfo: ...
-    def start(self, container_id: str) -> None: ...
-    def stop(self, container_id: str, timeout: int = 10) -> None: ...
-    def exec(
-        self,
-        container_id: str,
-        command: Sequence[str],
-        *,
-        user: str = "",
-        env: Mapping[str, str] | None = None,
-    ) -> ExecResult: ...
-    def logs(self, container_id: str, tail: int) -> str: ...
-    def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]: ...
-    def networks(self) -> dict[str, list[str]]: ...
-    def published_ports(self) -> dict[tuple[str, int], str]: ...
-    def volumes(self) -> list[VolumeInfo]: ...
-    def create_volume(self, name: str, labels: Mapping[str, str]) -> None: ...
-    def remove_volume(self, name: str) -> None: ...
-    def run_helper(
-        self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
-    ) -> ExecResult: ...
-    def image_exists(self, image: str) -> bool: ...
-    def image_id(self, image: str) -> str | None: ...
-    def put_file(
-        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
-    ) -> None: ...
-    def read_file(self, container_id: str, path: str) -> bytes: ...
-    def export_volume(self, volume: str, destination: str, *, image: str, project: str) -> None: ...
-    def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None: ...
-    def volume_users(self, volume: str) -> list[str]: ...
-    def version(self) -> dict[str, str]: ...
-    def memory(self, container_id: str) -> int: ...
-    def root_dir(self) -> str: ...
-    def connect_network(self, network: str, container_id: str) -> None: ...
-    def remove_helpers(self, project: str) -> list[str]: ...
-    def volume_sizes(self) -> dict[str, int]: ...
 
 
 def _engine_gone(exc: Exception) -> EngineGone:
@@ -145,6 +56,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         name=str(attrs.get("Name", "")).lstrip("/"),
         service=str(labels.get(SERVICE_LABEL, "")),
         state=str(state.get("Status", "")),
+        project=str(labels.get(PROJECT_LABEL, "")),
         health=health,
         exit_code=int(state.get("ExitCode") or 0),
         restart_count=int(attrs.get("RestartCount") or 0),
@@ -181,6 +93,7 @@ def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
         name=str((item.get("Names") or ["?"])[0]).lstrip("/"),
         service=str(labels.get(SERVICE_LABEL, "")),
         state=str(item.get("State") or ""),
+        project=str(labels.get(PROJECT_LABEL, "")),
         health=health,
         config_hash=str(labels.get(HASH_LABEL, "")),
         ports=ports,
@@ -236,6 +149,13 @@ class DockerEngine:
             except self._errors.NotFound:
                 continue
         return result
+
+    def project_containers(self, project: str, *, inspect: bool = True) -> dict[str, ContainerInfo]:
+        """The project's containers by service (the first by name where a service has more)."""
+        by_service: dict[str, ContainerInfo] = {}
+        for info in sorted(self.containers(project, inspect=inspect), key=lambda c: c.name):
+            by_service.setdefault(info.service, info)
+        return by_service
 
     def container(self, container_id: str) -> ContainerInfo:
         return _container_info(self._call(self._api.inspect_container, container_id))
@@ -323,9 +243,19 @@ class DockerEngine:
     def volumes(self) -> list[VolumeInfo]:
         listed = self._call(self._api.volumes).get("Volumes") or []
         return [
-            VolumeInfo(str(v["Name"]), dict(v.get("Labels") or {}), str(v.get("CreatedAt", "")))
+            VolumeInfo(
+                str(v["Name"]),
+                dict(v.get("Labels") or {}),
+                str(v.get("CreatedAt", "")),
+                project=str((v.get("Labels") or {}).get(PROJECT_LABEL, "")),
+                cache_kind=str((v.get("Labels") or {}).get(CACHE_LABEL, "")),
+            )
             for v in listed
         ]
+
+    def create_cache_volume(self, name: str, kind: str) -> None:
+        """A shared package cache: bootstrap's label, no project's."""
+        self.create_volume(name, {CACHE_LABEL: kind})
 
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
         self._call(self._api.create_volume, name=name, labels=dict(labels))

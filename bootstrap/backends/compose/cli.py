@@ -10,46 +10,27 @@ import json
 import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from bootstrap.errors import ConfigError, EngineError
+from bootstrap.errors import COMPOSE_UPGRADE, ConfigError, EngineError
+from bootstrap.runtime import ComposeProject
 
 MINIMUM_VERSION = (2, 20, 0)
 
 
-@dataclass(frozen=True)
-class ComposeProject:
-    """What identifies a compose project: directory, files, name and active profiles.
-
-    ``directory`` is the workspace (files are relative to it); compose's project directory,
-    against which the files' relative paths resolve, is the first file's folder, as compose
-    itself and the Dev Containers CLI have it (``.devcontainer/docker-compose.yml``)."""
-
-    directory: Path
-    files: tuple[str, ...]
-    name: str
-    profiles: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
-
-    @property
-    def project_directory(self) -> Path:
-        return (self.directory / self.files[0]).parent if self.files else self.directory
-
-    def base_args(self, *, all_profiles: bool = False) -> list[str]:
-        args = ["docker", "compose", "--project-directory", str(self.project_directory)]
-        if self.name:  # empty only while compose is asked which name the files give
-            args += ["-p", self.name]
-        for file in self.files:
-            args += ["-f", str(self.directory / file)]
-        for profile in ("*",) if all_profiles else self.profiles:
-            args += ["--profile", profile]
-        return args
+def base_args(project: ComposeProject, *, all_profiles: bool = False) -> list[str]:
+    args = ["docker", "compose", "--project-directory", str(project.project_directory)]
+    if project.name:  # empty only while compose is asked which name the files give
+        args += ["-p", project.name]
+    for file in project.files:
+        args += ["-f", str(project.directory / file)]
+    for profile in ("*",) if all_profiles else project.profiles:
+        args += ["--profile", profile]
+    return args
 
 
 def config_args(project: ComposeProject) -> list[str]:
-    return [*project.base_args(all_profiles=True), "config", "--format", "json"]
+    return [*base_args(project, all_profiles=True), "config", "--format", "json"]
 
 
 def create_args(
@@ -58,23 +39,23 @@ def create_args(
     # --no-recreate is *not* used: a changed config hash must recreate, as compose does.
     # `up --no-start` is `create` that can also leave dependencies alone (--no-deps).
     if no_deps:
-        return [*project.base_args(), "up", "--no-start", "--no-deps", "--quiet-pull", *services]
-    return [*project.base_args(), "create", "--quiet-pull", *services]
+        return [*base_args(project), "up", "--no-start", "--no-deps", "--quiet-pull", *services]
+    return [*base_args(project), "create", "--quiet-pull", *services]
 
 
 def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
-    return [*project.base_args(), "config", "--hash", ",".join(services)]
+    return [*base_args(project), "config", "--hash", ",".join(services)]
 
 
 def down_args(project: ComposeProject, *, volumes: bool = False) -> list[str]:
-    args = [*project.base_args(all_profiles=True), "down", "--remove-orphans"]
+    args = [*base_args(project, all_profiles=True), "down", "--remove-orphans"]
     return [*args, "--volumes"] if volumes else args
 
 
 def logs_args(
     project: ComposeProject, services: Sequence[str], follow: bool, tail: str
 ) -> list[str]:
-    args = [*project.base_args(all_profiles=True), "logs", "--tail", tail]
+    args = [*base_args(project, all_profiles=True), "logs", "--tail", tail]
     return [*args, "--follow", *services] if follow else [*args, *services]
 
 
@@ -101,7 +82,7 @@ def classify_failure(stderr: str, args: Sequence[str], redact: Callable[[str], s
         return EngineError(
             f"the Docker Compose v2 plugin is missing or too old: {first}",
             location="docker compose",
-            hint="install Docker Compose v2.20 or newer (`docker compose version`)",
+            hint=COMPOSE_UPGRADE,
         )
     if "pull access denied" in text or "manifest unknown" in text or "failed to resolve" in text:
         return EngineError(
@@ -167,6 +148,10 @@ class ComposeCLI:
     def __init__(self, redact: Callable[[str], str] = lambda s: s) -> None:
         self._redact = redact
 
+    def redact_with(self, redact: Callable[[str], str]) -> None:
+        """Mask the workspace's secrets in compose's messages from now on."""
+        self._redact = redact
+
     def _run(self, args: Sequence[str], env: Mapping[str, str], *, capture: bool = True) -> str:
         try:
             done = subprocess.run(
@@ -209,7 +194,7 @@ class ComposeCLI:
             raise EngineError(
                 f"Docker Compose {'.'.join(map(str, found))} is too old",
                 location="docker compose",
-                hint="install Docker Compose v2.20 or newer (`docker compose version`)",
+                hint=COMPOSE_UPGRADE,
             )
         if failure is not None:
             raise failure
@@ -219,7 +204,7 @@ class ComposeCLI:
             raise EngineError(
                 "`docker compose config --format json` did not print JSON",
                 location="docker compose",
-                hint="install Docker Compose v2.20 or newer",
+                hint=COMPOSE_UPGRADE,
             ) from None
         return document
 

@@ -1,0 +1,71 @@
+"""The one place a backend is chosen. Everything after this talks to ``Backend``.
+
+A backend answers the engine protocols (``runtime.Engine``), loads the compose model, brings
+a workspace up phase by phase and takes it down. Compose is the one there is today; its
+Docker SDK and compose CLI live only under ``backends/compose/``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from bootstrap.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bootstrap.runtime import Engine, ModelLoader
+    from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.workspace import Workspace
+
+BACKENDS = ("compose",)
+Say = Callable[[str], None]
+
+
+class Backend(Protocol):
+    name: str
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, connected on first use (``plan --offline`` never connects)."""
+        ...
+
+    @property
+    def loader(self) -> ModelLoader: ...
+
+    def prepare(self, workspace: Workspace) -> None:
+        """Start what ``up`` will need later in the background (validation runs meanwhile)."""
+        ...
+
+    def up(
+        self,
+        workspace: Workspace,
+        reporter: Reporter,
+        *,
+        timeout: float | None,
+        join_network: bool,
+        cancel: threading.Event,
+    ) -> Outcome: ...
+
+    def down(self, workspace: Workspace, say: Say) -> list[str]: ...
+
+    def logs(
+        self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str
+    ) -> int: ...
+
+    def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(the tool's version, the oldest it supports): compose's, for doctor."""
+        ...
+
+
+def select_backend(name: str = "compose") -> Backend:
+    """The backend named by ``--backend`` (compose is the default and, today, the only one)."""
+    if name == "compose":
+        from bootstrap.backends.compose import ComposeBackend
+
+        return ComposeBackend()
+    raise ConfigError(
+        f"unknown backend {name!r}",
+        location="--backend",
+        hint=f"backends: {', '.join(BACKENDS)}",
+    )

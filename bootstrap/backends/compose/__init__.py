@@ -1,0 +1,76 @@
+"""The compose backend: compose creates, bootstrap starts and probes through the Docker SDK."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from bootstrap.backends.compose.cli import MINIMUM_VERSION, ComposeCLI
+
+if TYPE_CHECKING:
+    from bootstrap.runtime import Engine, ModelLoader
+    from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.workspace import Workspace
+
+
+class ComposeBackend:
+    name = "compose"
+
+    def __init__(self) -> None:
+        self.cli = ComposeCLI()
+        self._engine: Engine | None = None
+        self._hashes: Future[dict[str, str]] | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from bootstrap.backends.compose.engine import DockerEngine
+
+            self._engine = DockerEngine()
+        return self._engine
+
+    @property
+    def loader(self) -> ModelLoader:
+        return self.cli
+
+    def prepare(self, workspace: Workspace) -> None:
+        from bootstrap.backends.compose.driver import hashes_in_background
+
+        self._hashes = hashes_in_background(workspace, self.cli)
+
+    def up(
+        self,
+        workspace: Workspace,
+        reporter: Reporter,
+        *,
+        timeout: float | None,
+        join_network: bool,
+        cancel: threading.Event,
+    ) -> Outcome:
+        from bootstrap.backends.compose.driver import bring_up
+
+        return bring_up(
+            workspace,
+            self.engine,
+            self.cli,
+            reporter,
+            timeout=timeout,
+            join_network=join_network,
+            hashes=self._hashes,
+            cancel=cancel,
+        )
+
+    def down(self, workspace: Workspace, say: Callable[[str], None]) -> list[str]:
+        from bootstrap.teardown import stop_in_reverse_order
+
+        stopped = stop_in_reverse_order(workspace, self.engine, say)
+        self.cli.down(workspace.compose)
+        return stopped
+
+    def logs(self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str) -> int:
+        return self.cli.logs(workspace.compose, services, follow, tail)
+
+    def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return self.cli.version(dict(workspace.compose.env)), MINIMUM_VERSION

@@ -1,0 +1,24 @@
+"""What a probe hands the scheduler: one attempt's observation, and the probe's result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One attempt: ready or not, what was seen, and whether waiting longer is pointless."""
+
+    ready: bool
+    detail: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ready: bool
+    detail: str
+    attempts: int
+    elapsed: float
+    fatal: bool = False
+    timed_out: bool = False

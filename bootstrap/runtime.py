@@ -1,0 +1,155 @@
+"""What bootstrap needs of a container engine, as plain data and small protocols.
+
+No Docker import here: the planner, the probes and the scheduler depend on this module, and
+each backend (compose today) implements it. Callers ask for the protocol they need
+(``Inspector``, ``Operator``, ``VolumeStore``); an adapter answers all of them (``Engine``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ComposeProject:
+    """What identifies a compose project: directory, files, name and active profiles.
+
+    ``directory`` is the workspace (files are relative to it); compose's project directory,
+    against which the files' relative paths resolve, is the first file's folder, as compose
+    itself and the Dev Containers CLI have it (``.devcontainer/docker-compose.yml``)."""
+
+    directory: Path
+    files: tuple[str, ...]
+    name: str
+    profiles: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
+
+    @property
+    def project_directory(self) -> Path:
+        return (self.directory / self.files[0]).parent if self.files else self.directory
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    service: str
+    state: str
+    project: str = ""  # created, running, exited, restarting, paused, dead
+    health: str | None = None  # starting, healthy, unhealthy, or None without a healthcheck
+    exit_code: int = 0
+    restart_count: int = 0
+    config_hash: str = ""
+    started_at: str = ""
+    ports: Mapping[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 port
+    addresses: Mapping[str, str] = field(default_factory=dict)  # network -> IP
+    oom_killed: bool = False
+    error: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
+    healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
+    memory_limit: int = 0  # bytes; 0 when none is set
+    image_id: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    name: str
+    labels: Mapping[str, str]
+    created: str = ""
+    project: str = ""  # the compose project (or stack) it belongs to, if any
+    cache_kind: str = ""  # uv, pip, npm: one of bootstrap's shared package caches
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """A container event: ``action`` is start, die, health_status: healthy, destroy..."""
+
+    container_id: str
+    service: str
+    action: str
+    time: float
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    output: str
+
+    @property
+    def not_found(self) -> bool:
+        """The command (or the shell to run it) is not in the image: 126/127 or the engine's
+        own "executable file not found"."""
+        return self.exit_code in (126, 127) or "executable file not found" in self.output
+
+
+class Inspector(Protocol):
+    """Reading the engine: what probes, status, doctor and validation need."""
+
+    def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]: ...
+    def project_containers(
+        self, project: str, *, inspect: bool = True
+    ) -> dict[str, ContainerInfo]: ...
+    def container(self, container_id: str) -> ContainerInfo: ...
+    def logs(self, container_id: str, tail: int) -> str: ...
+    def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]: ...
+    def networks(self) -> dict[str, list[str]]: ...
+    def published_ports(self) -> dict[tuple[str, int], str]: ...
+    def image_exists(self, image: str) -> bool: ...
+    def image_id(self, image: str) -> str | None: ...
+    def version(self) -> dict[str, str]: ...
+    def memory(self, container_id: str) -> int: ...
+    def root_dir(self) -> str: ...
+    def read_file(self, container_id: str, path: str) -> bytes: ...
+
+
+class Operator(Protocol):
+    """Acting on containers: what the driver and the probes' in-container tests need."""
+
+    def start(self, container_id: str) -> None: ...
+    def stop(self, container_id: str, timeout: int = 10) -> None: ...
+    def exec(
+        self,
+        container_id: str,
+        command: Sequence[str],
+        *,
+        user: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult: ...
+    def put_file(
+        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
+    ) -> None: ...
+    def connect_network(self, network: str, container_id: str) -> None: ...
+    def run_helper(
+        self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
+    ) -> ExecResult: ...
+    def remove_helpers(self, project: str) -> list[str]: ...
+
+
+class VolumeStore(Protocol):
+    """The volumes: caches, reset, snapshots and restore."""
+
+    def volumes(self) -> list[VolumeInfo]: ...
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None: ...
+    def create_cache_volume(self, name: str, kind: str) -> None: ...
+    def remove_volume(self, name: str) -> None: ...
+    def export_volume(self, volume: str, destination: str, *, image: str, project: str) -> None: ...
+    def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None: ...
+    def volume_users(self, volume: str) -> list[str]: ...
+    def volume_sizes(self) -> dict[str, int]: ...
+
+
+class Engine(Inspector, Operator, VolumeStore, Protocol):
+    """Everything an engine adapter answers (the Docker SDK's today)."""
+
+
+class ModelLoader(Protocol):
+    """Where the compose model comes from (``docker compose config`` for compose)."""
+
+    def config(self, project: ComposeProject) -> dict[str, Any]: ...
+    def redact_with(self, redact: Callable[[str], str]) -> None: ...

@@ -1,0 +1,46 @@
+"""Where and how to probe one service's container: shared by ``up`` and ``status``."""
+
+from __future__ import annotations
+
+from bootstrap.model import Healthcheck
+from bootstrap.plan import PlannedService
+from bootstrap.probes import Probe, Target, make_probe
+from bootstrap.probespec import ProbeSpec
+from bootstrap.reach import resolvable
+from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.watch import ContainerWatch
+
+
+def target_and_probe(
+    service: PlannedService,
+    info: ContainerInfo,
+    engine: Engine,
+    watch: ContainerWatch,
+    on_network: bool,
+) -> tuple[Target, Probe]:
+    """Where and how to probe one service's container (shared by ``up`` and ``status``).
+
+    The container's effective healthcheck (the image's included) backs the compose one; a
+    service with no other signal but such a healthcheck is gated on it.
+    """
+    healthcheck = service.service.healthcheck
+    if healthcheck is None and info.healthcheck_test and info.healthcheck_test[0] != "NONE":
+        healthcheck = Healthcheck(test=info.healthcheck_test)
+    dns = service.name if on_network and resolvable(service.name) else None
+    target = Target(
+        service.name,
+        info.id,
+        engine,
+        watch,
+        dict(info.ports),
+        dns,
+        healthcheck,
+        service.service.restart,
+    )
+    exposed = [p.target for p in service.service.ports]
+    if not exposed and service.service.label("discovery.port").isdigit():
+        exposed = [int(service.service.label("discovery.port"))]
+    spec = service.probe
+    if spec.kind == "running" and healthcheck is not None:
+        spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")
+    return target, make_probe(spec, exposed=exposed)

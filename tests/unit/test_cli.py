@@ -1,0 +1,113 @@
+"""The click layer in-process (CliRunner), over a fake backend: parse, call, render, exit."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bootstrap.cli import cli
+from bootstrap.settings import Settings, settings_document
+
+from .fakes import FakeEngine, FakeLoader
+
+
+class FakeBackend:
+    name = "fake"
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.loader = FakeLoader(document)
+        self.engine = FakeEngine()
+
+
+@pytest.fixture
+def backend(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:
+    made = FakeBackend(
+        {
+            "services": {
+                "db": {"image": "postgres:16", "environment": {"POSTGRES_PASSWORD": "pw"}},
+                "api": {
+                    "image": "acme/api",
+                    "depends_on": {"db": {"condition": "service_healthy"}},
+                    "labels": {"bootstrap.probe": "http", "bootstrap.probe.port": "8080"},
+                },
+            }
+        }
+    )
+    monkeypatch.setattr("bootstrap.backends.select_backend", lambda name="compose": made)
+    return made
+
+
+def invoke(tmp_path: Path, *args: str) -> Any:
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    return CliRunner().invoke(cli, ["-C", str(tmp_path), *args], catch_exceptions=False)
+
+
+def test_help_lists_every_command_without_importing_docker() -> None:
+    import subprocess
+    import sys
+
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("plan", "up", "down", "status", "reset", "restore", "doctor", "init"):
+        assert command in result.output
+    script = (
+        "import sys; from click.testing import CliRunner; from bootstrap.cli import cli; "
+        "CliRunner().invoke(cli, ['--help']); print(sorted({m.split('.')[0] for m in sys.modules} "
+        "& {'docker', 'rich', 'psycopg', 'aiohttp'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
+
+
+def test_plan_json_offline_over_the_backends_model(tmp_path: Path, backend: FakeBackend) -> None:
+    result = invoke(tmp_path, "plan", "--json", "--offline")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["project"] == "fromfiles"  # the files' name:, as compose chose it
+    assert document["services"]["db"]["phase"] == "databases"
+    assert document["services"]["api"]["probe"] == {
+        "kind": "http",
+        "why": "label bootstrap.probe=http",
+        "port": "8080",
+    }
+    assert [p["waves"] for p in document["phases"] if p["waves"]] == [[["db"]], [["api"]]]
+
+
+def test_a_bad_label_exits_2_naming_it(tmp_path: Path, backend: FakeBackend) -> None:
+    backend.loader.document["services"]["api"]["labels"]["bootstrap.probe.port"] = "eighty"
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    from bootstrap.cli.context import run_cli
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr("sys.argv", ["bootstrap", "-C", str(tmp_path), "plan", "--offline"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            run_cli(cli)
+    finally:
+        monkeypatch.undo()
+    assert exited.value.code == 2
+
+
+def test_init_writes_every_setting_it_documents(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "init"])
+    assert result.exit_code == 0
+    written = tomllib.loads((tmp_path / "bootstrap.toml").read_text())
+    assert set(written) == set(settings_document(Settings()))
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for key in written:
+        assert f"`{key}`" in readme, key
+    assert ".env.local" in (tmp_path / ".gitignore").read_text()
+
+
+def test_an_unknown_backend_is_refused_with_the_choices(tmp_path: Path) -> None:
+    from bootstrap.backends import select_backend
+    from bootstrap.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        select_backend("kubernetes")
+    assert caught.value.location == "--backend" and "compose" in caught.value.hint

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bootstrap.backends.compose.cli import base_args, classify_failure, parse_version
+from bootstrap.errors import ConfigError, EngineError
+from bootstrap.runtime import ComposeProject
+
+
+def classify(stderr: str, verb: str = "create") -> Exception:
+    return classify_failure(stderr, ["docker", "compose", verb], lambda s: s.replace("pw1", "***"))
+
+
+def test_engine_not_answering_is_an_engine_error_with_a_fix() -> None:
+    error = classify("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+    assert isinstance(error, EngineError) and "does not answer" in error.message
+    assert "dockerd" in error.hint
+
+
+def test_old_cli_and_missing_image() -> None:
+    assert "too old" in str(classify("unknown flag: --no-start"))
+    missing = classify("pull access denied for nothere, repository does not exist")
+    assert isinstance(missing, EngineError) and missing.location == "images"
+
+
+def test_required_variable_names_it_and_masks() -> None:
+    error = classify("required variable DB_URL is missing a value: set pw1 first", "config")
+    assert isinstance(error, ConfigError) and error.location == "${DB_URL}"
+    assert "***" in error.message and "pw1" not in error.message
+
+
+@pytest.mark.parametrize(
+    ("stderr", "location"),
+    [
+        (
+            'service "app" depends on undefined service "ghost": invalid',
+            "services.app.depends_on.ghost",
+        ),
+        ("dependency cycle detected: a -> b -> a", "services.a.depends_on"),
+        ("yaml: line 3: mapping values are not allowed", "compose files"),
+    ],
+)
+def test_config_failures_are_the_files_fault(stderr: str, location: str) -> None:
+    error = classify(stderr, "config")
+    assert isinstance(error, ConfigError) and error.location == location
+
+
+def test_base_args_use_the_first_files_folder_and_omit_an_unknown_name() -> None:
+    project = ComposeProject(Path("/w"), (".devcontainer/docker-compose.yml",), "", ("p",))
+    args = base_args(project)
+    assert args[:4] == ["docker", "compose", "--project-directory", "/w/.devcontainer"]
+    assert "-p" not in args and args[-2:] == ["--profile", "p"]
+    named = ComposeProject(Path("/w"), ("compose.yaml",), "shop")
+    assert base_args(named, all_profiles=True)[-4:] == ["-f", "/w/compose.yaml", "--profile", "*"]
+
+
+def test_parse_version() -> None:
+    assert parse_version("v2.40.3") == (2, 40, 3)
+    assert parse_version("2.18.1-desktop.2") == (2, 18, 1)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bootstrap.backends.compose.driver import Creation
+from bootstrap.errors import NoSpaceError
+from bootstrap.runtime import ContainerInfo, VolumeInfo
+from bootstrap.status import collect_status
+from bootstrap.teardown import cache_volumes, data_volumes, ensure_room
+
+from .fakes import FakeEngine, workspace
+
+SERVICES: dict[str, Any] = {
+    "db": {"image": "postgres:16", "environment": {"POSTGRES_PASSWORD": "x"}},
+    "web": {"image": "busybox", "depends_on": {"db": {"condition": "service_started"}}},
+    "extra": {"image": "busybox", "profiles": ["tools"]},
+}
+
+
+def test_reset_takes_only_the_projects_prefixed_volumes_never_a_cache(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, SERVICES)
+    engine = FakeEngine(
+        volume_list=[
+            VolumeInfo("shop_dbdata", {}, project="shop"),
+            VolumeInfo("shop_backup", {}),  # the prefix, not the label: someone else's
+            VolumeInfo("blog_dbdata", {}, project="blog"),  # another workspace
+            VolumeInfo("data", {}, project="shop"),  # the label, not the prefix
+            VolumeInfo("shop_uv", {}, project="shop", cache_kind="uv"),
+            VolumeInfo("bootstrap-uv-cache", {}, cache_kind="uv"),
+        ]
+    )
+    assert [v.name for v in data_volumes(ws, engine)] == ["shop_dbdata"]
+    assert [v.name for v in cache_volumes(ws, engine)] == ["bootstrap-uv-cache"]
+
+
+def test_a_snapshot_that_would_not_fit_is_refused_first(tmp_path: Path) -> None:
+    with pytest.raises(NoSpaceError) as caught:
+        ensure_room(tmp_path / "snaps", {"v"}, {"v": 10**15})
+    assert "nothing was stopped or removed" in caught.value.message
+    ensure_room(tmp_path / "snaps", {"v"}, {"v": 1024})  # fits: no error
+
+
+def info(service: str, state: str = "running", **kw: Any) -> ContainerInfo:
+    return ContainerInfo(f"id-{service}", f"shop-{service}-1", service, state, project="shop", **kw)
+
+
+def test_status_lists_asked_services_and_other_containers_marked(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, SERVICES)
+    ws_all = workspace(tmp_path, SERVICES)  # the plan of every profile, as status loads it
+    ws_all = type(ws)(
+        **{
+            **ws_all.__dict__,
+            "plan": __import__("bootstrap.plan", fromlist=["x"]).build_plan(
+                ws.stack.with_profiles(["*"]), ws.settings
+            ),
+        }
+    )
+    engine = FakeEngine(infos=[info("db"), info("extra", state="exited")])
+    rows = {r.service: r for r in collect_status(ws_all, engine, frozenset({"db", "web"}))}
+    assert set(rows) == {"db", "web", "extra"}
+    assert rows["web"].state == "absent" and not rows["web"].ready
+    assert rows["extra"].selected is False and rows["extra"].ready  # a job that exited 0
+    assert not rows["extra"].counts  # not asked for and not running: health is not its
+
+
+class Hashes:
+    def __init__(self, hashes: dict[str, str]) -> None:
+        self.hashes = hashes
+
+    def config_hashes(self, project: object, services: object) -> dict[str, str]:
+        return self.hashes
+
+
+def test_no_op_rerun_only_when_every_hash_and_image_matches(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, {k: v for k, v in SERVICES.items() if k != "extra"})
+    engine = FakeEngine(images={"postgres:16": "sha-pg", "busybox": "sha-bb"})
+    containers = {
+        "db": info("db", config_hash="h-db", image_id="sha-pg"),
+        "web": info("web", config_hash="h-web", image_id="sha-bb"),
+    }
+    creation = Creation(ws, Hashes({"db": "h-db", "web": "h-web"}), engine)  # type: ignore[arg-type]
+    assert creation._unchanged(containers)
+    changed = Creation(ws, Hashes({"db": "h-db", "web": "other"}), engine)  # type: ignore[arg-type]
+    assert not changed._unchanged(containers)
+    engine.images["busybox"] = "sha-new"  # the image was rebuilt
+    assert not creation._unchanged(containers)
+    assert not creation._unchanged({"db": containers["db"]})  # a container is missing
