@@ -140,14 +140,12 @@ def _devcontainer(session: nox.Session) -> str:
 
 
 def build_feature(session: nox.Session) -> None:
-    """The wheel into the feature, and a copy of the feature into .devcontainer/ (the CLI only
-    takes local features from there): features/src/bootstrap stays the one source."""
+    """The wheel into the feature (its published form bundles it). .devcontainer/bootstrap is
+    a committed link to features/src/bootstrap, the one source: without a wheel (a fresh
+    clone) the feature installs the workspace at postCreate."""
     dist = FEATURE / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.run("uv", "build", "--wheel", "--out-dir", str(dist), external=True)
-    local = Path(".devcontainer") / "bootstrap"
-    shutil.rmtree(local, ignore_errors=True)
-    shutil.copytree(FEATURE, local)
 
 
 @nox.session(default=False, python=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
+from bootstrap.hostpaths import OVERRIDE_NAME, binds_under
+from bootstrap.reach import in_container
 from bootstrap.runtime import Engine
-from bootstrap.validate import Finding, check_ports_free, check_subnet_overlap
+from bootstrap.validate import Finding, check_ports_free, check_subnet_overlap, error
 from bootstrap.workspace import Workspace
 
 
@@ -43,8 +46,46 @@ def busy_ports(workspace: Workspace, engine: Engine) -> dict[tuple[str, int], st
     return busy
 
 
+def engine_sees_the_workspace(workspace: Workspace, engine: Engine) -> bool:
+    """Whether the engine's host has this workspace at the same path (same files): true on
+    the host, and in docker-in-docker; false in a dev container using the host's engine."""
+    from bootstrap.caches import helper_image
+
+    local = sorted(os.listdir(workspace.directory))
+    seen = engine.run_helper(
+        helper_image(engine),
+        ["ls", "-A", "/w"],
+        {str(workspace.directory): "/w"},
+        project=workspace.compose.name,
+    )
+    return seen.exit_code == 0 and sorted(seen.output.split()) == local
+
+
+def check_bind_sources(workspace: Workspace, engine: Engine) -> list[Finding]:
+    """In a container, without LOCAL_WORKSPACE_FOLDER to translate them: bind mounts of the
+    workspace that the engine would take from its own disk."""
+    if not in_container() or any(f.endswith(OVERRIDE_NAME) for f in workspace.compose.files):
+        return []
+    binds = binds_under(workspace.stack, str(workspace.directory))
+    if not binds or engine_sees_the_workspace(workspace, engine):
+        return []
+    return [
+        error(
+            "bind-source-elsewhere",
+            f"services.{service}.volumes",
+            f"{source} is a path in this container; the Docker engine runs elsewhere (the "
+            f"host) and would mount its own {source} at {target}: empty, or missing",
+            "set LOCAL_WORKSPACE_FOLDER to the host's path of this workspace (the "
+            "docker-outside-of-docker feature does) so bootstrap translates it, or use a "
+            "named volume or a config",
+        )
+        for service, source, target in binds
+    ]
+
+
 def engine_findings(workspace: Workspace, engine: Engine) -> list[Finding]:
     return [
         *check_subnet_overlap(workspace.stack, workspace.settings, engine.networks()),
         *check_ports_free(workspace.plan, busy_ports(workspace, engine)),
+        *check_bind_sources(workspace, engine),
     ]

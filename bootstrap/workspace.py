@@ -20,9 +20,11 @@ from bootstrap.envlayers import (
     load_environment,
 )
 from bootstrap.errors import ConfigError
+from bootstrap.hostpaths import OVERRIDE_NAME, host_path_override, translation_wanted
 from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
+from bootstrap.reach import in_container
 from bootstrap.runtime import ComposeProject, ModelLoader
 from bootstrap.settings import Settings, load_settings
 
@@ -140,6 +142,21 @@ def generate_missing_secrets(
     return tuple(missing)
 
 
+def _write_override(directory: Path, project: str, override: dict[str, object]) -> Path:
+    """The host-path override, in .bootstrap/ (or the user's state dir where the workspace is
+    read-only). JSON is YAML, so no YAML writer is needed."""
+    import json
+
+    folder = directory / ".bootstrap"
+    if not os.access(directory, os.W_OK):
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        folder = state / "bootstrap" / project
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{project}.{OVERRIDE_NAME}"
+    path.write_text(json.dumps(override, indent=2), encoding="utf-8")
+    return path
+
+
 def active_profiles(explicit: Sequence[str], env: Environment) -> tuple[str, ...]:
     if explicit:
         return tuple(explicit)
@@ -213,7 +230,13 @@ def load_workspace(
         )
     project_ref = replace(project_ref, name=named.name)
     settings = replace(settings, project=named.name, project_source=named.source)
+    host_root = translation_wanted(environ, in_container(), str(directory))
     stack = stack_from_compose(document, active_profiles=selected)
+    if host_root:
+        override = host_path_override(stack, str(directory), host_root)
+        if override is not None:
+            path = _write_override(directory, named.name, override)
+            project_ref = replace(project_ref, files=(*project_ref.files, str(path)))
     network = stack.networks.get(settings.network)
     if "subnet" not in settings.explicit and network is not None and network.subnets:
         # The compose file is the source of truth for the subnet unless settings pin it.

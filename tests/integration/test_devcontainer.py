@@ -96,6 +96,8 @@ def workspace(tmp_path: Path) -> Iterator[tuple[Project, Path]]:
             "docker-compose,type=bind",
         ],
         "runArgs": ["--group-add", str(socket_gid)],
+        # What the docker-outside-of-docker feature sets: the host's path of the workspace.
+        "containerEnv": {"LOCAL_WORKSPACE_FOLDER": "${localWorkspaceFolder}"},
     }
     (folder / ".devcontainer" / "devcontainer.json").write_text(json.dumps(config, indent=2))
     # The workspace belongs to the dev user, as a checkout on a developer's machine does.
@@ -152,6 +154,123 @@ def test_devcontainer_up_brings_the_stack_up_from_post_create(
     )
     assert who.stdout.strip().endswith("vscode")
 
+    # The app serves ./site through a relative bind mount: the host's path reached the engine.
     url = f"http://127.0.0.1:{project.env['APP_PORT']}/"
     with urllib.request.urlopen(url, timeout=5) as response:
         assert response.read().decode().strip() == "dive-in"
+
+    # Without the host's path, validate says which mount would not work, before anything.
+    unknown = subprocess.run(
+        [
+            cli,
+            "exec",
+            "--workspace-folder",
+            str(folder),
+            "env",
+            "-u",
+            "LOCAL_WORKSPACE_FOLDER",
+            "bootstrap",
+            "validate",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert unknown.returncode == 2, unknown.stdout + unknown.stderr
+    assert "services.app.volumes" in unknown.stderr and "LOCAL_WORKSPACE_FOLDER" in unknown.stderr
+
+
+def offline_config(folder: Path, extra_env: dict[str, str]) -> dict[str, object]:
+    """The repository's own devcontainer.json, as a fresh clone has it, with what this machine
+    cannot fetch replaced: the docker-outside-of-docker feature (ghcr.io) by what it does
+    (the socket, the docker CLI and compose plugin, LOCAL_WORKSPACE_FOLDER)."""
+    import re
+
+    text = (folder / ".devcontainer" / "devcontainer.json").read_text()
+    config = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE))
+    config["features"] = {
+        k: v for k, v in config["features"].items() if not k.startswith("ghcr.io")
+    }
+    config.pop("overrideFeatureInstallOrder", None)
+    docker_cli = shutil.which("docker") or "/usr/bin/docker"
+    config["mounts"] = [
+        "source=/var/run/docker.sock,target=/var/run/docker.sock,type=bind",
+        f"source={Path(docker_cli).resolve()},target=/usr/local/bin/docker,type=bind",
+        f"source={compose_plugin()},target=/usr/local/lib/docker/cli-plugins/docker-compose,type=bind",
+    ]
+    config["runArgs"] = ["--group-add", str(os.stat("/var/run/docker.sock").st_gid)]
+    config["containerEnv"] = {
+        **config.get("containerEnv", {}),
+        "LOCAL_WORKSPACE_FOLDER": "${localWorkspaceFolder}",
+        **extra_env,
+    }
+    return config
+
+
+def test_a_fresh_clone_opens_as_a_dev_container(tmp_path: Path) -> None:
+    """`git clone`, then `devcontainer up`: no manual step. The feature is committed (a link
+    to features/src/bootstrap) and, with no wheel bundled, installs the workspace."""
+    cli = devcontainer_cli()
+    folder = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
+    assert (folder / ".devcontainer" / "bootstrap" / "install.sh").exists()
+    assert not list((folder / ".devcontainer" / "bootstrap").glob("dist/*.whl"))
+    manifest = folder / "features" / "src" / "bootstrap" / "devcontainer-feature.json"
+    try:
+        socket.getaddrinfo("ghcr.io", 443)
+    except OSError:  # the CLI would fetch the installsAfter features to order them
+        data = json.loads(manifest.read_text())
+        data.pop("installsAfter", None)
+        manifest.write_text(json.dumps(data))
+    name = f"dc{uuid.uuid4().hex[:8]}"
+    env = {
+        "COMPOSE_PROJECT_NAME": name,
+        "NET_PREFIX": free_subnet_base(),
+        "DISCOVERY_HOST_PORT": str(free_port(7000, 7099)),
+        "MCP_HOST_PORT": str(free_port(3100, 3199)),
+        "PROMETHEUS_HOST_PORT": str(free_port(9000, 9199)),
+    }
+    override = tmp_path / "override.json"
+    override.write_text(json.dumps(offline_config(folder, env)))
+    subprocess.run(["chown", "-R", "1000:1000", str(folder)], check=True)
+    project = Project(name, folder)
+    try:
+        up = subprocess.run(
+            [cli, "up", "--workspace-folder", str(folder), "--override-config", str(override)],
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-3000:]
+        assert "installing bootstrap from the workspace" in up.stdout + up.stderr
+        status = subprocess.run(
+            [
+                cli,
+                "exec",
+                "--workspace-folder",
+                str(folder),
+                "--override-config",
+                str(override),
+                "bootstrap",
+                "status",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert status.returncode == 0, status.stdout[-3000:] + status.stderr[-2000:]
+        document = json.loads(status.stdout[status.stdout.index("{") :])
+        assert document["healthy"] is True
+        assert document["project"] == name
+        # docker-proxy reads its nginx.conf through a relative bind mount of the workspace.
+        assert {s["service"]: s["ready"] for s in document["services"]}["docker-proxy"] is True
+    finally:
+        ids = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        if ids:
+            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+        project.cleanup()

@@ -38,13 +38,21 @@ if [ ! -x "$PREFIX/venv/bin/python" ]; then
     python3 -m venv "$PREFIX/venv"
 fi
 PIP=("$PREFIX/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir -q)
+FROM_WORKSPACE=false
 if [ "$VERSION" = "bundled" ] || [ "$VERSION" = "latest" ]; then
     wheel="$(ls "$FEATURE_DIR"/dist/bootstrap-*.whl 2>/dev/null | sort -V | tail -n 1)"
-    if [ -z "$wheel" ]; then
-        say "no wheel in $FEATURE_DIR/dist: build the feature with \`uv run nox -s feature\`"; exit 1
+    if [ -n "$wheel" ]; then
+        say "installing $(basename "$wheel")"
+        "${PIP[@]}" --upgrade "$wheel"
+    else
+        # The repository's own dev container, from a fresh clone: no wheel is bundled, so the
+        # postCreate hook installs bootstrap from the workspace (which is not mounted yet).
+        say "no bundled wheel: bootstrap is installed from the workspace at postCreate"
+        FROM_WORKSPACE=true
+        if [ "$REMOTE_USER" != root ] && id "$REMOTE_USER" >/dev/null 2>&1; then
+            chown -R "$REMOTE_USER" "$PREFIX/venv"
+        fi
     fi
-    say "installing $(basename "$wheel")"
-    "${PIP[@]}" --upgrade "$wheel"
 else
     say "installing bootstrap==$VERSION from PyPI"
     "${PIP[@]}" --upgrade "bootstrap==$VERSION"
@@ -67,6 +75,7 @@ BOOTSTRAP_COMPOSE_FILES=$(printf '%q' "$COMPOSEFILES")
 BOOTSTRAP_PROJECT_NAME=$(printf '%q' "$PROJECTNAME")
 BOOTSTRAP_TIMEOUT=$(printf '%q' "$TIMEOUT")
 BOOTSTRAP_REMOTE_USER=$(printf '%q' "$REMOTE_USER")
+BOOTSTRAP_FROM_WORKSPACE=$FROM_WORKSPACE
 OPTIONS
 install -m 0755 "$FEATURE_DIR/post-create.sh" "$PREFIX/post-create.sh"
 # Keep the feature itself, so `bootstrap-feature-reinstall` can repair an installation.
@@ -76,4 +85,8 @@ if [ "$FEATURE_DIR" != "$PREFIX/feature" ]; then
     cp -R "$FEATURE_DIR/." "$PREFIX/feature/"
 fi
 ln -sf "$PREFIX/feature/install.sh" /usr/local/bin/bootstrap-feature-reinstall
-say "installed $("$PREFIX/venv/bin/bootstrap" --version) for $REMOTE_USER"
+if [ "$FROM_WORKSPACE" = true ]; then
+    say "prepared $PREFIX/venv for $REMOTE_USER; the postCreate hook installs the workspace"
+else
+    say "installed $("$PREFIX/venv/bin/bootstrap" --version) for $REMOTE_USER"
+fi

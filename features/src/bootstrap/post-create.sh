@@ -8,6 +8,16 @@ LOG_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/bootstrap"
 mkdir -p "$LOG_DIR" 2>/dev/null || LOG_DIR=/tmp
 LOG="$LOG_DIR/post-create.log"
 
+if [ "${BOOTSTRAP_FROM_WORKSPACE:-false}" = true ] && [ ! -x /usr/local/share/bootstrap/venv/bin/bootstrap ]; then
+    # No wheel was bundled (the repository's own dev container): install it from here.
+    echo "bootstrap: installing bootstrap from the workspace ($PWD)"
+    if ! /usr/local/share/bootstrap/venv/bin/python -m pip install --disable-pip-version-check \
+        --no-cache-dir -q "$PWD" >"$LOG" 2>&1; then
+        echo "bootstrap: installing from the workspace failed; details in $LOG" >&2
+        exit 1
+    fi
+fi
+
 if [ "$BOOTSTRAP_BRING_UP" != "true" ]; then
     echo "bootstrap: bring-up is off (feature option bringUp=false)"
     exit 0
