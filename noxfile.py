@@ -139,13 +139,21 @@ def _devcontainer(session: nox.Session) -> str:
     return str(binary)
 
 
+LOCAL_FEATURE = Path(".devcontainer") / "bootstrap"
+
+
 def build_feature(session: nox.Session) -> None:
-    """The wheel into the feature (its published form bundles it). .devcontainer/bootstrap is
-    a committed link to features/src/bootstrap, the one source: without a wheel (a fresh
-    clone) the feature installs the workspace at postCreate."""
+    """The wheel into the feature (its published form bundles it), and features/src/bootstrap,
+    the one source, copied to .devcontainer/bootstrap: the Dev Containers CLI takes local
+    features only from there, and not through a link. The copy is committed without a wheel,
+    so a fresh clone opens (the feature then installs the workspace at postCreate);
+    tests/unit/test_feature_copy.py fails when the two differ."""
     dist = FEATURE / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.run("uv", "build", "--wheel", "--out-dir", str(dist), external=True)
+    for source in FEATURE.iterdir():
+        if source.is_file():
+            shutil.copy2(source, LOCAL_FEATURE / source.name)
 
 
 @nox.session(default=False, python=False)

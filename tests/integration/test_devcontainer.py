@@ -208,14 +208,14 @@ def offline_config(folder: Path, extra_env: dict[str, str]) -> dict[str, object]
 
 
 def test_a_fresh_clone_opens_as_a_dev_container(tmp_path: Path) -> None:
-    """`git clone`, then `devcontainer up`: no manual step. The feature is committed (a link
-    to features/src/bootstrap) and, with no wheel bundled, installs the workspace."""
+    """`git clone`, then `devcontainer up`: no manual step. The feature is committed (a copy
+    of features/src/bootstrap) and, with no wheel bundled, installs the workspace."""
     cli = devcontainer_cli()
     folder = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(folder)], check=True)
     assert (folder / ".devcontainer" / "bootstrap" / "install.sh").exists()
     assert not list((folder / ".devcontainer" / "bootstrap").glob("dist/*.whl"))
-    manifest = folder / "features" / "src" / "bootstrap" / "devcontainer-feature.json"
+    manifest = folder / ".devcontainer" / "bootstrap" / "devcontainer-feature.json"
     try:
         socket.getaddrinfo("ghcr.io", 443)
     except OSError:  # the CLI would fetch the installsAfter features to order them
@@ -230,7 +230,8 @@ def test_a_fresh_clone_opens_as_a_dev_container(tmp_path: Path) -> None:
         "MCP_HOST_PORT": str(free_port(3100, 3199)),
         "PROMETHEUS_HOST_PORT": str(free_port(9000, 9199)),
     }
-    override = tmp_path / "override.json"
+    # Beside devcontainer.json: the CLI resolves "./bootstrap" against the config's folder.
+    override = folder / ".devcontainer" / "offline.json"
     override.write_text(json.dumps(offline_config(folder, env)))
     subprocess.run(["chown", "-R", "1000:1000", str(folder)], check=True)
     project = Project(name, folder)
