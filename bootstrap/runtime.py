@@ -54,6 +54,7 @@ class ContainerInfo:
     healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
     memory_limit: int = 0  # bytes; 0 when none is set
     image_id: str = ""
+    created_at: str = ""  # RFC 3339, as the engine reports it
 
 
 @dataclass(frozen=True)

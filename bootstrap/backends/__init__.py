@@ -53,6 +53,10 @@ class Backend(Protocol):
         self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str
     ) -> int: ...
 
+    def versions_seen(self) -> dict[str, str]:
+        """Versions of its tools it has already learnt (no extra call), for the run record."""
+        ...
+
     def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(the tool's version, the oldest it supports): compose's, for doctor."""
         ...

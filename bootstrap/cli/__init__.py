@@ -23,6 +23,7 @@ _COMMANDS = {
     "logs": "bootstrap.cli.lifecycle:logs",
     "discovery": "bootstrap.cli.discovery:discovery",
     "doctor": "bootstrap.cli.doctor:doctor",
+    "trace": "bootstrap.cli.trace:trace",
 }
 _HELP = {
     "plan": "Show the ordered waves: phase, reason, address, ports, probe per service.",
@@ -38,6 +39,7 @@ _HELP = {
     "logs": "Show container logs (hands over to docker compose logs).",
     "discovery": "Run the discovery service (registry, health WebSocket, file_sd).",
     "doctor": "Check versions, startup, network, volumes, resources, tracked secrets.",
+    "trace": "The timeline of a recorded up: text, --html page, --json, --compare.",
 }
 
 

@@ -16,8 +16,13 @@ from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bootstrap.backends import Backend
     from bootstrap.lock import ProjectLock
+    from bootstrap.runrecord import Recorder
     from bootstrap.runtime import Engine
+    from bootstrap.scheduler import Outcome
     from bootstrap.workspace import Workspace
 
 
@@ -87,6 +92,7 @@ def up(
         outcome_document,
         summary_lines,
     )
+    from bootstrap.runrecord import Recorder
 
     workspace = ctx.workspace(profiles)
     backend = ctx.backend()
@@ -115,16 +121,19 @@ def up(
             reporter = LiveReporter(ctx.redact, services)
         else:
             reporter = PlainReporter(ctx.redact)
+        recorder = Recorder(reporter)
+        began_wall = time.time()
         try:
             outcome = backend.up(
                 workspace,
-                reporter,
+                recorder,
                 timeout=timeout,
                 join_network=join_network,
                 cancel=signalled.event,
             )
         finally:
             reporter.close()
+        keep_record(workspace, backend, outcome, recorder, began_wall, ctx.redact)
     if as_json:
         emit_json({"state": "summary", **outcome_document(outcome)}, ctx.redact, indent=None)
     else:
@@ -162,6 +171,35 @@ def up(
         fg="green",
     )
     return 0
+
+
+def keep_record(
+    workspace: Workspace,
+    backend: Backend,
+    outcome: Outcome,
+    recorder: Recorder,
+    began_wall: float,
+    redact: Callable[[str], str],
+) -> None:
+    """The run's record into .bootstrap/runs/ (``bootstrap trace`` reads it). A record that
+    cannot be written (a read-only workspace) is said, never fatal."""
+    from bootstrap.envlayers import redact_document
+    from bootstrap.runrecord import build_record, runs_folder, save_record
+
+    try:
+        versions = {**backend.engine.version(), **backend.versions_seen()}
+        record = build_record(
+            project=workspace.compose.name,
+            outcome=outcome,
+            events=recorder.seen,
+            began_wall=began_wall,
+            containers=backend.engine.project_containers(workspace.compose.name),
+            versions=versions,
+            redact=redact,
+        )
+        save_record(runs_folder(workspace.directory), redact_document(record, redact))  # type: ignore[arg-type]
+    except (OSError, BootstrapError) as exc:
+        say(f"the run's record was not kept: {exc}", fg="yellow")
 
 
 @click.command()

@@ -71,6 +71,16 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
     assert "SELECT 1" in str(maria_ready["detail"])
     assert summary["critical_chain"][-1] == "prometheus"  # type: ignore[index]
 
+    # The run was recorded; trace renders it (text, a self-contained page, JSON).
+    timeline = p.run("trace", check=0).stdout
+    assert all(name in timeline for name in phase_of) and "critical chain" in timeline
+    page = p.directory / "up.html"
+    p.run("trace", "--html", str(page), check=0)
+    assert page.read_text().count("data-service=") == len(phase_of)
+    record = json.loads(p.run("trace", "--json", check=0).stdout)
+    assert record["versions"]["compose"] and record["versions"]["engine"]
+    assert SECRET not in page.read_text()
+
     # status: all healthy.
     status = json.loads(p.run("status", "--json", check=0).stdout)
     assert status["healthy"] is True

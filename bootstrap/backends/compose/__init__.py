@@ -72,5 +72,9 @@ class ComposeBackend:
     def logs(self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str) -> int:
         return self.cli.logs(workspace.compose, services, follow, tail)
 
+    def versions_seen(self) -> dict[str, str]:
+        found = self.cli.seen_version
+        return {"compose": ".".join(map(str, found))} if found else {}
+
     def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return self.cli.version(dict(workspace.compose.env)), MINIMUM_VERSION

@@ -147,6 +147,7 @@ class ComposeCLI:
 
     def __init__(self, redact: Callable[[str], str] = lambda s: s) -> None:
         self._redact = redact
+        self.seen_version: tuple[int, ...] = ()  # learnt beside `config`, at no cost
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         """Mask the workspace's secrets in compose's messages from now on."""
@@ -190,6 +191,7 @@ class ComposeCLI:
         except (ConfigError, EngineError) as exc:
             failure, out = exc, ""
         found = parse_version(version.communicate()[0] or "")
+        self.seen_version = found
         if found and found < MINIMUM_VERSION:  # an old CLI explains any failure best
             raise EngineError(
                 f"Docker Compose {'.'.join(map(str, found))} is too old",

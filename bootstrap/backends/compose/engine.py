@@ -71,6 +71,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         healthcheck_test=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
         memory_limit=int((attrs.get("HostConfig") or {}).get("Memory") or 0),
         image_id=str(attrs.get("Image") or ""),
+        created_at=str(attrs.get("Created") or ""),
     )
 
 

@@ -1,0 +1,140 @@
+"""The record of one ``up``: per service its phase and the moments it was created, launched,
+started, first probed and ready (or failed or skipped, and why), its probe attempts and what
+the last one saw; per phase its barrier; the critical chain; the versions. Kept under
+``.bootstrap/runs/`` (the last 20), rendered by ``bootstrap trace``.
+
+``Recorder`` is a reporter (the scheduler's observer): it sees the events as they happen and
+notes when, on the same monotonic clock as the outcome. Building the record is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bootstrap.runtime import ContainerInfo
+from bootstrap.scheduler import Event, Outcome, Reporter
+
+RECORD_SCHEMA = 1
+KEEP = 20
+
+
+@dataclass
+class Recorder:
+    """Passes every event on, and remembers (monotonic time, event)."""
+
+    forward: Reporter
+    seen: list[tuple[float, Event]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self.seen.append((time.monotonic(), event))
+        self.forward(event)
+
+
+def _wall(stamp: str) -> float | None:
+    """An engine timestamp (RFC 3339 with nanoseconds) as epoch seconds."""
+    if not stamp or stamp.startswith("0001"):
+        return None
+    whole, _dot, fraction = stamp.rstrip("Z").partition(".")
+    try:
+        base = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+    return base + float("0." + (fraction[:6] or "0"))
+
+
+def build_record(
+    *,
+    project: str,
+    outcome: Outcome,
+    events: list[tuple[float, Event]],
+    began_wall: float,
+    containers: Mapping[str, ContainerInfo],
+    versions: Mapping[str, str],
+    redact: Callable[[str], str] = lambda s: s,
+) -> dict[str, Any]:
+    """The record as plain data: times in seconds from the start of ``up``. Pure."""
+
+    def rel(moment: float | None) -> float | None:
+        return None if moment is None else round(moment - outcome.began, 3)
+
+    first: dict[tuple[str, str], float] = {}
+    for moment, event in events:
+        first.setdefault((event.service, event.state), moment)
+    chain = outcome.critical_chain()
+    services: dict[str, Any] = {}
+    for name, result in outcome.results.items():
+        info = containers.get(name)
+        created = _wall(info.created_at) if info else None
+        ended = result.ready_at or first.get((name, result.status.value))
+        services[name] = {
+            "phase": result.phase,
+            "status": result.status.value,
+            "optional": result.optional,
+            "created": None if created is None else round(created - began_wall, 3),
+            "launched": rel(first.get((name, "starting"))),
+            "started": rel(result.started_at),
+            "first_probe": rel(first.get((name, "probing"))),
+            "ended": rel(ended),
+            "attempts": result.attempts,
+            "detail": redact(result.reason.splitlines()[0] if result.reason else ""),
+            "critical": name in chain,
+        }
+    phases = [
+        {
+            "name": event.detail,
+            "barrier": rel(moment),
+            "services": [n for n, s in services.items() if s["phase"] == event.detail],
+        }
+        for moment, event in events
+        if event.state == "phase"
+    ]
+    return {
+        "schema": RECORD_SCHEMA,
+        "project": project,
+        "began": datetime.fromtimestamp(began_wall, UTC).isoformat(timespec="milliseconds"),
+        "total": round(outcome.ended - outcome.began, 3),
+        "ok": outcome.ok,
+        "cancelled": outcome.cancelled,
+        "critical_chain": chain,
+        "phases": phases,
+        "services": services,
+        "versions": dict(versions),
+    }
+
+
+def runs_folder(workspace_directory: Path) -> Path:
+    return workspace_directory / ".bootstrap" / "runs"
+
+
+def save_record(folder: Path, record: dict[str, Any], *, keep: int = KEEP) -> Path:
+    """Write it whole (temporary name, then rename), then keep only the newest ``keep``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = record["began"].replace(":", "").replace("-", "").split(".")[0]
+    path = folder / f"{stamp}-{record['project']}.json"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    temporary.replace(path)
+    for old in list_records(folder)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def list_records(folder: Path, project: str | None = None) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    runs = sorted(p for p in folder.glob("*.json") if not p.name.startswith("."))
+    return [p for p in runs if project is None or p.stem.endswith(f"-{project}")]
+
+
+def load_record(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data

@@ -1,0 +1,93 @@
+"""The run record and its timeline, from a scheduler run over a fake driver."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bootstrap import timeline
+from bootstrap.outcome import ProbeResult
+from bootstrap.plan import PlannedService
+from bootstrap.runrecord import Recorder, build_record, list_records, load_record, save_record
+from bootstrap.scheduler import Scheduler
+
+from .helpers import plan, svc
+
+
+class SlowDriver:
+    def start(self, service: PlannedService) -> str:
+        time.sleep(0.02)
+        return "started"
+
+    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+        time.sleep(0.05 if service.name == "pg" else 0.01)
+        return ProbeResult(True, f"{service.name} answered", 2, 0.05)
+
+    def log_tail(self, service: PlannedService, lines: int) -> str:
+        return ""
+
+
+def record() -> dict[str, object]:
+    events: list[object] = []
+    recorder = Recorder(events.append)  # type: ignore[arg-type]
+    began = time.time()
+    stack = {
+        "pg": svc("postgres"),
+        "api": svc(depends={"pg": "service_healthy"}),
+        "prom": svc("prom/prometheus"),
+    }
+    outcome = Scheduler(plan(stack), SlowDriver(), recorder).run()  # type: ignore[arg-type]
+    return build_record(
+        project="shop",
+        outcome=outcome,
+        events=recorder.seen,
+        began_wall=began,
+        containers={},
+        versions={"engine": "20.10"},
+        redact=lambda s: s.replace("answered", "ok"),
+    )
+
+
+def test_record_has_every_moment_in_order_and_the_chain() -> None:
+    r = record()
+    services = r["services"]  # type: ignore[index]
+    pg, api = services["pg"], services["api"]  # type: ignore[index]
+    assert pg["launched"] <= pg["started"] <= pg["first_probe"] <= pg["ended"]
+    assert api["launched"] >= pg["ended"]  # the barrier: apps after databases
+    assert pg["attempts"] == 2 and pg["detail"] == "pg ok"  # masked like every output
+    assert [p["name"] for p in r["phases"]] == ["databases", "apps", "monitoring"]  # type: ignore[index]
+    assert r["critical_chain"][-1] == "prom" and pg["critical"]  # type: ignore[index]
+
+
+def test_text_timeline_and_html_page(tmp_path: Path) -> None:
+    r = record()
+    lines = timeline.text(r).splitlines()
+    assert any(line.startswith(" *pg") for line in lines)
+    page = timeline.html(r, previous={**r, "total": 99.0, "began": "before"})
+    assert page.count("data-service=") == 3
+    assert 'class="critical"' in page and "faster than the previous run" in page
+    assert not re.search(r"<script|https?://", page)  # self-contained: no script, no network
+    assert page.count('class="barrier"') == 3
+
+
+def test_runs_are_kept_whole_and_only_the_last_twenty(tmp_path: Path) -> None:
+    r = record()
+    for index in range(23):
+        save_record(tmp_path, {**r, "began": f"2026-11-27T07:{index:02d}:00.000+00:00"})
+    runs = list_records(tmp_path)
+    assert len(runs) == 20 and runs[0].name.startswith("20261127T070300")
+    assert load_record(runs[-1])["project"] == "shop"
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_compare_names_what_got_slower() -> None:
+    older = record()
+    newer = {**older, "services": {**older["services"]}}  # type: ignore[dict-item]
+    slow = dict(newer["services"]["api"])  # type: ignore[index]
+    slow["ended"] = slow["ended"] + 1.5
+    newer["services"]["api"] = slow  # type: ignore[index]
+    first = timeline.compare(older, newer)[0]
+    assert first[0] == "api" and round(first[2] - first[1], 2) == 1.5  # type: ignore[operator]
+    assert "1.50s slower" in timeline.compare_text(older, newer)
