@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -197,9 +197,20 @@ def keep_record(
             versions=versions,
             redact=redact,
         )
-        save_record(runs_folder(workspace.directory), redact_document(record, redact))  # type: ignore[arg-type]
+        masked: dict[str, Any] = redact_document(record, redact)  # type: ignore[assignment]
+        save_record(runs_folder(workspace.directory), masked)
     except (OSError, BootstrapError) as exc:
         say(f"the run's record was not kept: {exc}", fg="yellow")
+        return
+    import os
+
+    from bootstrap import otel
+
+    if otel.wanted(os.environ):
+        try:
+            otel.export_run(masked)
+        except Exception as exc:
+            say(f"OpenTelemetry export failed: {exc}", fg="yellow")
 
 
 @click.command()

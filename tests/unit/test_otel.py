@@ -1,0 +1,74 @@
+"""A run's spans reach a real OTLP/HTTP receiver (this test's own), decoded with the
+OpenTelemetry protobuf package: names, parents and timings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from bootstrap.otel import export_run
+
+from .test_timeline import record
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ExportTraceServiceRequest]]:
+    received: list[ExportTraceServiceRequest] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            assert self.path == "/v1/traces"
+            assert self.headers["Content-Type"] == "application/x-protobuf"
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            received.append(request)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    yield received
+    server.shutdown()
+    server.server_close()
+
+
+def test_one_trace_per_run_with_phases_and_services(
+    receiver: list[ExportTraceServiceRequest],
+) -> None:
+    run = record()
+    export_run(run)
+    spans = [
+        s for r in receiver for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans
+    ]
+    by_name = {s.name: s for s in spans}
+    assert set(by_name) == {
+        "bootstrap up shop",
+        "phase databases",
+        "phase apps",
+        "phase monitoring",
+        "pg",
+        "api",
+        "prom",
+    }
+    assert len({s.trace_id for s in spans}) == 1
+    root = by_name["bootstrap up shop"]
+    assert not root.parent_span_id
+    assert by_name["phase apps"].parent_span_id == root.span_id
+    assert by_name["api"].parent_span_id == by_name["phase apps"].span_id
+    pg = by_name["pg"]
+    assert [e.name for e in pg.events] == ["container started", "first probe", "ready"]
+    took = (pg.end_time_unix_nano - pg.start_time_unix_nano) / 1e9
+    expected = run["services"]["pg"]["ended"] - run["services"]["pg"]["launched"]  # type: ignore[index]
+    assert abs(took - expected) < 0.002
+    assert by_name["api"].start_time_unix_nano >= pg.end_time_unix_nano  # the barrier
+    assert root.end_time_unix_nano >= by_name["prom"].end_time_unix_nano
