@@ -55,6 +55,7 @@ class ContainerInfo:
     memory_limit: int = 0  # bytes; 0 when none is set
     image_id: str = ""
     created_at: str = ""  # RFC 3339, as the engine reports it
+    image: str = ""  # the image's name as the service asked for it
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,12 @@ class Registration:
     scrape_path: str = "/metrics"
     labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    phase: str = "apps"  # as bootstrap's planner places it (label, then what it is)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "service": self.service,
+            "phase": self.phase,
             "container": self.container_name,
             "address": self.address,
             "protocol": self.protocol,
@@ -99,7 +101,18 @@ def registration_from(info: ContainerInfo, *, network: str | None = None) -> Reg
         scrape_path=labels.get("prometheus.path", "/metrics"),
         labels={k: v for k, v in labels.items() if k.startswith(("discovery.", "prometheus."))},
         env=dict(info.env),
+        phase=phase_of(info),
     )
+
+
+def phase_of(info: ContainerInfo) -> str:
+    """The container's phase by the planner's own rules (label, role, what it is)."""
+    from bootstrap.classify import classify
+    from bootstrap.model import Service
+    from bootstrap.settings import Settings
+
+    service = Service(name=info.service or info.name, image=info.image, labels=dict(info.labels))
+    return classify(service, Settings()).phase
 
 
 @dataclass

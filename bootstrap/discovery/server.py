@@ -162,7 +162,7 @@ class DiscoveryService:
             if entry is not None:
                 await self.broadcast(entry.service, "registered", "container started")
                 self.write_file_sd()
-                await self.probe(entry)
+                await self.probe_until_up(entry)
         elif event.action in GONE:
             name = self.registry.deregister_container(event.container_id)
             if name is not None:
@@ -191,7 +191,24 @@ class DiscoveryService:
         if current is None or current.container_id != entry.container_id:
             return  # deregistered while probing
         if self.registry.set_health(entry.service, health):
-            await self.broadcast(entry.service, health.status, health.detail)
+            await self.broadcast(entry.service, health.status, health.detail, health.latency)
+
+    async def probe_until_up(self, entry: Registration) -> None:
+        """A container just started is probed on a short backoff until it answers (or the
+        regular interval takes over): one early "connection refused" must not show a ready
+        service as down until the next round."""
+        pause, waited = 0.25, 0.0
+        while not self.stop.is_set():
+            await self.probe(entry)
+            health = self.registry.health.get(entry.service)
+            current = self.registry.entries.get(entry.service)
+            if health is None or health.status == "up" or current != entry:
+                return
+            if waited >= self.config.interval:
+                return
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 2.0)
 
     async def probe_forever(self) -> None:
         while not self.stop.is_set():
@@ -216,7 +233,9 @@ class DiscoveryService:
         except OSError as exc:
             log.warning("cannot write %s: %s", path, exc)
 
-    async def broadcast(self, service: str, status: str, detail: str) -> None:
+    async def broadcast(
+        self, service: str, status: str, detail: str, latency: float | None = None
+    ) -> None:
         message = json.dumps(
             {
                 "type": "status",
@@ -224,6 +243,7 @@ class DiscoveryService:
                 "status": status,
                 "detail": detail,
                 "timestamp": time.time(),
+                **({"latency": latency} if latency is not None else {}),
             }
         )
         log.info("%s %s: %s", service, status, detail)
@@ -232,6 +252,13 @@ class DiscoveryService:
                 await ws.send_str(message)
 
     # --- HTTP -----------------------------------------------------------------------------
+
+    async def dashboard(self, _request: web.Request) -> web.Response:
+        """The live page: plain HTML, CSS and a small script shipped in the package."""
+        from importlib.resources import files
+
+        page = files("bootstrap.discovery").joinpath("dashboard.html").read_text("utf-8")
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     async def services(self, _request: web.Request) -> web.Response:
         return web.json_response(
@@ -271,6 +298,7 @@ class DiscoveryService:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/", self.dashboard)
         app.router.add_get("/services", self.services)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)

@@ -72,6 +72,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         memory_limit=int((attrs.get("HostConfig") or {}).get("Memory") or 0),
         image_id=str(attrs.get("Image") or ""),
         created_at=str(attrs.get("Created") or ""),
+        image=str(config.get("Image") or ""),
     )
 
 
@@ -101,6 +102,7 @@ def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
         addresses={n: str(v.get("IPAddress") or "") for n, v in networks.items()},
         labels=dict(labels),
         image_id=str(item.get("ImageID") or ""),
+        image=str(item.get("Image") or ""),
     )
 
 

@@ -1,0 +1,153 @@
+"""The two pages in a real browser (headless Chromium through Selenium and the system's
+chromedriver): the bring-up timeline, and the discovery dashboard following the stack live."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project, free_port
+
+pytestmark = [pytest.mark.docker, pytest.mark.browser]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("BOOTSTRAP_ARTIFACTS", REPO / ".bootstrap" / "artifacts"))
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip(
+            "Debian's chromium and chromium-driver are not installed (.ci/run installs them)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1200,800",
+    ):
+        options.add_argument(flag)
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    try:
+        yield session
+    finally:
+        session.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(session: object, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    session.save_screenshot(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def test_timeline_page_has_a_row_per_service_and_the_critical_chain(
+    browser: object, make_project: Callable[..., Project]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    p = make_project("converge")
+    (p.directory / ".env").write_text("POSTGRES_PASSWORD=timeline-pw-0123456789\n")
+    assert p.run("up", "--timeout", "120").returncode == 0
+    page = p.directory / "timeline.html"
+    assert p.run("trace", "--html", str(page)).returncode == 0
+    browser.get(page.as_uri())  # type: ignore[attr-defined]
+    rows = browser.find_elements(By.CSS_SELECTOR, "g[data-service]")  # type: ignore[attr-defined]
+    assert sorted(r.get_attribute("data-service") for r in rows) == [
+        "db",
+        "files",
+        "metrics",
+        "web",
+    ]
+    critical = browser.find_elements(By.CSS_SELECTOR, "g.critical")  # type: ignore[attr-defined]
+    assert critical and all(c.get_attribute("data-service") for c in critical)
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "g[data-service=db] rect.engine").size["width"] >= 1
+    )  # type: ignore[attr-defined]
+    assert shot(browser, "timeline.png").stat().st_size > 1000
+
+
+def test_dashboard_follows_a_container_going_down_and_up_without_reload(
+    browser: object, make_project: Callable[..., Project]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    port = free_port(7000, 7099)
+    p = make_project(
+        "discovery",
+        REPO_ROOT=str(REPO),
+        POSTGRES_PASSWORD="dash-pw-1",
+        DISCOVERY_HOST_PORT=str(port),
+    )
+    assert p.compose("build", "discovery", "mcp").returncode == 0
+    assert p.run("up", "--timeout", "240", timeout=900).returncode == 0
+    browser.get(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
+    browser.execute_script("window.loadedOnce = 'yes';")  # type: ignore[attr-defined]
+
+    def status(service: str) -> str:
+        """Read in one script: the page re-renders rows, so a found element can go stale."""
+        return str(
+            browser.execute_script(  # type: ignore[attr-defined]
+                "const c = document.querySelector(`tr[data-service='${arguments[0]}'] td.status`);"
+                " return c ? c.textContent : 'absent';",
+                service,
+            )
+        )
+
+    seen: list[tuple[str, str]] = []
+
+    def both_up(_browser: object) -> bool:
+        seen.append((status("web"), status("mcp")))
+        return seen[-1] == ("up", "up")
+
+    try:
+        WebDriverWait(browser, 60).until(both_up)
+    except Exception:
+        shot(browser, "dashboard-timeout.png")
+        raise AssertionError(f"web and mcp never both up: last seen {seen[-3:]}") from None
+    headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]  # type: ignore[attr-defined]
+    assert headings[0].lower() == "databases" and "apps" in [h.lower() for h in headings]
+    mcp_cell = str(
+        browser.execute_script(  # type: ignore[attr-defined]
+            "return document.querySelector('tr[data-service=mcp] td.mcp').textContent;"
+        )
+    )
+    assert "5 tools" in mcp_cell
+    shot(browser, "dashboard.png")
+
+    web = str(p.container("web")["Id"])
+    subprocess.run(["docker", "stop", "-t", "1", web], check=True, capture_output=True)
+    stopped = time.monotonic()
+    try:
+        WebDriverWait(browser, 10, poll_frequency=0.05).until(
+            lambda _b: status("web") == "down", "web down"
+        )
+    finally:
+        shot(browser, "dashboard-web-stopped.png")
+    assert time.monotonic() - stopped < 2.0  # the events stream, not a poll
+    subprocess.run(["docker", "start", web], check=True, capture_output=True)
+    WebDriverWait(browser, 30, poll_frequency=0.1).until(
+        lambda _b: status("web") == "up", f"web up again (now {status('web')})"
+    )
+    assert browser.execute_script("return window.loadedOnce;") == "yes"  # never reloaded  # type: ignore[attr-defined]
