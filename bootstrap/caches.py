@@ -55,7 +55,7 @@ def _record_file() -> Path:
 
 
 def _handed_over() -> dict[str, str]:
-    """volume -> "<created-at> <uid:gid>" for every cache handed to its owner on this machine."""
+    """volume -> "<id> <uid:gid>" for every cache handed to its owner on this machine."""
     try:
         data = json.loads(_record_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -94,12 +94,15 @@ def ensure_cache_volumes(
         created = name not in existing
         if created:
             engine.create_cache_volume(name, kind)
-            stamp = next((v.created for v in engine.volumes() if v.name == name), "")
+            identity = next((v.identity for v in engine.volumes() if v.name == name), "")
         else:
-            stamp = existing[name].created
+            identity = existing[name].identity
         # A run killed between creating the volume and handing it over left it root-owned:
-        # the record of hand-overs, written only after the chown, tells.
-        if created or fix_owner or handed.get(name) != f"{stamp} {owner}":
+        # the record of hand-overs (volume -> its id at creation), written only after the
+        # chown, tells. Not the creation time: the engine reports the folder's, which a chown
+        # changes.
+        stamp = f"{identity or 'unlabelled'} {owner}"
+        if created or fix_owner or handed.get(name) != stamp:
             image = image or helper_image(engine)
             done = engine.run_helper(
                 image,
@@ -112,7 +115,7 @@ def ensure_cache_volumes(
                     f"could not hand {name} to {owner}: {done.output.strip()}",
                     location=f"volume {name}",
                 )
-            handed[name] = f"{stamp} {owner}"
+            handed[name] = stamp
             _record_handed_over(handed)
         result.append(
             CacheVolume(kind, name, MOUNT_POINTS.get(kind, f"/cache/{kind}"), created, owner)

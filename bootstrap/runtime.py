@@ -65,6 +65,7 @@ class VolumeInfo:
     created: str = ""
     project: str = ""  # the compose project (or stack) it belongs to, if any
     cache_kind: str = ""  # uv, pip, npm: one of bootstrap's shared package caches
+    identity: str = ""  # set once at creation (a cache's id): tells a recreated volume apart
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ class FakeEngine:
         self.volume_list.append(VolumeInfo(name, dict(labels)))
 
     def create_cache_volume(self, name: str, kind: str) -> None:
-        self.volume_list.append(VolumeInfo(name, {}, cache_kind=kind))
+        self.volume_list.append(VolumeInfo(name, {}, cache_kind=kind, identity=f"id-{name}"))
 
     def remove_volume(self, name: str) -> None:
         self.removed.append(name)

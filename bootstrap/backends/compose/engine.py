@@ -20,6 +20,7 @@ SERVICE_LABEL = "com.docker.compose.service"
 HASH_LABEL = "com.docker.compose.config-hash"
 HELPER_LABEL = "io.bootstrap.helper"
 CACHE_LABEL = "io.bootstrap.cache"
+CACHE_ID_LABEL = "io.bootstrap.cache-id"
 
 
 def _engine_gone(exc: Exception) -> EngineGone:
@@ -252,13 +253,17 @@ class DockerEngine:
                 str(v.get("CreatedAt", "")),
                 project=str((v.get("Labels") or {}).get(PROJECT_LABEL, "")),
                 cache_kind=str((v.get("Labels") or {}).get(CACHE_LABEL, "")),
+                identity=str((v.get("Labels") or {}).get(CACHE_ID_LABEL, "")),
             )
             for v in listed
         ]
 
     def create_cache_volume(self, name: str, kind: str) -> None:
-        """A shared package cache: bootstrap's label, no project's."""
-        self.create_volume(name, {CACHE_LABEL: kind})
+        """A shared package cache: bootstrap's labels (its kind, an id for its lifetime), no
+        project's."""
+        import uuid
+
+        self.create_volume(name, {CACHE_LABEL: kind, CACHE_ID_LABEL: uuid.uuid4().hex})
 
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
         self._call(self._api.create_volume, name=name, labels=dict(labels))
