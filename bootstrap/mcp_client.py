@@ -14,6 +14,7 @@ from typing import Any
 
 from bootstrap import __version__
 
+DEFAULT_PATH = "/mcp"  # the streamable HTTP transport's usual endpoint
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 # What the handshake offers: the SDKs in use answer it; a server may answer another of the
 # versions above (the newest, 2025-11-25, included), and the probe accepts it.
@@ -124,7 +125,7 @@ class _Session:
         self.connection.close()
 
 
-def handshake(host: str, port: int, path: str = "/mcp", timeout: float = 2.0) -> McpReport:
+def handshake(host: str, port: int, path: str = DEFAULT_PATH, timeout: float = 2.0) -> McpReport:
     """Run the compliance handshake. Raises ``McpError`` (contract) or ``OSError`` (network)."""
     session = _Session(host, port, path, timeout)
     try:
@@ -168,7 +169,7 @@ def call_tool(
     port: int,
     tool: str,
     arguments: dict[str, Any],
-    path: str = "/mcp",
+    path: str = DEFAULT_PATH,
     timeout: float = 5.0,
 ) -> dict[str, Any]:
     """Initialize a session and call one tool; returns the tool result."""

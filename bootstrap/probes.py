@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bootstrap.errors import EngineGone
-from bootstrap.mcp_client import McpError, handshake
+from bootstrap.mcp_client import DEFAULT_PATH, McpError, handshake
 from bootstrap.model import Healthcheck
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.probespec import DEFAULT_PORTS, ProbeSpec
@@ -419,7 +419,7 @@ class MariadbProbe:
 @dataclass(frozen=True)
 class McpProbe:
     port: int
-    path: str = "/mcp"
+    path: str = DEFAULT_PATH
     kind: str = "mcp"
 
     def check(self, target: Target) -> Observation:
@@ -513,7 +513,7 @@ def make_probe(  # noqa: PLR0911 - a dispatch on the kind: one return per kind
     if kind == "tcp":
         return TcpProbe(_port(spec, exposed, DEFAULT_PORTS["tcp"]))
     if kind == "mcp":
-        return McpProbe(_port(spec, exposed, DEFAULT_PORTS["mcp"]), spec.text("path", "/mcp"))
+        return McpProbe(_port(spec, exposed, DEFAULT_PORTS["mcp"]), spec.text("path", DEFAULT_PATH))
     if kind == "exec":
         return ExecProbe(spec.text("command", "true"))
     if kind == "log":

@@ -14,6 +14,7 @@ from difflib import get_close_matches
 
 from bootstrap.classify import PHASE_LABEL, ROLE_LABEL, database_engine
 from bootstrap.errors import ConfigError
+from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
 
 PROBE_LABEL = "bootstrap.probe"
@@ -23,7 +24,6 @@ ALLOWANCES = ("docker-socket", "privileged", "sys-admin")
 ROLES = ("discovery",)
 ParamValue = int | float | str
 DEFAULT_PORTS = {"postgres": 5432, "mariadb": 3306, "mcp": 8000, "http": 80, "tcp": 80}
-DEFAULT_MCP_PATH = "/mcp"
 _SECRET_PARAMS = {"password"}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -269,7 +269,7 @@ def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> 
         return ProbeSpec(engine, {**base, **_label_params(service, engine, why)}, why)
     if service.label("discovery.protocol") == "mcp":
         why = "label discovery.protocol=mcp"
-        mcp: dict[str, ParamValue] = {"path": service.label("discovery.path") or DEFAULT_MCP_PATH}
+        mcp: dict[str, ParamValue] = {"path": service.label("discovery.path") or DEFAULT_PATH}
         if service.label("discovery.port").isdigit():
             mcp["port"] = int(service.label("discovery.port"))
         return ProbeSpec("mcp", {**mcp, **_label_params(service, "mcp", why)}, why)

@@ -7,11 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from bootstrap.discovery import DISCOVERY_PORT
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo
 from bootstrap.workspace import Workspace
-
-DISCOVERY_PORT = 7000
 
 
 def discovery_url(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.runtime import ContainerInfo
 
 PROTOCOLS = ("http", "mcp", "postgres", "mariadb", "mysql", "tcp")
@@ -95,7 +96,7 @@ def registration_from(info: ContainerInfo, *, network: str | None = None) -> Reg
         address=address,
         protocol=protocol,
         port=_port(labels, "discovery.port"),
-        path=labels.get("discovery.path", "/mcp" if protocol == "mcp" else "/"),
+        path=labels.get("discovery.path", DEFAULT_PATH if protocol == "mcp" else "/"),
         scrape=scrape,
         scrape_port=_port(labels, "prometheus.port"),
         scrape_path=labels.get("prometheus.path", "/metrics"),

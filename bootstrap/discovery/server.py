@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from bootstrap.discovery import DISCOVERY_PORT
 from bootstrap.discovery.registry import (
     Health,
     LabelError,
@@ -43,7 +44,7 @@ class DiscoveryConfig:
     project: str
     network: str = "mcp-cluster"
     host: str = "0.0.0.0"  # noqa: S104 - it serves the stack's network
-    port: int = 7000
+    port: int = DISCOVERY_PORT
     interval: float = 5.0
     sd_file: Path | None = Path("/sd/targets.json")
 
@@ -53,7 +54,7 @@ class DiscoveryConfig:
         return cls(
             project=environ.get("DISCOVERY_PROJECT") or project,
             network=environ.get("DISCOVERY_NETWORK", "mcp-cluster"),
-            port=int(environ.get("DISCOVERY_PORT", "7000")),
+            port=int(environ.get("DISCOVERY_PORT", str(DISCOVERY_PORT))),
             interval=float(environ.get("DISCOVERY_INTERVAL", "5")),
             sd_file=Path(sd) if sd else None,
         )
