@@ -58,6 +58,22 @@ def compose_plugin() -> str:
     pytest.skip("no compose plugin binary to hand to the dev container")
 
 
+def remove_dev_container(folder: Path) -> None:
+    """The dev container the CLI made for ``folder``, and the image it built for it."""
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    if not ids:
+        return
+    images = subprocess.run(
+        ["docker", "inspect", "--format", "{{.Image}}", *ids], capture_output=True, text=True
+    ).stdout.split()
+    subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+    subprocess.run(["docker", "rmi", "-f", *images], capture_output=True)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Iterator[tuple[Project, Path]]:
     name = f"dc{uuid.uuid4().hex[:8]}"
@@ -106,19 +122,7 @@ def workspace(tmp_path: Path) -> Iterator[tuple[Project, Path]]:
     try:
         yield project, folder
     finally:
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        if ids:
-            images = subprocess.run(
-                ["docker", "inspect", "--format", "{{.Image}}", *ids],
-                capture_output=True,
-                text=True,
-            ).stdout.split()
-            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
-            subprocess.run(["docker", "rmi", "-f", *images], capture_output=True)
+        remove_dev_container(folder)
         project.cleanup()
 
 
@@ -267,11 +271,5 @@ def test_a_fresh_clone_opens_as_a_dev_container(tmp_path: Path) -> None:
         # docker-proxy reads its nginx.conf through a relative bind mount of the workspace.
         assert {s["service"]: s["ready"] for s in document["services"]}["docker-proxy"] is True
     finally:
-        ids = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        if ids:
-            subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+        remove_dev_container(folder)
         project.cleanup()

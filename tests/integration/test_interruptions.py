@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project
+from tests.integration.test_faults import popen_up
 
 pytestmark = [pytest.mark.docker, pytest.mark.fault]
 KILLS = int(os.environ.get("BOOTSTRAP_KILL_POINTS", "3"))
@@ -38,23 +38,7 @@ def converge(make_project: Callable[..., Project]) -> Project:
 
 
 def popen(project: Project, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bootstrap",
-            "-C",
-            str(project.directory),
-            "-p",
-            project.name,
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **project.env},
-        stdin=subprocess.DEVNULL,
-    )
+    return popen_up(project, *args)
 
 
 def kill_after(process: subprocess.Popen[str], stream: str, lines: int) -> int:
