@@ -193,7 +193,7 @@ def keep_record(
             outcome=outcome,
             events=recorder.seen,
             began_wall=began_wall,
-            containers=backend.engine.project_containers(workspace.compose.name),
+            containers=backend.engine.project_containers(workspace.compose.name, inspect=False),
             versions=versions,
             redact=redact,
         )

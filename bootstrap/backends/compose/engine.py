@@ -104,7 +104,17 @@ def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
         labels=dict(labels),
         image_id=str(item.get("ImageID") or ""),
         image=str(item.get("Image") or ""),
+        created_at=_rfc3339(item.get("Created")),
     )
+
+
+def _rfc3339(epoch: object) -> str:
+    """The list endpoint's ``Created`` (epoch seconds) in the inspect endpoint's form."""
+    if not isinstance(epoch, int | float) or epoch <= 0:
+        return ""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class DockerEngine:
