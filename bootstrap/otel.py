@@ -81,6 +81,8 @@ def export_run(record: Mapping[str, Any]) -> None:
                 span.add_event("container started", timestamp=at(entry["started"]))
             if entry["first_probe"] is not None:
                 span.add_event("first probe", timestamp=at(entry["first_probe"]))
+            for seen in entry.get("observed", []):
+                span.add_event("probe", {"saw": str(seen["saw"])}, timestamp=at(seen["at"]))
             span.add_event(
                 entry["status"], {"detail": str(entry["detail"])}, timestamp=at(entry["ended"])
             )

@@ -77,13 +77,15 @@ def poll(
     clock: Clock,
     backoff: Backoff = Backoff(),
     cancelled: Callable[[], bool] = lambda: False,
+    on_change: Callable[[Observation], None] = lambda _seen: None,
 ) -> ProbeResult:
-    """Call ``check`` until it is ready, fatal, cancelled or past the deadline."""
+    """Call ``check`` until it is ready, fatal, cancelled or past the deadline.
+    ``on_change`` hears each attempt whose outcome differs from the one before."""
     start = clock.now()
     deadline = start + timeout
     delay = backoff.delays()
     attempts = 0
-    last = Observation(False, "not probed yet")
+    last = previous = Observation(False, "not probed yet")
     while True:
         attempts += 1
         try:
@@ -92,6 +94,9 @@ def poll(
             raise
         except Exception as exc:  # one place maps a probe's exception to an observation
             last = Observation(False, f"{type(exc).__name__}: {exc}")
+        if (last.ready, last.detail) != (previous.ready, previous.detail):
+            on_change(last)
+            previous = last
         now = clock.now()
         if last.ready or last.fatal:
             return ProbeResult(last.ready, last.detail, attempts, now - start, last.fatal)
@@ -532,6 +537,7 @@ def run_probe(
     timeout: float,
     clock: Clock,
     cancelled: Callable[[], bool] = lambda: False,
+    on_change: Callable[[Observation], None] = lambda _seen: None,
 ) -> ProbeResult:
     """Gate on the container's state, then the probe; between attempts wait on the watch."""
     completed = exit_zero_is_ready(probe.kind)
@@ -553,4 +559,11 @@ def run_probe(
                 clock.sleep(seconds)
 
     backoff = PACED if getattr(probe, "paced", False) and target.window > 0 else Backoff()
-    return poll(attempt, timeout=timeout, clock=WatchClock(), backoff=backoff, cancelled=cancelled)
+    return poll(
+        attempt,
+        timeout=timeout,
+        clock=WatchClock(),
+        backoff=backoff,
+        cancelled=cancelled,
+        on_change=on_change,
+    )

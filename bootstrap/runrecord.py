@@ -67,8 +67,13 @@ def build_record(
         return None if moment is None else round(moment - outcome.began, 3)
 
     first: dict[tuple[str, str], float] = {}
+    observed: dict[str, list[dict[str, Any]]] = {}
     for moment, event in events:
         first.setdefault((event.service, event.state), moment)
+        if event.state == "observed":
+            observed.setdefault(event.service, []).append(
+                {"at": rel(moment), "saw": redact(event.detail)}
+            )
     chain = outcome.critical_chain()
     services: dict[str, Any] = {}
     for name, result in outcome.results.items():
@@ -85,6 +90,7 @@ def build_record(
             "first_probe": rel(first.get((name, "probing"))),
             "ended": rel(ended),
             "attempts": result.attempts,
+            "observed": observed.get(name, []),  # each change of the probe's outcome
             "detail": redact(result.reason.splitlines()[0] if result.reason else ""),
             "critical": name in chain,
         }

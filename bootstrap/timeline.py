@@ -111,7 +111,9 @@ def html(record: Record, previous: Record | None = None) -> str:
         hover = escape(
             f"{name}: {entry['status']} in {ended - launched:.2f}s "
             f"(engine {started - launched:.2f}s, readiness {ended - started:.2f}s, "
-            f"{entry['attempts']} probe attempts) - {entry['detail']}"
+            f"{entry['attempts']} probe attempts"
+            + "".join(f"; at {o['at']:.2f}s saw {o['saw']}" for o in entry.get("observed", []))
+            + f") - {entry['detail']}"
         )
         svg.append(
             f'<g{critical} data-service="{escape(name)}"><title>{hover}</title>'

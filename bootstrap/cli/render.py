@@ -57,6 +57,8 @@ class PlainReporter:
         self.colour = colour_enabled()
 
     def __call__(self, event: Event) -> None:
+        if event.state == "observed":  # a probe's intermediate outcomes: --json and the record
+            return
         elapsed = time.monotonic() - self.began
         if event.state == "phase":
             text = f"[{elapsed:6.2f}s] == phase {event.detail}"
@@ -118,7 +120,7 @@ class LiveReporter:
     def __call__(self, event: Event) -> None:
         with self._lock:
             row = self.rows.get(event.service)
-            if row is None:
+            if row is None or event.state == "observed":
                 return
             if event.state == "starting":
                 row["since"] = time.monotonic()

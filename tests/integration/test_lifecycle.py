@@ -79,6 +79,9 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
     assert page.read_text().count("data-service=") == len(phase_of)
     record = json.loads(p.run("trace", "--json", check=0).stdout)
     assert record["versions"]["compose"] and record["versions"]["engine"]
+    # Each change of a probe's outcome is kept, the last being what made it ready.
+    assert all(entry["observed"] for entry in record["services"].values())
+    assert "SELECT 1" in record["services"]["postgres"]["observed"][-1]["saw"]
     assert SECRET not in page.read_text()
 
     # status: all healthy.

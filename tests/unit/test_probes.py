@@ -154,3 +154,27 @@ def test_completed_probe_accepts_exit_zero_only() -> None:
     watch.apply(EngineEvent("c1", "svc", "die", 0, {"exitCode": "0"}))
     gate = container_gate(t, completed_ok=True)
     assert gate is not None and gate.ready
+
+
+def test_poll_tells_each_change_of_outcome_once() -> None:
+    seen = iter(
+        [
+            Observation(False, "connection refused"),
+            Observation(False, "connection refused"),
+            Observation(False, "FATAL: the database system is starting up"),
+            Observation(True, "SELECT 1 answered"),
+        ]
+    )
+    changes: list[str] = []
+    result = poll(
+        lambda: next(seen),
+        timeout=10,
+        clock=FakeClock(),
+        on_change=lambda o: changes.append(o.detail),
+    )
+    assert result.ready and result.attempts == 4
+    assert changes == [
+        "connection refused",
+        "FATAL: the database system is starting up",
+        "SELECT 1 answered",
+    ]

@@ -34,6 +34,7 @@ class DockerDriver:
     timeout: float
     on_network: bool = False
     creation: Creation | None = None
+    report: Reporter = lambda _event: None  # each change of a probe's outcome, as it happens
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _refreshed: bool = False
 
@@ -92,6 +93,9 @@ class DockerDriver:
             timeout=timeout,
             clock=SystemClock(),
             cancelled=cancelled,
+            on_change=lambda seen: self.report(
+                Event(service.name, "observed", seen.detail, time.time(), service.phase)
+            ),
         )
 
     def log_tail(self, service: PlannedService, lines: int) -> str:
@@ -273,6 +277,7 @@ def bring_up(
         timeout if timeout is not None else workspace.settings.probe_timeout,
         on_network=in_container(),
         creation=creation,
+        report=reporter,
     )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel)
     try:
