@@ -104,12 +104,6 @@ def _named_kind(service: Service) -> tuple[str, str] | None:
     return None
 
 
-def image_kind(service: Service) -> str | None:
-    """The phase the image or service name implies, or None."""
-    found = _named_kind(service)
-    return found[0] if found else None
-
-
 def database_engine(service: Service) -> str | None:
     """``postgres`` or ``mariadb`` when the service runs one of those SQL servers."""
     for name in (image_name(service.image) if service.image else "", service.name):

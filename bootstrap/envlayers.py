@@ -102,11 +102,6 @@ class Environment:
             n: v.value for n, v in self.variables.items() if v.layer is not EnvLayer.COMPOSE_DEFAULT
         }
 
-    def secret_values(self) -> list[str]:
-        """Values that must never be printed (longest first, for redaction)."""
-        found = {v.value for v in self.variables.values() if v.secret and len(v.value) >= 3}
-        return sorted(found, key=len, reverse=True)
-
     def secrets(self) -> dict[str, str]:
         """Secret variables by name (what the redactor masks where they stand as values)."""
         return {n: v.value for n, v in self.variables.items() if v.secret and v.value}

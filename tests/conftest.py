@@ -71,6 +71,18 @@ def free_port(low: int = 3000, high: int = 3099) -> int:
     raise RuntimeError("no free port")
 
 
+SHARED_CACHES = {"bootstrap-uv-cache", "bootstrap-pip-cache", "bootstrap-npm-cache"}
+
+
+def cache_volumes() -> list[str]:
+    """The package cache volumes on this engine (bootstrap's cache label)."""
+    return subprocess.run(
+        ["docker", "volume", "ls", "-q", "--filter", "label=io.bootstrap.cache"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+
+
 _SUBNETS = iter(range(64, 250))
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import Project, free_port
+from tests.conftest import SHARED_CACHES, Project, cache_volumes, free_port
 
 pytestmark = pytest.mark.docker
 
@@ -118,12 +118,7 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
         snapshot = json.loads(reset.stdout)["snapshot"]
         volumes = p.leftovers()["volumes"]
         assert decoy in volumes
-        caches = subprocess.run(
-            ["docker", "volume", "ls", "-q", "--filter", "label=io.bootstrap.cache"],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        assert {"bootstrap-uv-cache", "bootstrap-pip-cache", "bootstrap-npm-cache"} <= set(caches)
+        assert set(cache_volumes()) >= SHARED_CACHES
         assert f"{p.name}_pgdata" not in volumes
         assert p.leftovers()["containers"] == []
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Project
+from tests.conftest import FIXTURES, SHARED_CACHES, Project, cache_volumes
 
 pytestmark = [pytest.mark.docker, pytest.mark.data]
 
@@ -92,12 +92,7 @@ def test_two_workspaces_without_settings_reset_one_keeps_the_other(
     assert saved == [f"{blog.name}_dbdata"]
     assert not (shop.directory / ".bootstrap" / "snapshots").exists()
     # The shared package caches are nobody's data: both resets leave them.
-    caches = subprocess.run(
-        ["docker", "volume", "ls", "-q", "--filter", "label=io.bootstrap.cache"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    assert {"bootstrap-uv-cache", "bootstrap-pip-cache", "bootstrap-npm-cache"} <= set(caches)
+    assert set(cache_volumes()) >= SHARED_CACHES
 
     # down in the blog stops only the blog.
     assert bootstrap(blog.directory, "down").returncode == 0

@@ -85,7 +85,7 @@ def test_load_environment_reads_files_and_secret_store(tmp_path: Path) -> None:
     assert env.unset() == ["MISSING"]
     assert env.values()["POSTGRES_PASSWORD"] == "s3cret-value"
     assert "TAG" not in env.values()  # compose applies its own defaults
-    assert env.secret_values() == ["s3cret-value"]
+    assert list(env.secrets().values()) == ["s3cret-value"]
 
 
 def test_secret_file_with_bad_name(tmp_path: Path) -> None:
