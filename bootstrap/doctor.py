@@ -226,18 +226,33 @@ def volumes(workspace: Workspace, engine: Engine) -> list[Check]:
 
 
 def resources(workspace: Workspace, engine: Engine) -> list[Check]:
+    from bootstrap.sizes import memory
+
     checks = []
     for name, info in engine.project_containers(workspace.compose.name).items():
+        if info.oom_killed:
+            limit = f" (limit {memory(info.memory_limit)})" if info.memory_limit else ""
+            checks.append(
+                Check(
+                    "resources",
+                    Verdict.FAIL,
+                    f"{name} was killed for want of memory{limit}; it is {info.state} now",
+                    "raise deploy.resources.limits.memory (`bootstrap stats` shows its peak), "
+                    "or find the leak; then `bootstrap up`",
+                )
+            )
         if info.state != "running" or not info.memory_limit:
             continue
-        usage, limit = engine.memory(info.id), info.memory_limit
-        if usage / limit >= MEMORY_WARNING:
+        usage, limit_bytes = engine.memory(info.id), info.memory_limit
+        if usage / limit_bytes >= MEMORY_WARNING:
             checks.append(
                 Check(
                     "resources",
                     Verdict.WARN,
-                    f"{name} uses {usage * 100 // limit}% of its memory limit",
-                    "raise its mem_limit, or find the leak",
+                    f"{name} uses {usage * 100 // limit_bytes}% of its memory limit "
+                    f"({memory(usage)} of {memory(limit_bytes)})",
+                    "raise deploy.resources.limits.memory (`bootstrap stats --suggest`), "
+                    "or find the leak",
                 )
             )
     root = engine.root_dir()

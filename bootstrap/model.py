@@ -71,6 +71,33 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """Memory (bytes) and CPU (cores) limits and reservations; 0 where none is set.
+
+    From ``deploy.resources`` or the service-level ``mem_limit``/``cpus``/``mem_reservation``
+    (compose applies either to the container)."""
+
+    memory_limit: int = 0
+    cpus_limit: float = 0.0
+    memory_reservation: int = 0
+    cpus_reservation: float = 0.0
+    service_keys: bool = False  # written as mem_limit/cpus (an override must use the same)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.memory_limit or self.cpus_limit or self.memory_reservation or self.cpus_reservation
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "memory_limit": self.memory_limit,
+            "cpus_limit": self.cpus_limit,
+            "memory_reservation": self.memory_reservation,
+            "cpus_reservation": self.cpus_reservation,
+        }
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     image: str = ""
@@ -88,6 +115,7 @@ class Service:
     stop_grace: float = 10.0  # stop_grace_period: how long `down` waits before SIGKILL
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
+    resources: Resources = field(default_factory=Resources)
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
@@ -185,6 +213,26 @@ def _published(value: object) -> int | None:
     return int(text.split("-", 1)[0]) if text.split("-", 1)[0].isdigit() else None
 
 
+def _number(value: object) -> float:
+    try:
+        return float(str(value)) if value not in (None, "") else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _resources(data: Mapping[str, Any]) -> Resources:
+    """Compose's normalised JSON gives bytes as strings and cores as numbers."""
+    resources = ((data.get("deploy") or {}).get("resources")) or {}
+    limits, reservations = resources.get("limits") or {}, resources.get("reservations") or {}
+    return Resources(
+        memory_limit=int(_number(limits.get("memory") or data.get("mem_limit"))),
+        cpus_limit=_number(limits.get("cpus") or data.get("cpus")),
+        memory_reservation=int(_number(reservations.get("memory") or data.get("mem_reservation"))),
+        cpus_reservation=_number(reservations.get("cpus")),
+        service_keys=any(data.get(k) for k in ("mem_limit", "cpus", "mem_reservation")),
+    )
+
+
 def _injected(data: Mapping[str, Any], top: Mapping[str, Any]) -> tuple[InjectedFile, ...]:
     files = []
     for kind, default_dir in (("configs", "/"), ("secrets", "/run/secrets/")):
@@ -261,6 +309,7 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         stop_grace=parse_duration(data.get("stop_grace_period"), 10.0),
         privileged=bool(data.get("privileged")),
         cap_add=tuple(str(c).upper().removeprefix("CAP_") for c in data.get("cap_add") or ()),
+        resources=_resources(data),
     )
 
 

@@ -201,6 +201,7 @@ def plan_document(plan: Plan, *, env_layers: Mapping[str, str] | None = None) ->
                     for d in s.depends_on
                 ],
                 "probe": {"kind": s.probe.kind, "why": s.probe.reason, **s.probe.public()},
+                "resources": s.service.resources.as_dict(),
             }
             for name in plan.order()
             for s in [plan.services[name]]

@@ -8,7 +8,13 @@ import socket
 from bootstrap.hostpaths import OVERRIDE_NAME, binds_under
 from bootstrap.reach import in_container
 from bootstrap.runtime import Engine
-from bootstrap.validate import Finding, check_ports_free, check_subnet_overlap, error
+from bootstrap.validate import (
+    Finding,
+    check_capacity,
+    check_ports_free,
+    check_subnet_overlap,
+    error,
+)
 from bootstrap.workspace import Workspace
 
 
@@ -88,4 +94,5 @@ def engine_findings(workspace: Workspace, engine: Engine) -> list[Finding]:
         *check_subnet_overlap(workspace.stack, workspace.settings, engine.networks()),
         *check_ports_free(workspace.plan, busy_ports(workspace, engine)),
         *check_bind_sources(workspace, engine),
+        *check_capacity(workspace.plan, *engine.capacity()),
     ]

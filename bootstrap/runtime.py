@@ -69,6 +69,17 @@ class VolumeInfo:
 
 
 @dataclass(frozen=True)
+class ResourceSample:
+    """One reading of a container's use, from the engine's stats API."""
+
+    memory: int  # bytes in use (page cache excluded where the engine says how much)
+    memory_peak: int  # the most since start (cgroup v1), or 0 where the engine keeps none
+    memory_limit: int  # bytes; the machine's memory when the container has no limit
+    cpu: float  # cores used over the engine's last interval (about a second)
+    at: float  # time.time() of the reading
+
+
+@dataclass(frozen=True)
 class EngineEvent:
     """A container event: ``action`` is start, die, health_status: healthy, destroy..."""
 
@@ -107,6 +118,8 @@ class Inspector(Protocol):
     def image_id(self, image: str) -> str | None: ...
     def version(self) -> dict[str, str]: ...
     def memory(self, container_id: str) -> int: ...
+    def usage(self, container_id: str) -> ResourceSample: ...
+    def capacity(self) -> tuple[int, int]: ...  # (CPUs, memory bytes) of the engine's host
     def root_dir(self) -> str: ...
     def read_file(self, container_id: str, path: str) -> bytes: ...
 

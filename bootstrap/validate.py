@@ -415,6 +415,71 @@ def check_database_volumes(plan: Plan) -> list[Finding]:
     return findings
 
 
+SUGGEST = "`bootstrap stats --suggest` proposes limits from what the services used"
+
+
+def check_database_limits(plan: Plan) -> list[Finding]:
+    """A database without a memory limit can take the machine's memory; the kernel then
+    kills whatever it picks, maybe the database itself."""
+    return [
+        warning(
+            "database-memory-limit",
+            f"services.{name}.deploy.resources.limits.memory",
+            f"{name} is a database without a memory limit: under load it can take the "
+            "machine's memory, and the out-of-memory killer picks its victim",
+            f"set deploy.resources.limits.memory; {SUGGEST}",
+        )
+        for name in plan.order()
+        if database_engine(plan.services[name].service) is not None
+        and not plan.services[name].service.resources.memory_limit
+    ]
+
+
+def check_capacity(plan: Plan, cpus: int, memory: int) -> list[Finding]:
+    """Limits and reservations against the engine's machine: a CPU limit above its cores
+    is refused at create; limits that add up to more than it has are promises it cannot keep."""
+    from bootstrap.sizes import memory as size_of
+
+    def size(value: float) -> str:
+        return size_of(int(value))
+
+    findings = []
+    resources = {n: plan.services[n].service.resources for n in plan.order()}
+    for name, r in resources.items():
+        if cpus and r.cpus_limit > cpus:
+            findings.append(
+                error(
+                    "cpu-limit-above-machine",
+                    f"services.{name}.deploy.resources.limits.cpus",
+                    f"{name} asks for {r.cpus_limit:g} CPUs; the engine's machine has {cpus}",
+                    f"lower it to at most {cpus}",
+                )
+            )
+    every = resources.values()
+    totals = (
+        ("memory limits", sum(r.memory_limit for r in every), memory, size),
+        ("memory reservations", sum(r.memory_reservation for r in every), memory, size),
+        ("CPU limits", sum(r.cpus_limit for r in every), cpus, _cores),
+        ("CPU reservations", sum(r.cpus_reservation for r in every), cpus, _cores),
+    )
+    for what, total, have, show in totals:
+        if have and total > have:
+            findings.append(
+                warning(
+                    "limits-exceed-machine",
+                    "deploy.resources",
+                    f"the services' {what} add up to {show(total)}; the engine's machine has "
+                    f"{show(have)}",
+                    f"lower them, or start fewer profiles; {SUGGEST}",
+                )
+            )
+    return findings
+
+
+def _cores(value: float) -> str:
+    return f"{value:g} CPUs"
+
+
 _SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run")
 
 
@@ -492,6 +557,7 @@ def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
         *check_ports(plan, settings),
         *check_volumes(stack, plan, settings),
         *check_database_volumes(plan),
+        *check_database_limits(plan),
         *check_privileges(plan),
     ]
 

@@ -24,6 +24,7 @@ _COMMANDS = {
     "discovery": "bootstrap.cli.discovery:discovery",
     "doctor": "bootstrap.cli.doctor:doctor",
     "trace": "bootstrap.cli.trace:trace",
+    "stats": "bootstrap.cli.stats:stats",
 }
 _HELP = {
     "plan": "Show the ordered waves: phase, reason, address, ports, probe per service.",
@@ -40,6 +41,7 @@ _HELP = {
     "discovery": "Run the discovery service (registry, health WebSocket, file_sd).",
     "doctor": "Check versions, startup, network, volumes, resources, tracked secrets.",
     "trace": "The timeline of a recorded up: text, --html page, --json, --compare.",
+    "stats": "CPU and memory per service against its limits; --suggest proposes limits.",
 }
 
 
@@ -67,7 +69,8 @@ class LazyGroup(click.Group):
 EXIT_CODES_HELP = """\b
 Exit codes: 0 ok; 1 a required service failed; 2 bad input or configuration (nothing
 started); 3 engine or compose CLI unavailable; 4 another run holds the lock; 5 degraded
-(optional services failed); 6 not found; 130 interrupted; 143 terminated."""
+(optional services failed); 6 not found; 7 too little disk for a snapshot; 130
+interrupted; 143 terminated."""
 
 
 @click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP)

@@ -104,6 +104,8 @@ def plan(
 
 
 def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
+    from bootstrap.sizes import describe
+
     plan_ = workspace.plan
     profiles = ", ".join(plan_.profiles) or "none"
     lines = [
@@ -124,7 +126,7 @@ def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
                 optional = " (optional)" if s.optional else ""
                 lines.append(
                     f"    {name:<20} {s.address or '-':<14} probe {s.probe.describe():<28} "
-                    f"ports {ports}  volumes {volumes}{optional}"
+                    f"ports {ports}  volumes {volumes}  {describe(s.service.resources)}{optional}"
                 )
                 if explain:
                     lines.append(f"      phase: {s.reason}")

@@ -7,7 +7,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bootstrap.runtime import ComposeProject, ContainerInfo, EngineEvent, ExecResult, VolumeInfo
+from bootstrap.runtime import (
+    ComposeProject,
+    ContainerInfo,
+    EngineEvent,
+    ExecResult,
+    ResourceSample,
+    VolumeInfo,
+)
 
 
 @dataclass
@@ -18,6 +25,8 @@ class FakeEngine:
     sizes: dict[str, int] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
+    samples: dict[str, ResourceSample] = field(default_factory=dict)  # container id -> use
+    machine: tuple[int, int] = (2, 8 * 1024**3)  # (CPUs, memory bytes)
 
     def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]:
         return [c for c in self.infos if c.project == project]
@@ -50,7 +59,13 @@ class FakeEngine:
         return {"engine": "fake", "api": "1.41"}
 
     def memory(self, container_id: str) -> int:
-        return 0
+        return self.usage(container_id).memory
+
+    def usage(self, container_id: str) -> ResourceSample:
+        return self.samples.get(container_id) or ResourceSample(0, 0, 0, 0.0, 0.0)
+
+    def capacity(self) -> tuple[int, int]:
+        return self.machine
 
     def root_dir(self) -> str:
         return "/nonexistent"

@@ -195,6 +195,7 @@ def test_plan_document_schema_is_stable_and_secret_free() -> None:
         "volumes",
         "depends_on",
         "probe",
+        "resources",
     }
     assert entry["depends_on"] == [
         {"service": "postgres", "condition": "service_healthy", "required": True}

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from bootstrap.errors import EngineError, EngineGone
-from bootstrap.runtime import ContainerInfo, EngineEvent, ExecResult, VolumeInfo
+from bootstrap.runtime import ContainerInfo, EngineEvent, ExecResult, ResourceSample, VolumeInfo
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -38,6 +38,31 @@ def _engine_error(exc: Exception) -> EngineError:
         location="docker",
         hint="start the engine (dockerd), or check DOCKER_HOST and that your user can read "
         "/var/run/docker.sock",
+    )
+
+
+def resource_sample(stats: dict[str, Any]) -> ResourceSample:
+    """The engine's stats document, read the way `docker stats` reads it (page cache out of
+    the memory figure; CPU as the share of the host's time, in cores)."""
+    memory = stats.get("memory_stats") or {}
+    detail = memory.get("stats") or {}
+    cache = int(detail.get("total_inactive_file") or detail.get("inactive_file") or 0)
+    used = max(0, int(memory.get("usage") or 0) - cache)
+    cpu, previous = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
+    spent = int((cpu.get("cpu_usage") or {}).get("total_usage") or 0) - int(
+        (previous.get("cpu_usage") or {}).get("total_usage") or 0
+    )
+    elapsed = int(cpu.get("system_cpu_usage") or 0) - int(previous.get("system_cpu_usage") or 0)
+    online = int(cpu.get("online_cpus") or 0) or len(
+        (cpu.get("cpu_usage") or {}).get("percpu_usage") or ()
+    )
+    cores = spent / elapsed * online if spent > 0 and elapsed > 0 and online else 0.0
+    return ResourceSample(
+        memory=used,
+        memory_peak=int(memory.get("max_usage") or 0),
+        memory_limit=int(memory.get("limit") or 0),
+        cpu=cores,
+        at=time.time(),
     )
 
 
@@ -393,8 +418,15 @@ class DockerEngine:
 
     def memory(self, container_id: str) -> int:
         """Memory in use, in bytes (one stats sample: slow, call it only where it matters)."""
-        stats = self._call(self._api.stats, container_id, stream=False)
-        return int((stats.get("memory_stats") or {}).get("usage") or 0)
+        return self.usage(container_id).memory
+
+    def usage(self, container_id: str) -> ResourceSample:
+        """One stats reading (the engine takes about a second: it measures the CPU rate)."""
+        return resource_sample(self._call(self._api.stats, container_id, stream=False))
+
+    def capacity(self) -> tuple[int, int]:
+        info = self._call(self._api.info)
+        return int(info.get("NCPU") or 0), int(info.get("MemTotal") or 0)
 
     def remove_helpers(self, project: str) -> list[str]:
         """Helper containers a killed run of this project left behind (the caller holds the
