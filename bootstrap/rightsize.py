@@ -16,7 +16,8 @@ from bootstrap.sizes import MIB, cpus, memory
 DEFAULT_HEADROOM = 1.5
 MEMORY_FLOOR = 32 * MIB  # below this a limit only invites the out-of-memory killer
 MEMORY_STEP = 16 * MIB
-CPU_FLOOR = 0.25  # a start-up burst needs room: a lower limit turns seconds into minutes
+CPU_FLOOR = 0.5  # start-up bursts need room (PostgreSQL's first start averages 0.22 cores
+# over 6 s here, with peaks above); idle readings alone would starve it
 CPU_STEP = 0.05
 
 
@@ -104,7 +105,7 @@ def suggest(
     usages: Iterable[Usage], *, headroom: float = DEFAULT_HEADROOM, machine_cpus: int = 0
 ) -> dict[str, Resources]:
     """Limits from the peaks times ``headroom``; memory reserved at what it uses now. Memory
-    rounds up to 16 MiB and never below 32 MiB; CPUs to 0.05 and never below 0.25 (nor above
+    rounds up to 16 MiB and never below 32 MiB; CPUs to 0.05 and never below 0.5 (nor above
     the machine)."""
     proposed = {}
     for u in usages:

@@ -437,7 +437,9 @@ def check_database_limits(plan: Plan) -> list[Finding]:
 
 def check_capacity(plan: Plan, cpus: int, memory: int) -> list[Finding]:
     """Limits and reservations against the engine's machine: a CPU limit above its cores
-    is refused at create; limits that add up to more than it has are promises it cannot keep."""
+    is refused at create; memory limits, or reservations, that add up to more than it has are
+    promises it cannot keep. (CPU limits may add up to more: each is a cap, and idle services
+    leave their share to the busy ones.)"""
     from bootstrap.sizes import memory as size_of
 
     def size(value: float) -> str:
@@ -459,7 +461,6 @@ def check_capacity(plan: Plan, cpus: int, memory: int) -> list[Finding]:
     totals = (
         ("memory limits", sum(r.memory_limit for r in every), memory, size),
         ("memory reservations", sum(r.memory_reservation for r in every), memory, size),
-        ("CPU limits", sum(r.cpus_limit for r in every), cpus, _cores),
         ("CPU reservations", sum(r.cpus_reservation for r in every), cpus, _cores),
     )
     for what, total, have, show in totals:

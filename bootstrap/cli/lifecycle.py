@@ -252,12 +252,14 @@ def status(
     while True:
         rows = collect_status(workspace, engine, selected)
         healthy = all(r.ready for r in rows if r.counts)
+        alerts = _alerts(workspace, engine)
         if as_json:
             emit_json(
                 {
                     "project": workspace.compose.name,
                     "healthy": healthy,
                     "services": [r.as_dict() for r in rows],
+                    "alerts": alerts,
                 },
                 ctx.redact,
             )
@@ -274,6 +276,9 @@ def status(
                     f"{'yes' if r.ready else 'no':<6} {r.address or '-':<14} {ports}  "
                     f"{r.detail[:60]}{note}"
                 )
+            if alerts:
+                lines.append(f"alerts firing: {len(alerts)}")
+                lines += [f"  {a['name']} ({a['severity']}): {a['summary']}" for a in alerts]
             click.echo(ctx.redact("\n".join(lines)))
         if not follow:
             return 0 if healthy else int(ExitCode.FAILED)
@@ -281,6 +286,17 @@ def status(
             time.sleep(interval)
         except KeyboardInterrupt:
             return 0
+
+
+def _alerts(workspace: Workspace, engine: Engine) -> list[dict[str, str]] | None:
+    """What Alertmanager reported to the discovery service; None without one to ask."""
+    from bootstrap.discovery.client import active_alerts, discovery_base
+    from bootstrap.reach import in_container
+
+    base = discovery_base(
+        workspace, engine.project_containers(workspace.compose.name), in_container()
+    )
+    return None if base is None else active_alerts(base)
 
 
 def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_json: bool) -> None:
@@ -308,6 +324,10 @@ def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_
                 )
         else:
             stamp = time.strftime("%H:%M:%S", time.localtime(float(message["timestamp"])))  # type: ignore[arg-type]
+            if message.get("type") == "alert":
+                line = f"{stamp} alert {message['name']} {message['status']}: {message['summary']}"
+                click.echo(ctx.redact(line))
+                return
             click.echo(
                 ctx.redact(
                     f"{stamp} {message['service']:<22} {message['status']:<8} "

@@ -17,6 +17,27 @@ def discovery_url(
     workspace: Workspace, containers: dict[str, ContainerInfo], on_network: bool
 ) -> str | None:
     """The WebSocket URL of the stack's discovery service, when it runs and is reachable."""
+    base = discovery_base(workspace, containers, on_network)
+    return None if base is None else "ws" + base.removeprefix("http") + "/ws"
+
+
+def active_alerts(base: str, timeout: float = 2.0) -> list[dict[str, str]] | None:
+    """The alerts firing as the discovery service last heard from Alertmanager; None when
+    it does not answer."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base}/alerts", timeout=timeout) as response:  # noqa: S310 - our own http URL
+            alerts = json.loads(response.read()).get("alerts")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return alerts if isinstance(alerts, list) else None
+
+
+def discovery_base(
+    workspace: Workspace, containers: dict[str, ContainerInfo], on_network: bool
+) -> str | None:
+    """``http://host:port`` of the stack's discovery service, when it runs and is reachable."""
     for name, planned in workspace.plan.services.items():
         if planned.phase != "discovery":
             continue
@@ -25,9 +46,9 @@ def discovery_url(
             continue
         port = int(planned.service.label("discovery.port") or DISCOVERY_PORT)
         if on_network and resolvable(name):
-            return f"ws://{name}:{port}/ws"
+            return f"http://{name}:{port}"
         if port in info.ports:
-            return f"ws://127.0.0.1:{info.ports[port]}/ws"
+            return f"http://127.0.0.1:{info.ports[port]}"
     return None
 
 

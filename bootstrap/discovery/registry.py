@@ -34,6 +34,7 @@ class Registration:
     labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     phase: str = "apps"  # as bootstrap's planner places it (label, then what it is)
+    memory_limit: int = 0  # bytes; 0 without a limit
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ def registration_from(info: ContainerInfo, *, network: str | None = None) -> Reg
         labels={k: v for k, v in labels.items() if k.startswith(("discovery.", "prometheus."))},
         env=dict(info.env),
         phase=phase_of(info),
+        memory_limit=info.memory_limit,
     )
 
 
@@ -118,29 +120,52 @@ def phase_of(info: ContainerInfo) -> str:
 
 @dataclass
 class Registry:
-    """Registrations and their health, keyed by service."""
+    """Registrations and their health, keyed by service. A service whose container stopped
+    stays registered as down (so its probe metric reads 0 and Prometheus keeps its target,
+    which alerts need) until its container is removed."""
 
     entries: dict[str, Registration] = field(default_factory=dict)
     health: dict[str, Health] = field(default_factory=dict)
+    stopped: set[str] = field(default_factory=set)
+    memory: dict[str, tuple[int, int]] = field(default_factory=dict)  # service -> (used, limit)
 
     def register(self, registration: Registration) -> bool:
         """True when this changed the registry."""
         previous = self.entries.get(registration.service)
         self.entries[registration.service] = registration
+        self.stopped.discard(registration.service)
+        if previous is None or previous.container_id != registration.container_id:
+            self.health[registration.service] = Health("unknown", "not probed yet")
         self.health.setdefault(registration.service, Health("unknown", "not probed yet"))
         return previous != registration
 
+    def _service_of(self, container_id: str) -> str | None:
+        return next((n for n, e in self.entries.items() if e.container_id == container_id), None)
+
+    def mark_stopped(self, container_id: str, detail: str, at: float) -> str | None:
+        """The container stopped: its service is down until it starts or is removed."""
+        name = self._service_of(container_id)
+        if name is not None:
+            self.stopped.add(name)
+            self.health[name] = Health("down", detail, None, at)
+            self.memory.pop(name, None)
+        return name
+
     def deregister_container(self, container_id: str) -> str | None:
-        for name, entry in list(self.entries.items()):
-            if entry.container_id == container_id:
-                del self.entries[name]
-                self.health.pop(name, None)
-                return name
-        return None
+        name = self._service_of(container_id)
+        if name is not None:
+            del self.entries[name]
+            self.health.pop(name, None)
+            self.memory.pop(name, None)
+            self.stopped.discard(name)
+        return name
+
+    def running(self) -> list[Registration]:
+        return [e for n, e in self.entries.items() if n not in self.stopped]
 
     def set_health(self, service: str, health: Health) -> bool:
         """Record a probe result; True when the status changed."""
-        if service not in self.entries:
+        if service not in self.entries or service in self.stopped:
             return False
         previous = self.health.get(service)
         self.health[service] = health
@@ -188,7 +213,7 @@ def file_sd(entries: Iterable[Registration], project: str = "") -> list[dict[str
     return groups
 
 
-def metrics_text(registry: Registry) -> str:
+def metrics_text(registry: Registry, alerts_firing: int = 0) -> str:
     """The Prometheus text exposition of the registry."""
     lines = [
         "# HELP bootstrap_discovery_registered_services Services in the registry.",
@@ -212,4 +237,22 @@ def metrics_text(registry: Registry) -> str:
                 f'bootstrap_discovery_probe_latency_seconds{{service="{name}"}} '
                 f"{health.latency:.6f}"
             )
+    lines += [
+        "# HELP bootstrap_container_memory_bytes Memory the service's container uses.",
+        "# TYPE bootstrap_container_memory_bytes gauge",
+        *(
+            f'bootstrap_container_memory_bytes{{service="{name}"}} {used}'
+            for name, (used, _limit) in sorted(registry.memory.items())
+        ),
+        "# HELP bootstrap_container_memory_limit_bytes Its memory limit (only where one is set).",
+        "# TYPE bootstrap_container_memory_limit_bytes gauge",
+        *(
+            f'bootstrap_container_memory_limit_bytes{{service="{name}"}} {limit}'
+            for name, (_used, limit) in sorted(registry.memory.items())
+            if limit
+        ),
+        "# HELP bootstrap_discovery_alerts_firing Alerts Alertmanager reported firing.",
+        "# TYPE bootstrap_discovery_alerts_firing gauge",
+        f"bootstrap_discovery_alerts_firing {alerts_firing}",
+    ]
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from bootstrap.discovery import DISCOVERY_PORT
+from bootstrap.discovery.alerts import Alert, Alerts, PayloadError
 from bootstrap.discovery.registry import (
     Health,
     LabelError,
@@ -36,7 +37,7 @@ from bootstrap.runtime import Engine, EngineEvent
 from bootstrap.watch import ContainerWatch
 
 log = logging.getLogger("bootstrap.discovery")
-GONE = ("die", "stop", "kill", "destroy", "oom")
+STOPPED = ("die", "stop", "kill", "oom")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class DiscoveryService:
         self.engine = engine
         self.config = config
         self.registry = Registry()
+        self.alerts = Alerts()
         self.sockets: set[web.WebSocketResponse] = set()
         self.stop = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -164,12 +166,16 @@ class DiscoveryService:
                 await self.broadcast(entry.service, "registered", "container started")
                 self.write_file_sd()
                 await self.probe_until_up(entry)
-        elif event.action in GONE:
+        elif event.action in STOPPED:
+            code = event.attributes.get("exitCode")
+            detail = f"container {event.action}" + (f" (exit code {code})" if code else "")
+            name = self.registry.mark_stopped(event.container_id, detail, time.time())
+            if name is not None:
+                await self.broadcast(name, "down", detail)
+        elif event.action == "destroy":
             name = self.registry.deregister_container(event.container_id)
             if name is not None:
-                code = event.attributes.get("exitCode")
-                detail = f"container {event.action}" + (f" (exit code {code})" if code else "")
-                await self.broadcast(name, "down", detail)
+                await self.broadcast(name, "removed", "container removed")
                 self.write_file_sd()
 
     def follow_events(self) -> None:
@@ -211,10 +217,23 @@ class DiscoveryService:
             waited += pause
             pause = min(pause * 2, 2.0)
 
+    def read_memory(self, entry: Registration) -> None:
+        """The container's memory beside its limit, for the near-the-limit alert."""
+        try:
+            used = self.engine.usage(entry.container_id, cpu=False).memory
+        except Exception as exc:  # gone between listing and reading: the next round says
+            log.debug("no memory reading for %s: %s", entry.service, exc)
+            return
+        if entry.service not in self.registry.stopped:
+            self.registry.memory[entry.service] = (used, entry.memory_limit)
+
     async def probe_forever(self) -> None:
         while not self.stop.is_set():
-            entries = list(self.registry.entries.values())
-            await asyncio.gather(*(self.probe(e) for e in entries))
+            entries = self.registry.running()
+            await asyncio.gather(
+                *(self.probe(e) for e in entries),
+                *(asyncio.to_thread(self.read_memory, e) for e in entries),
+            )
             await asyncio.sleep(self.config.interval)
 
     # --- outputs --------------------------------------------------------------------------
@@ -248,6 +267,9 @@ class DiscoveryService:
             }
         )
         log.info("%s %s: %s", service, status, detail)
+        await self._send_all(message)
+
+    async def _send_all(self, message: str) -> None:
         for ws in list(self.sockets):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_str(message)
@@ -277,7 +299,28 @@ class DiscoveryService:
 
     async def metrics(self, _request: web.Request) -> web.Response:
         return web.Response(
-            text=metrics_text(self.registry), content_type="text/plain", charset="utf-8"
+            text=metrics_text(self.registry, len(self.alerts.firing)),
+            content_type="text/plain",
+            charset="utf-8",
+        )
+
+    async def receive_alerts(self, request: web.Request) -> web.Response:
+        """Alertmanager's webhook: firing alerts are kept and shown, resolved ones dropped."""
+        try:
+            changed = self.alerts.receive(await request.json())
+        except (ValueError, PayloadError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        for alert in changed:
+            await self.broadcast_alert(alert)
+        return web.json_response({"received": len(changed)})
+
+    async def list_alerts(self, _request: web.Request) -> web.Response:
+        return web.json_response({"alerts": self.alerts.active()})
+
+    async def broadcast_alert(self, alert: Alert) -> None:
+        log.info("alert %s %s: %s", alert.name, alert.status, alert.summary)
+        await self._send_all(
+            json.dumps({"type": "alert", "timestamp": time.time(), **alert.as_dict()})
         )
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
@@ -285,7 +328,12 @@ class DiscoveryService:
         await ws.prepare(request)
         await ws.send_str(
             json.dumps(
-                {"type": "snapshot", "timestamp": time.time(), "services": self.registry.snapshot()}
+                {
+                    "type": "snapshot",
+                    "timestamp": time.time(),
+                    "services": self.registry.snapshot(),
+                    "alerts": self.alerts.active(),
+                }
             )
         )
         self.sockets.add(ws)
@@ -304,6 +352,8 @@ class DiscoveryService:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/ws", self.websocket)
+        app.router.add_post("/alerts", self.receive_alerts)
+        app.router.add_get("/alerts", self.list_alerts)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app

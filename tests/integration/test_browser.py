@@ -3,11 +3,13 @@ chromedriver): the bring-up timeline, and the discovery dashboard following the 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -126,7 +128,7 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
     except Exception:
         shot(browser, "dashboard-timeout.png")
         raise AssertionError(f"web and mcp never both up: last seen {seen[-3:]}") from None
-    headings = [h.text for h in browser.find_elements(By.TAG_NAME, "h2")]  # type: ignore[attr-defined]
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#phases h2")]  # type: ignore[attr-defined]
     assert headings[0].lower() == "databases" and "apps" in [h.lower() for h in headings]
     mcp_cell = str(
         browser.execute_script(  # type: ignore[attr-defined]
@@ -151,3 +153,40 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
         lambda _b: status("web") == "up", f"web up again (now {status('web')})"
     )
     assert browser.execute_script("return window.loadedOnce;") == "yes"  # never reloaded  # type: ignore[attr-defined]
+
+    # An alert as Alertmanager's webhook sends it appears at once, and goes when resolved.
+    def webhook(state: str) -> None:
+        alert = {
+            "status": state,
+            "labels": {"alertname": "ServiceDown", "service": "web", "severity": "critical"},
+            "annotations": {"summary": "web fails its probe"},
+            "startsAt": "2026-11-27T10:00:00Z",
+            "endsAt": "2026-11-27T10:01:00Z",
+            "fingerprint": "abc123",
+        }
+        body = json.dumps({"version": "4", "status": state, "alerts": [alert]}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/alerts",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+
+    def alert_row() -> str:
+        return str(
+            browser.execute_script(  # type: ignore[attr-defined]
+                "const r = document.querySelector(\"#alerts tr[data-alert='ServiceDown']\");"
+                " return r ? r.textContent : '';"
+            )
+        )
+
+    webhook("firing")
+    WebDriverWait(browser, 5, poll_frequency=0.05).until(
+        lambda _b: "web fails its probe" in alert_row(), "the alert on the page"
+    )
+    shot(browser, "dashboard-alert.png")
+    webhook("resolved")
+    WebDriverWait(browser, 5, poll_frequency=0.05).until(
+        lambda _b: alert_row() == "", "the resolved alert gone"
+    )

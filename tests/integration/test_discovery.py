@@ -141,7 +141,17 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
     assert snapshot["type"] == "snapshot"
     assert {s["service"] for s in snapshot["services"]} >= {"web", "mcp", "postgres"}
     assert down["type"] == "status" and "container" in down["detail"]
-    assert "web" not in {s["service"] for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    # A stopped container stays registered, down (its metric 0, its target kept for the
+    # alert rules), until it is removed.
+    listed = {s["service"]: s for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    assert listed["web"]["status"] == "down" and "stop" in listed["web"]["detail"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert 'bootstrap_discovery_service_up{service="web"} 0' in response.read().decode()
+    subprocess.run(["docker", "rm", web_id], check=True, capture_output=True)
+    deadline = time.monotonic() + 10
+    while "web" in {s["service"] for s in get_json(port, "/services")["services"]}:  # type: ignore[union-attr, index]
+        assert time.monotonic() < deadline, "web still listed after its container was removed"
+        time.sleep(0.2)
 
 
 def test_discovery_without_docker_socket_says_so() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,7 +47,8 @@ def reference(tmp_path: Path) -> Iterator[Project]:
             "NET_PREFIX": free_subnet_base(),
             "DISCOVERY_HOST_PORT": str(free_port(7000, 7099)),
             "MCP_HOST_PORT": str(free_port(3100, 3199)),
-            "PROMETHEUS_HOST_PORT": str(free_port(9000, 9199)),
+            "PROMETHEUS_HOST_PORT": str(free_port(9000, 9099)),
+            "ALERTMANAGER_HOST_PORT": str(free_port(9100, 9199)),
         },
     )
     files = ["-f", "docker-compose.yml", "-f", "docker-compose.mcp-persistent.yml"]
@@ -148,6 +151,7 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
         "node-exporter",
         "postgres-exporter",
         "mysqld-exporter",
+        "alertmanager",
     }
 
     def all_registered_up() -> bool:
@@ -158,7 +162,14 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
 
     # Prometheus scrapes what discovery registered (file_sd), plus itself; all up.
     prometheus = f"http://127.0.0.1:{p.env['PROMETHEUS_HOST_PORT']}"
-    wanted = {"prometheus", "discovery", "node-exporter", "postgres-exporter", "mysqld-exporter"}
+    wanted = {
+        "prometheus",
+        "discovery",
+        "node-exporter",
+        "postgres-exporter",
+        "mysqld-exporter",
+        "alertmanager",
+    }
 
     def targets_up() -> bool:
         active = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]  # type: ignore[index]
@@ -166,6 +177,22 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
         return wanted <= set(health) and all(health[j] == "up" for j in wanted)
 
     eventually(targets_up, "Prometheus targets up")
+
+    # Limits as declared, measured by the engine.
+    assert p.container("postgres")["HostConfig"]["Memory"] == 256 * 1024**2  # type: ignore[index]
+    # Every capacity rule's expression has data to work on (no rule watches nothing).
+    for expression in (
+        "bootstrap_container_memory_bytes / on(exported_service) "
+        "bootstrap_container_memory_limit_bytes",
+        "sum by (job) (pg_stat_database_numbackends) / on(job) "
+        "max by (job) (pg_settings_max_connections)",
+        "mysql_global_status_threads_connected / on(job) mysql_global_variables_max_connections",
+        "node_filesystem_avail_bytes / node_filesystem_size_bytes",
+    ):
+        query = urllib.parse.urlencode({"query": expression})
+        found = get_json(f"{prometheus}/api/v1/query?{query}")["data"]["result"]  # type: ignore[index]
+        assert found, expression
+    alerts_fire_and_resolve(p, discovery)
 
     # A row written before survives down + up.
     call_tool(
@@ -179,6 +206,62 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
     assert again.returncode == 0, again.stderr
     sites = call_tool("127.0.0.1", mcp_port, "list_dive_sites", {})
     assert "Richelieu Rock" in {s["name"] for s in sites["structuredContent"]["result"]}
+
+
+def alerts_fire_and_resolve(p: Project, discovery: str) -> None:
+    """A stopped exporter: Prometheus's rules fire, Alertmanager calls discovery's webhook,
+    `bootstrap status` shows the alerts; started again, they resolve."""
+    alertmanager = f"http://127.0.0.1:{p.env['ALERTMANAGER_HOST_PORT']}"
+    wanted = {("ServiceDown", "mysqld-exporter"), ("ScrapeTargetDown", "mysqld-exporter")}
+    exporter = str(p.container("mysqld-exporter")["Id"])
+
+    def in_alertmanager() -> set[tuple[str, str]]:
+        with urllib.request.urlopen(f"{alertmanager}/api/v2/alerts?active=true", timeout=5) as r:
+            listed = json.loads(r.read())
+        return {(a["labels"]["alertname"], a["labels"].get("service", "")) for a in listed}
+
+    def in_discovery() -> set[tuple[str, str]]:
+        listed = get_json(f"{discovery}/alerts")["alerts"]
+        return {(a["name"], a["service"]) for a in listed}  # type: ignore[index, union-attr]
+
+    stopped = time.monotonic()
+    assert subprocess.run(["docker", "stop", exporter], capture_output=True).returncode == 0
+    # The rules' `for: 15s`, a 5 s scrape and evaluation, Alertmanager's 2 s group wait.
+    eventually(lambda: wanted <= in_alertmanager(), "the alerts in Alertmanager", timeout=90)
+    eventually(lambda: wanted <= in_discovery(), "the alerts at the discovery webhook", 30)
+    fired = time.monotonic() - stopped
+    status = json.loads(p.run("--profile", "mcp", "status", "--json", check=1).stdout)
+    assert wanted <= {(a["name"], a["service"]) for a in status["alerts"]}
+    shown = p.run("--profile", "mcp", "status", check=1).stdout
+    assert "alerts firing:" in shown and "ScrapeTargetDown" in shown
+
+    assert subprocess.run(["docker", "start", exporter], capture_output=True).returncode == 0
+    eventually(lambda: not (wanted & in_discovery()), "the alerts to resolve", timeout=90)
+    assert not (wanted & in_alertmanager())
+    assert fired < 90
+
+
+def test_alert_rules_pass_promtool() -> None:
+    rules = REPO / "docker" / "prometheus" / "alerts.yml"
+    done = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-v",
+            f"{rules}:/rules.yml:ro",
+            "--entrypoint",
+            "promtool",
+            "prom/prometheus:latest",
+            "check",
+            "rules",
+            "/rules.yml",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: 6 rules found" in done.stdout
 
 
 def test_every_profile_validates(reference: Project) -> None:

@@ -61,7 +61,7 @@ class FakeEngine:
     def memory(self, container_id: str) -> int:
         return self.usage(container_id).memory
 
-    def usage(self, container_id: str) -> ResourceSample:
+    def usage(self, container_id: str, *, cpu: bool = True) -> ResourceSample:
         return self.samples.get(container_id) or ResourceSample(0, 0, 0, 0.0, 0.0)
 
     def capacity(self) -> tuple[int, int]:

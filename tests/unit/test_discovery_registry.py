@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bootstrap.discovery.alerts import Alerts, PayloadError
 from bootstrap.discovery.registry import (
     Health,
     LabelError,
@@ -86,10 +87,51 @@ def test_register_deregister_from_recorded_events() -> None:
     assert not registry.register(web)  # same registration again: no change
     assert registry.set_health("web", Health("up", "HTTP 200", 0.01, 1.0))
     assert not registry.set_health("web", Health("up", "HTTP 200", 0.02, 2.0))  # no change
+    # die c1: still listed, down, its metric 0; a late probe result does not revive it
+    assert registry.mark_stopped("c1", "container die (exit code 137)", 3.0) == "web"
+    assert [e.service for e in registry.running()] == ["db"]
+    assert not registry.set_health("web", Health("up", "HTTP 200", 0.02, 3.5))
+    assert 'bootstrap_discovery_service_up{service="web"} 0' in metrics_text(registry)
+    # start c1 again: running, still down until a probe says otherwise
+    assert registry.register(web) is False and registry.health["web"].status == "down"
+    assert sorted(e.service for e in registry.running()) == ["db", "web"]
+    # destroy c1
     assert registry.deregister_container("c1") == "web"
     assert registry.deregister_container("c1") is None
     assert [s["service"] for s in registry.snapshot()] == ["db"]
     assert registry.snapshot()[0]["status"] == "unknown"
+
+
+def test_alerts_from_alertmanagers_webhook() -> None:
+    def payload(state: str, *names: str) -> dict[str, object]:
+        return {
+            "version": "4",
+            "status": state,
+            "alerts": [
+                {
+                    "status": state,
+                    "labels": {"alertname": n, "service": "pg", "severity": "critical"},
+                    "annotations": {"summary": f"{n} on pg"},
+                    "startsAt": "2026-11-27T10:00:00Z",
+                    "fingerprint": n.lower(),
+                }
+                for n in names
+            ],
+        }
+
+    alerts = Alerts()
+    changed = alerts.receive(payload("firing", "ServiceDown", "ScrapeTargetDown"))
+    assert [a.name for a in changed] == ["ServiceDown", "ScrapeTargetDown"]
+    assert alerts.receive(payload("firing", "ServiceDown")) == []  # repeated: no change
+    assert {a["name"] for a in alerts.active()} == {"ServiceDown", "ScrapeTargetDown"}
+    assert alerts.active()[0]["summary"].endswith("on pg")
+    resolved = alerts.receive(payload("resolved", "ServiceDown"))
+    assert [(a.name, a.status) for a in resolved] == [("ServiceDown", "resolved")]
+    assert [a["name"] for a in alerts.active()] == ["ScrapeTargetDown"]
+    assert alerts.receive(payload("resolved", "Unknown")) == []  # never seen: nothing to drop
+    for bad in ({}, {"alerts": "x"}, {"alerts": [{"labels": {}}]}, [1]):
+        with pytest.raises(PayloadError):
+            alerts.receive(bad)
 
 
 def test_file_sd_lists_scraped_services_only() -> None:

@@ -417,12 +417,14 @@ class DockerEngine:
         ]
 
     def memory(self, container_id: str) -> int:
-        """Memory in use, in bytes (one stats sample: slow, call it only where it matters)."""
-        return self.usage(container_id).memory
+        """Memory in use, in bytes (one quick reading, without the CPU rate)."""
+        return self.usage(container_id, cpu=False).memory
 
-    def usage(self, container_id: str) -> ResourceSample:
-        """One stats reading (the engine takes about a second: it measures the CPU rate)."""
-        return resource_sample(self._call(self._api.stats, container_id, stream=False))
+    def usage(self, container_id: str, *, cpu: bool = True) -> ResourceSample:
+        """One stats reading. With ``cpu`` the engine takes about a second (it measures the
+        CPU rate over it); without, it answers at once and ``cpu`` is 0."""
+        stats = self._call(self._api.stats, container_id, stream=False, one_shot=not cpu)
+        return resource_sample(stats)
 
     def capacity(self) -> tuple[int, int]:
         info = self._call(self._api.info)
