@@ -26,32 +26,44 @@ def under(path: str, root: str) -> str | None:
         return None
 
 
+def _on_host(path: str, container_root: str, host_root: str) -> str | None:
+    inside = under(path, container_root)
+    if inside is None:
+        return None
+    return str(PurePosixPath(host_root) / inside) if inside != "." else host_root
+
+
 def host_path_override(stack: Stack, container_root: str, host_root: str) -> dict[str, Any] | None:
-    """A compose override that points every bind source under the workspace at the host's
-    path of it; None when no bind needs it."""
-    services: dict[str, Any] = {}
+    """A compose override that points every bind source, and every config or secret file,
+    under the workspace at the host's path of it; None when nothing needs it."""
+    override: dict[str, Any] = {}
     for name, service in sorted(stack.services.items()):
         volumes = []
         for mount in service.mounts:
-            if mount.type != "bind":
-                continue
-            inside = under(mount.source, container_root)
-            if inside is None:
-                continue
-            host = str(PurePosixPath(host_root) / inside) if inside != "." else host_root
-            volumes.append({"type": "bind", "source": host, "target": mount.target})
+            host = _on_host(mount.source, container_root, host_root)
+            if mount.type == "bind" and host is not None:
+                volumes.append({"type": "bind", "source": host, "target": mount.target})
         if volumes:
-            services[name] = {"volumes": volumes}
-    return {"services": services} if services else None
+            override.setdefault("services", {})[name] = {"volumes": volumes}
+    for (kind, key), path in sorted(stack.file_sources.items()):
+        host = _on_host(path, container_root, host_root)
+        if host is not None:
+            override.setdefault(kind, {})[key] = {"file": host}
+    return override or None
 
 
 def binds_under(stack: Stack, root: str) -> list[tuple[str, str, str]]:
-    """(service, source, target) of every bind mount whose source is under ``root``."""
+    """(service, source, target) of every bind mount whose source is under ``root``, and of
+    every config or secret file under it (as ``configs.NAME``)."""
     return [
         (name, m.source, m.target)
         for name, service in sorted(stack.selected.items())
         for m in service.mounts
         if m.type == "bind" and under(m.source, root) is not None
+    ] + [
+        (f"{kind}.{key}", path, f"{kind}.{key}")
+        for (kind, key), path in sorted(stack.file_sources.items())
+        if under(path, root) is not None
     ]
 
 

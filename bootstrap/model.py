@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -89,12 +89,7 @@ class Resources:
         )
 
     def as_dict(self) -> dict[str, float]:
-        return {
-            "memory_limit": self.memory_limit,
-            "cpus_limit": self.cpus_limit,
-            "memory_reservation": self.memory_reservation,
-            "cpus_reservation": self.cpus_reservation,
-        }
+        return {k: v for k, v in asdict(self).items() if k != "service_keys"}
 
 
 @dataclass(frozen=True)
@@ -146,6 +141,9 @@ class Stack:
     networks: Mapping[str, Network]
     volumes: Mapping[str, Volume]
     active_profiles: tuple[str, ...] = ()
+    # Top-level configs and secrets read from a file: (kind, key) -> path. Compose bind-mounts
+    # these from the engine's disk, as it does a bind volume.
+    file_sources: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def all_profiles(self) -> tuple[str, ...]:
@@ -349,4 +347,10 @@ def stack_from_compose(
         networks=networks,
         volumes=volumes,
         active_profiles=tuple(active_profiles),
+        file_sources={
+            (kind, str(key)): str(spec["file"])
+            for kind in ("configs", "secrets")
+            for key, spec in (document.get(kind) or {}).items()
+            if isinstance(spec, Mapping) and spec.get("file")
+        },
     )

@@ -67,6 +67,9 @@ def engine_sees_the_workspace(workspace: Workspace, engine: Engine) -> bool:
     return seen.exit_code == 0 and sorted(seen.output.split()) == local
 
 
+FILE_KINDS = ("configs.", "secrets.")
+
+
 def check_bind_sources(workspace: Workspace, engine: Engine) -> list[Finding]:
     """In a container, without LOCAL_WORKSPACE_FOLDER to translate them: bind mounts of the
     workspace that the engine would take from its own disk."""
@@ -78,9 +81,11 @@ def check_bind_sources(workspace: Workspace, engine: Engine) -> list[Finding]:
     return [
         error(
             "bind-source-elsewhere",
-            f"services.{service}.volumes",
+            f"{service}.file" if service.startswith(FILE_KINDS) else f"services.{service}.volumes",
             f"{source} is a path in this container; the Docker engine runs elsewhere (the "
-            f"host) and would mount its own {source} at {target}: empty, or missing",
+            f"host) and would mount its own {source}"
+            + ("" if service.startswith(FILE_KINDS) else f" at {target}")
+            + ": empty, or missing",
             "set LOCAL_WORKSPACE_FOLDER to the host's path of this workspace (the "
             "docker-outside-of-docker feature does) so bootstrap translates it, or use a "
             "named volume or a config",

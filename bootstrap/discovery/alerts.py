@@ -8,7 +8,7 @@ The payload (webhook version 4): ``{"status", "receiver", "alerts": [{"status", 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -24,16 +24,7 @@ class Alert:
     ends_at: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "fingerprint": self.fingerprint,
-            "name": self.name,
-            "status": self.status,
-            "severity": self.severity,
-            "service": self.service,
-            "summary": self.summary,
-            "starts_at": self.starts_at,
-            "ends_at": self.ends_at,
-        }
+        return asdict(self)
 
 
 class PayloadError(ValueError):

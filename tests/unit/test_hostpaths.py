@@ -28,7 +28,13 @@ def stack() -> object:
                     "image": "node",
                     "volumes": [{"type": "bind", "source": "/workspaces/app", "target": "/w"}],
                 },
-            }
+            },
+            "configs": {
+                "rules": {"file": "/workspaces/app/docker/alerts.yml"},
+                "inline": {"content": "x"},
+                "elsewhere": {"file": "/etc/hosts"},
+            },
+            "secrets": {"token": {"file": "/workspaces/app/.secrets/TOKEN"}},
         }
     )
 
@@ -47,9 +53,17 @@ def test_binds_under_the_workspace_get_the_hosts_path() -> None:
                 ]
             },
             "tools": {"volumes": [{"type": "bind", "source": "/home/me/src/app", "target": "/w"}]},
-        }
+        },
+        # Compose bind-mounts a config or secret file from the engine's disk too.
+        "configs": {"rules": {"file": "/home/me/src/app/docker/alerts.yml"}},
+        "secrets": {"token": {"file": "/home/me/src/app/.secrets/TOKEN"}},
     }
-    assert [b[0] for b in binds_under(stack(), "/workspaces/app")] == ["proxy", "tools"]  # type: ignore[arg-type]
+    assert [b[0] for b in binds_under(stack(), "/workspaces/app")] == [  # type: ignore[arg-type]
+        "proxy",
+        "tools",
+        "configs.rules",
+        "secrets.token",
+    ]
 
 
 def test_translation_only_in_a_container_with_the_hosts_path_known() -> None:
