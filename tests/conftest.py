@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -56,8 +57,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=problem))
 
 
+def _worker() -> tuple[int, int]:
+    """(this worker's index, how many) under pytest-xdist; (0, 1) otherwise. Each worker
+    takes its own share of ports and subnets, so two never pick the same free one at once."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return int(name.removeprefix("gw") or 0) % count, count
+
+
 def free_port(low: int = 3000, high: int = 3099) -> int:
-    for port in range(low, high + 1):
+    index, count = _worker()
+    for port in range(low + index, high + 1, count):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -83,7 +93,8 @@ def cache_volumes() -> list[str]:
     ).stdout.split()
 
 
-_SUBNETS = iter(range(64, 250))
+_SUBNETS = itertools.cycle(range(64 + _worker()[0], 250, _worker()[1]))
+_SUBNET_COUNT = len(range(64 + _worker()[0], 250, _worker()[1]))
 
 
 def free_subnet_base() -> str:
@@ -101,7 +112,9 @@ def free_subnet_base() -> str:
         capture_output=True,
         text=True,
     ).stdout
-    for third in _SUBNETS:
+    # Round the worker's share, from where the last call stopped: a subnet just handed out is
+    # not offered again until the others were (its network may not exist yet).
+    for third in itertools.islice(_SUBNETS, _SUBNET_COUNT):
         base = f"172.29.{third}"
         if f"{base}.0/" not in used:
             return base

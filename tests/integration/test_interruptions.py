@@ -172,6 +172,7 @@ def test_reset_refuses_when_the_snapshot_would_not_fit(converge: Project, tmp_pa
         subprocess.run(["umount", str(small)], capture_output=True)
 
 
+@pytest.mark.engine_restart
 def test_engine_stopped_mid_up_exits_3_then_up_finishes(converge: Project) -> None:
     docker_up = TESTENV / "docker-up.sh"
     pid_file = Path("/var/run/docker.pid")

@@ -59,3 +59,36 @@ def test_base_args_use_the_first_files_folder_and_omit_an_unknown_name() -> None
 def test_parse_version() -> None:
     assert parse_version("v2.40.3") == (2, 40, 3)
     assert parse_version("2.18.1-desktop.2") == (2, 18, 1)
+
+
+def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
+    """The engine runs one disk-usage report at a time and answers a second with a 500:
+    two workspaces resetting at once must both get their sizes."""
+    import docker.errors
+
+    from bootstrap.backends.compose import engine as adapter
+
+    class Api:
+        calls = 0
+
+        def df(self) -> dict[str, object]:
+            Api.calls += 1
+            if Api.calls < 3:
+                raise docker.errors.APIError(
+                    "500", explanation="a disk usage operation is already running"
+                )
+            return {"Volumes": [{"Name": "v", "UsageData": {"Size": 42}}]}
+
+    engine = object.__new__(adapter.DockerEngine)
+    engine._errors = docker.errors  # type: ignore[attr-defined]
+    engine._api = Api()  # type: ignore[attr-defined]
+    assert engine.volume_sizes() == {"v": 42}
+    assert Api.calls == 3
+
+    class Broken(Api):
+        def df(self) -> dict[str, object]:
+            raise docker.errors.APIError("500", explanation="something else")
+
+    engine._api = Broken()  # type: ignore[attr-defined]
+    with pytest.raises(EngineError, match="something else"):
+        engine.volume_sizes()

@@ -41,6 +41,9 @@ def _engine_error(exc: Exception) -> EngineError:
     )
 
 
+DF_PATIENCE = 60.0  # seconds to wait for another disk-usage report to finish
+
+
 def resource_sample(stats: dict[str, Any]) -> ResourceSample:
     """The engine's stats document, read the way `docker stats` reads it (page cache out of
     the memory figure; CPU as the share of the host's time, in cores)."""
@@ -444,8 +447,20 @@ class DockerEngine:
         return [str(item["Id"])[:12] for item in listed]
 
     def volume_sizes(self) -> dict[str, int]:
-        """Bytes each volume holds (the engine's disk-usage report; -1 when unknown)."""
-        report = self._call(self._api.df)
+        """Bytes each volume holds (the engine's disk-usage report; -1 when unknown). The
+        engine runs one such report at a time and refuses a second ("a disk usage operation
+        is already running": another workspace's reset, or `docker system df`): wait for it."""
+        pause, waited = 0.2, 0.0
+        while True:
+            try:
+                report = self._call(self._api.df)
+                break
+            except EngineError as exc:
+                if "already running" not in exc.message or waited >= DF_PATIENCE:
+                    raise
+                time.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 2.0)
         return {
             str(v["Name"]): int((v.get("UsageData") or {}).get("Size", -1))
             for v in report.get("Volumes") or []
