@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import nox
@@ -83,37 +84,44 @@ def readme(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """The long reliability run: kill -9 at BOOTSTRAP_KILL_POINTS points (50) per command,
     then every fault and data test SOAK_REPEAT times (20), each test's pass rate counted
-    (.bootstrap/soak.json, and the README block via tests.soak_report)."""
+    (.bootstrap/soak.json, and the README block via tests.soak_report). The tests run on
+    SOAK_WORKERS pytest-xdist workers (4; each test has its own project, subnet and ports),
+    except the one that stops the engine, which runs alone."""
     _install(session, "test")
     kills = os.environ.get("BOOTSTRAP_KILL_POINTS", "50")
     repeat = os.environ.get("SOAK_REPEAT", "20")
+    workers = os.environ.get("SOAK_WORKERS", "4")
     results = Path(".bootstrap")
     results.mkdir(exist_ok=True)
     env = {"BOOTSTRAP_KILL_POINTS": kills, "BOOTSTRAP_REQUIRE_DOCKER": "1"}
-    session.run(
-        "pytest",
-        "tests/integration/test_interruptions.py",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--junitxml={results / 'soak-kills.xml'}",
-        env=env,
-        success_codes=[0, 1],
+    common = ["-p", "no:cacheprovider", "-q"]
+    started = time.monotonic()
+    stages = (
+        ("kills", ["tests/integration/test_interruptions.py", "-m", "kills", "-n", workers]),
+        (
+            "repeat",
+            [
+                "tests",
+                "-m",
+                "(fault or data) and not kills and not engine_restart",
+                f"--count={repeat}",
+                "-n",
+                workers,
+            ],
+        ),
+        ("engine", ["tests", "-m", "engine_restart", f"--count={repeat}"]),
     )
-    session.run(
-        "pytest",
-        "tests",
-        "-m",
-        "(fault or data) and not kills",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--count={repeat}",
-        f"--junitxml={results / 'soak-repeat.xml'}",
-        env=env,
-        success_codes=[0, 1],
-    )
-    session.run("python", "-m", "tests.soak_report", kills, repeat)
+    for stage, args in stages:
+        session.run(
+            "pytest",
+            *args,
+            *common,
+            f"--junitxml={results / f'soak-{stage}.xml'}",
+            env=env,
+            success_codes=[0, 1],
+        )
+    minutes = f"{(time.monotonic() - started) / 60:.1f}"
+    session.run("python", "-m", "tests.soak_report", kills, repeat, minutes, workers)
 
 
 DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"

@@ -1,5 +1,5 @@
 """Pass rates from a soak run (the junit files `nox -s soak` writes), into .bootstrap/soak.json
-and the README's soak line. ``python -m tests.soak_report KILLS REPEAT``."""
+and the README's soak line. ``python -m tests.soak_report KILLS REPEAT MINUTES WORKERS``."""
 
 from __future__ import annotations
 
@@ -27,13 +27,15 @@ def outcomes(path: Path) -> dict[str, list[bool]]:
 
 
 def main() -> int:
-    kills, repeat = sys.argv[1], sys.argv[2]
+    kills, repeat, minutes, workers = sys.argv[1:5]
     folder = ROOT / ".bootstrap"
     killed = outcomes(folder / "soak-kills.xml")
-    repeated = outcomes(folder / "soak-repeat.xml")
+    repeated = outcomes(folder / "soak-repeat.xml") | outcomes(folder / "soak-engine.xml")
     report = {
         "kill_points": int(kills),
         "repeat": int(repeat),
+        "minutes": float(minutes),
+        "workers": int(workers),
         "kills": {k: [sum(v), len(v)] for k, v in killed.items()},
         "repeated": {k: [sum(v), len(v)] for k, v in repeated.items()},
     }
@@ -51,10 +53,9 @@ def main() -> int:
     ]
     line = (
         f"Last `uv run nox -s soak` ({kills} kill points per command, every fault and data test "
-        f"{repeat} times): kill -9 survived: {per_command}; {perfect} of {len(report['repeated'])} "
-        f"tests passed every repetition"
-        + (f"; below {repeat}/{repeat}: {', '.join(below)}" if below else "")
-        + "."
+        f"{repeat} times, {workers} workers, {minutes} minutes on this 2-core machine): kill -9 "
+        f"survived: {per_command}; {perfect} of {len(report['repeated'])} tests passed every "
+        "repetition" + (f"; below {repeat}/{repeat}: {', '.join(below)}" if below else "") + "."
     )
     print(line)
     readme = ROOT / "README.md"
