@@ -93,3 +93,19 @@ def data_stack(directory: Path) -> None:
     (directory / "docker-compose.yml").write_text(
         json.dumps({"services": services, "volumes": {"pgdata": {}, "filesa": {}, "filesb": {}}})
     )
+
+
+def six(directory: Path) -> None:
+    """Six busybox services over the four phases, with dependencies: the size `bootstrap plan`
+    sees in a small workspace."""
+    spec = {"image": "busybox:latest", "command": ["sleep", "3600"]}
+    services = {
+        "db": {**spec, "labels": {"bootstrap.phase": "databases"}},
+        "cache": {**spec, "labels": {"bootstrap.phase": "databases"}},
+        "registry": {**spec, "labels": {"bootstrap.phase": "discovery"}},
+        "api": {**spec, "depends_on": ["db", "cache"]},
+        "web": {**spec, "depends_on": ["api"]},
+        "metrics": {**spec, "labels": {"bootstrap.phase": "monitoring"}},
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "docker-compose.yml").write_text(json.dumps({"services": services}))
