@@ -83,6 +83,12 @@ class Settings:
     cache_uid: int = 1000
     cache_gid: int = 1000
     probe_timeout: float = 120.0
+    # Swarm (--backend swarm): how services are reached and images resolved. dnsrr and host
+    # mode where the kernel has no IPVS (the virtual IP and the ingress mesh need it).
+    swarm_endpoint_mode: str = "vip"
+    swarm_publish_mode: str = "ingress"
+    swarm_resolve_image: str = "always"  # never: images that only exist on this machine
+    swarm_probe_image: str = "python:3.11-slim"  # any image with python3: the probe helper
     snapshot_dir: str = ".bootstrap/snapshots"
     generate_secrets: tuple[str, ...] = ()  # secrets to create in the store when unset
     # Policies adopted as rules (errors); elsewhere they are advice: "tiers" (static addresses
@@ -120,6 +126,10 @@ _SCALARS: dict[str, type] = {
     "cache_gid": int,
     "probe_timeout": float,
     "snapshot_dir": str,
+    "swarm_endpoint_mode": str,
+    "swarm_publish_mode": str,
+    "swarm_resolve_image": str,
+    "swarm_probe_image": str,
 }
 _KNOWN = {
     *_SCALARS,
@@ -317,6 +327,10 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "cache_gid": settings.cache_gid,
         "probe_timeout": settings.probe_timeout,
         "snapshot_dir": settings.snapshot_dir,
+        "swarm_endpoint_mode": settings.swarm_endpoint_mode,
+        "swarm_publish_mode": settings.swarm_publish_mode,
+        "swarm_resolve_image": settings.swarm_resolve_image,
+        "swarm_probe_image": settings.swarm_probe_image,
         "caches": dict(settings.caches),
         "tiers": {
             t.name: {"range": str(t.hosts), "phase": t.phase, "also": list(t.also)}

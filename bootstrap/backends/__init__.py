@@ -16,9 +16,10 @@ from bootstrap.errors import ConfigError
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
-BACKENDS = ("compose",)
+BACKENDS = ("compose", "swarm")
 Say = Callable[[str], None]
 
 
@@ -61,13 +62,21 @@ class Backend(Protocol):
         """(the tool's version, the oldest it supports): compose's, for doctor."""
         ...
 
+    def findings(self, workspace: Workspace) -> list[Finding]:
+        """What this backend cannot do with the workspace, found before anything starts."""
+        ...
+
 
 def select_backend(name: str = "compose") -> Backend:
-    """The backend named by ``--backend`` (compose is the default and, today, the only one)."""
+    """The backend named by ``--backend`` (compose, the default, or swarm)."""
     if name == "compose":
         from bootstrap.backends.compose import ComposeBackend
 
         return ComposeBackend()
+    if name == "swarm":
+        from bootstrap.backends.swarm import SwarmBackend
+
+        return SwarmBackend()
     raise ConfigError(
         f"unknown backend {name!r}",
         location="--backend",

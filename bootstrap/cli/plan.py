@@ -24,6 +24,7 @@ def collect_findings(
     """Every finding; the engine's checks are skipped with a notice when no engine answers."""
     findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
     findings += check_secrets(workspace.redact.weak_variables)
+    findings += backend.findings(workspace)
     if engine_checks:
         try:
             from bootstrap.preflight import engine_findings

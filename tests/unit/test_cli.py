@@ -23,6 +23,9 @@ class FakeBackend:
         self.loader = FakeLoader(document)
         self.engine = FakeEngine()
 
+    def findings(self, workspace: object) -> list[object]:
+        return []
+
 
 @pytest.fixture
 def backend(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:

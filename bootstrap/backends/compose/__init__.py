@@ -12,6 +12,7 @@ from bootstrap.backends.compose.cli import MINIMUM_VERSION, ComposeCLI
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
 
@@ -78,3 +79,6 @@ class ComposeBackend:
 
     def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return self.cli.version(dict(workspace.compose.env)), MINIMUM_VERSION
+
+    def findings(self, workspace: Workspace) -> list[Finding]:
+        return []

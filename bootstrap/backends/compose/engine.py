@@ -21,6 +21,17 @@ HASH_LABEL = "com.docker.compose.config-hash"
 HELPER_LABEL = "io.bootstrap.helper"
 CACHE_LABEL = "io.bootstrap.cache"
 CACHE_ID_LABEL = "io.bootstrap.cache-id"
+STACK_LABEL = "com.docker.stack.namespace"  # Swarm's tasks: the stack and service they run
+SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
+
+
+def _identity(labels: Mapping[str, str]) -> tuple[str, str]:
+    """(project, service) of a container: compose's labels, else a Swarm task's (its
+    service is named ``<stack>_<service>``)."""
+    if PROJECT_LABEL in labels or STACK_LABEL not in labels:
+        return str(labels.get(PROJECT_LABEL, "")), str(labels.get(SERVICE_LABEL, ""))
+    stack = str(labels[STACK_LABEL])
+    return stack, str(labels.get(SWARM_SERVICE_LABEL, "")).removeprefix(f"{stack}_")
 
 
 def _engine_gone(exc: Exception) -> EngineGone:
@@ -80,12 +91,13 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
             if binding.get("HostIp") in ("127.0.0.1", "0.0.0.0", "") and binding.get("HostPort"):  # noqa: S104
                 ports.setdefault(int(spec.split("/")[0]), int(binding["HostPort"]))
     networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    project, service = _identity(labels)
     return ContainerInfo(
         id=str(attrs.get("Id", "")),
         name=str(attrs.get("Name", "")).lstrip("/"),
-        service=str(labels.get(SERVICE_LABEL, "")),
+        service=service,
         state=str(state.get("Status", "")),
-        project=str(labels.get(PROJECT_LABEL, "")),
+        project=project,
         health=health,
         exit_code=int(state.get("ExitCode") or 0),
         restart_count=int(attrs.get("RestartCount") or 0),
@@ -119,12 +131,13 @@ def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
         if p.get("PublicPort") and p.get("IP") in ("127.0.0.1", "0.0.0.0", "")  # noqa: S104
     }
     networks = (item.get("NetworkSettings") or {}).get("Networks") or {}
+    project, service = _identity(labels)
     return ContainerInfo(
         id=str(item.get("Id", "")),
         name=str((item.get("Names") or ["?"])[0]).lstrip("/"),
-        service=str(labels.get(SERVICE_LABEL, "")),
+        service=service,
         state=str(item.get("State") or ""),
-        project=str(labels.get(PROJECT_LABEL, "")),
+        project=project,
         health=health,
         config_hash=str(labels.get(HASH_LABEL, "")),
         ports=ports,
@@ -147,6 +160,8 @@ def _rfc3339(epoch: object) -> str:
 
 class DockerEngine:
     """The Docker SDK implementation. ``docker`` is imported here, not at start-up."""
+
+    project_label = PROJECT_LABEL  # which label names a container's project
 
     def __init__(self, timeout: float = 120.0) -> None:
         import docker.errors
@@ -177,7 +192,7 @@ class DockerEngine:
         """The project's containers. ``inspect=False``: from one list call (no exit code,
         env or healthcheck test): enough for names, state, health, hashes and addresses."""
         listed = self._call(
-            self._api.containers, all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
+            self._api.containers, all=True, filters={"label": f"{self.project_label}={project}"}
         )
         result = []
         for item in listed:
@@ -243,7 +258,7 @@ class DockerEngine:
         stream = self._call(
             self._api.events,
             decode=True,
-            filters={"type": "container", "label": f"{PROJECT_LABEL}={project}"},
+            filters={"type": "container", "label": f"{self.project_label}={project}"},
         )
         closer = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
         closer.start()

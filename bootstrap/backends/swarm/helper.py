@@ -1,0 +1,50 @@
+"""Runs inside the probe helper, a container on the stack's overlay network: resolves
+``tasks.SERVICE`` to every replica and probes each with bootstrap's own HTTP, TCP and MCP
+probes. Standard library only (the helper is any image with python3 and this package).
+
+``python -m bootstrap.backends.swarm.helper '{"service": ..., "kind": ..., "params": ...}'``
+prints one JSON line: ``{"replicas": [{"address", "ready", "detail"}], "error": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from typing import Any
+
+
+def replicas(service: str) -> list[str]:
+    """Every task's address on this network (DNS round robin's ``tasks.NAME``)."""
+    try:
+        found = socket.getaddrinfo(f"tasks.{service}", None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        return []
+    return sorted({str(entry[4][0]) for entry in found})
+
+
+def probe_all(spec: dict[str, Any]) -> dict[str, Any]:
+    from bootstrap.probes import Target, make_probe
+    from bootstrap.probespec import ProbeSpec
+
+    probe = make_probe(ProbeSpec(spec["kind"], dict(spec.get("params") or {})))
+    addresses = replicas(spec["service"])
+    results = []
+    for address in addresses:
+        target = Target(spec["service"], "", None, None, dns_name=address)  # type: ignore[arg-type]
+        try:
+            seen = probe.check(target)
+        except Exception as exc:  # a probe that breaks is a replica not ready, said
+            results.append({"address": address, "ready": False, "detail": repr(exc)})
+            continue
+        results.append({"address": address, "ready": seen.ready, "detail": seen.detail})
+    return {"replicas": results}
+
+
+def main(argv: list[str]) -> int:
+    print(json.dumps(probe_all(json.loads(argv[1]))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,260 @@
+"""The stack file Swarm gets, from compose's normalised model, and what Swarm cannot do. Pure.
+
+``docker stack deploy`` takes the compose format but not all of it: it has no ordering
+(``depends_on`` is refused in its long form), no build, no static addresses, no
+``container_name``/``network_mode``, no inline ``content`` configs. bootstrap deploys one
+cumulative file per step (the services started so far), so the order is its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bootstrap.plan import Plan
+from bootstrap.validate import Finding, Severity, error, warning
+
+STACK_LABEL = "com.docker.stack.namespace"
+SERVICE_LABEL = "com.docker.swarm.service.name"
+
+# Service keys `docker stack deploy` accepts (compose file format 3.x plus what 20.10 added).
+KEPT = frozenset(
+    {
+        "image", "command", "entrypoint", "environment", "labels", "healthcheck", "volumes",
+        "ports", "networks", "deploy", "configs", "secrets", "user", "working_dir",
+        "read_only", "cap_add", "cap_drop", "tmpfs", "stop_grace_period", "stop_signal",
+        "init", "hostname", "extra_hosts", "dns", "logging", "ulimits", "sysctls", "tty",
+        "stdin_open", "isolation", "domainname", "dns_search",
+    }
+)  # fmt: skip
+IGNORED = {
+    "container_name": "Swarm names its tasks itself",
+    "network_mode": "a task is on the stack's networks",
+    "privileged": "Swarm services cannot run privileged",
+    "security_opt": "Swarm services take no security options",
+    "devices": "Swarm services take no devices",
+    "pid": "Swarm services share no PID namespace",
+}
+
+
+@dataclass(frozen=True)
+class SwarmOptions:
+    endpoint_mode: str = "vip"  # dnsrr where the kernel has no IPVS
+    publish_mode: str = "ingress"  # host: published on the node that runs the task
+    resolve_image: str = "always"  # never: local images only (no registry)
+
+
+def stack_name(project: str) -> str:
+    """Swarm's names (stack, services, networks) allow no dots; compose's project names do."""
+    return project.replace(".", "-")
+
+
+def _ports(ports: Iterable[Mapping[str, Any]], mode: str) -> list[dict[str, Any]]:
+    kept = []
+    for port in ports:
+        entry = {"target": int(port["target"]), "protocol": port.get("protocol") or "tcp"}
+        if port.get("published"):
+            entry["published"] = int(str(port["published"]).split("-")[0])
+            entry["mode"] = mode
+        kept.append(entry)
+    return kept
+
+
+def _mount(mount: Mapping[str, Any]) -> dict[str, Any]:
+    """A long-syntax mount in the keys the 3.9 schema knows."""
+    kept: dict[str, Any] = {k: mount[k] for k in ("type", "source", "target") if mount.get(k)}
+    if mount.get("read_only"):
+        kept["read_only"] = True
+    if (mount.get("volume") or {}).get("nocopy"):
+        kept["volume"] = {"nocopy": True}
+    if (mount.get("bind") or {}).get("propagation"):
+        kept["bind"] = {"propagation": mount["bind"]["propagation"]}
+    if (mount.get("tmpfs") or {}).get("size"):
+        kept["tmpfs"] = {"size": int(mount["tmpfs"]["size"])}
+    return kept
+
+
+def _deploy(deploy: Mapping[str, Any]) -> dict[str, Any]:
+    """``deploy`` with CPU figures as strings (the 3.9 schema's type) and no empty keys."""
+    kept = {k: v for k, v in deploy.items() if v not in (None, {}, [])}
+    resources = {}
+    for part, given in (kept.get("resources") or {}).items():
+        values = {k: v for k, v in (given or {}).items() if v not in (None, "", 0)}
+        if "cpus" in values:
+            values["cpus"] = f"{float(values['cpus']):g}"
+        if values:
+            resources[part] = values
+    if resources:
+        kept["resources"] = resources
+    else:
+        kept.pop("resources", None)
+    return kept
+
+
+def _file_sources(
+    document: Mapping[str, Any], stack: str, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Top-level configs and secrets for Swarm, and the files to write for inline ones
+    (``content``, ``environment``): name -> text. Swarm's configs are immutable, so each
+    inline one is named after its content."""
+    top: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for kind in ("configs", "secrets"):
+        for key, given in (document.get(kind) or {}).items():
+            spec = dict(given or {})
+            if "content" in spec or "environment" in spec:
+                text = (
+                    str(spec["content"])
+                    if "content" in spec
+                    else environ.get(str(spec["environment"]), "")
+                )
+                digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+                filename = f"{kind}-{key}"
+                files[filename] = text
+                top.setdefault(kind, {})[key] = {
+                    "file": f"./{filename}",
+                    "name": f"{stack}_{key}_{digest}",
+                }
+            elif spec.get("external"):
+                top.setdefault(kind, {})[key] = {"external": True, "name": spec.get("name", key)}
+            elif spec.get("file"):
+                top.setdefault(kind, {})[key] = {"file": spec["file"]}
+    return top, files
+
+
+def stack_document(
+    document: Mapping[str, Any],
+    services: Iterable[str],
+    plan: Plan,
+    options: SwarmOptions,
+    environ: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The stack file for ``services`` (and the files its inline configs need)."""
+    stack = stack_name(plan.project)
+    wanted = list(services)
+    out: dict[str, Any] = {"version": "3.9", "services": {}}
+    used_networks: set[str] = set()
+    used_volumes: set[str] = set()
+    for name in wanted:
+        spec = document["services"][name]
+        service = {k: v for k, v in spec.items() if k in KEPT and v is not None}
+        networks = spec.get("networks") or {"default": None}
+        service["networks"] = sorted(networks)
+        used_networks |= set(networks)
+        service["ports"] = _ports(spec.get("ports") or [], options.publish_mode)
+        deploy = _deploy(spec.get("deploy") or {})
+        deploy["endpoint_mode"] = options.endpoint_mode
+        if plan.services[name].probe.kind == "completed":
+            deploy["mode"] = "replicated-job"  # a one-shot: gated on completion
+            deploy.setdefault("restart_policy", {"condition": "on-failure", "max_attempts": 1})
+        elif spec.get("restart") in ("no", "") and "restart_policy" not in deploy:
+            deploy["restart_policy"] = {"condition": "on-failure"}
+        service["deploy"] = deploy
+        service["volumes"] = [_mount(m) for m in spec.get("volumes") or []]
+        used_volumes |= {
+            str(m["source"])
+            for m in service["volumes"]
+            if m["type"] == "volume" and m.get("source")
+        }
+        if "environment" in service:
+            service["environment"] = {
+                k: v for k, v in service["environment"].items() if v is not None
+            }
+        out["services"][name] = service
+    out["networks"] = {}
+    for key in sorted(used_networks):
+        declared = dict((document.get("networks") or {}).get(key) or {})
+        if declared.get("external"):
+            out["networks"][key] = {"external": True, "name": declared.get("name", key)}
+            continue
+        network: dict[str, Any] = {"driver": "overlay", "attachable": True}
+        subnets = [c for c in ((declared.get("ipam") or {}).get("config") or []) if c]
+        if subnets:
+            network["ipam"] = {"config": [{"subnet": c["subnet"]} for c in subnets]}
+        out["networks"][key] = network
+    volumes = document.get("volumes") or {}
+    out["volumes"] = {
+        key: (
+            {"external": True, "name": volumes[key].get("name", key)}
+            if (volumes.get(key) or {}).get("external")
+            else {}
+        )
+        for key in sorted(used_volumes)
+    }
+    top, files = _file_sources(document, stack, environ)
+    referenced = {
+        kind: {
+            (ref if isinstance(ref, str) else ref.get("source"))
+            for name in wanted
+            for ref in document["services"][name].get(kind) or []
+        }
+        for kind in ("configs", "secrets")
+    }
+    for kind, entries in top.items():
+        kept = {k: v for k, v in entries.items() if k in referenced[kind]}
+        if kept:
+            out[kind] = kept
+    needed = {f"{kind}-{key}" for kind in out if kind in top for key in out[kind]}
+    return out, {k: v for k, v in files.items() if k in needed}
+
+
+def swarm_findings(document: Mapping[str, Any], plan: Plan) -> list[Finding]:
+    """What Swarm cannot do, found before anything is deployed."""
+    findings: list[Finding] = []
+    for name in plan.order():
+        spec = document["services"][name]
+        where = f"services.{name}"
+        if spec.get("build") and not spec.get("image"):
+            findings.append(
+                error(
+                    "swarm-build",
+                    f"{where}.build",
+                    f"{name} is built, and Swarm does not build: every node pulls an image",
+                    "name an image (`image:`), build and push it first",
+                )
+            )
+        for key, why in IGNORED.items():
+            if spec.get(key):
+                findings.append(
+                    Finding(
+                        Severity.NOTICE,
+                        f"{where}.{key}",
+                        f"ignored on Swarm: {why}",
+                        "",
+                        "swarm-ignored",
+                    )
+                )
+        for net, attachment in (spec.get("networks") or {}).items():
+            if (attachment or {}).get("ipv4_address"):
+                findings.append(
+                    Finding(
+                        Severity.NOTICE,
+                        f"{where}.networks.{net}.ipv4_address",
+                        "ignored on Swarm: tasks get addresses from the overlay network",
+                        "reach services by name (tasks.NAME lists every replica)",
+                        "swarm-ignored",
+                    )
+                )
+        planned = plan.services[name]
+        for dep in planned.depends_on:
+            if dep.name not in plan.services:
+                continue
+            same_phase = plan.services[dep.name].phase == planned.phase
+            if same_phase and planned.wave <= plan.services[dep.name].wave:
+                findings.append(
+                    warning(
+                        "swarm-order",
+                        f"{where}.depends_on.{dep.name}",
+                        f"{name} depends on {dep.name}, which the plan does not put first",
+                        "give them different phases (`bootstrap.phase`)",
+                    )
+                )
+    return findings
+
+
+def render(document: Mapping[str, Any]) -> str:
+    """Compose reads JSON as YAML: the stack file is written as JSON."""
+    return json.dumps(document, indent=1, sort_keys=True)
