@@ -83,6 +83,7 @@ class Settings:
     cache_uid: int = 1000
     cache_gid: int = 1000
     probe_timeout: float = 120.0
+    backend: str = "compose"  # where the stack runs: compose or swarm (--backend wins)
     # Swarm (--backend swarm): how services are reached and images resolved. dnsrr and host
     # mode where the kernel has no IPVS (the virtual IP and the ingress mesh need it).
     swarm_endpoint_mode: str = "vip"
@@ -126,6 +127,7 @@ _SCALARS: dict[str, type] = {
     "cache_gid": int,
     "probe_timeout": float,
     "snapshot_dir": str,
+    "backend": str,
     "swarm_endpoint_mode": str,
     "swarm_publish_mode": str,
     "swarm_resolve_image": str,
@@ -327,6 +329,7 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "cache_gid": settings.cache_gid,
         "probe_timeout": settings.probe_timeout,
         "snapshot_dir": settings.snapshot_dir,
+        "backend": settings.backend,
         "swarm_endpoint_mode": settings.swarm_endpoint_mode,
         "swarm_publish_mode": settings.swarm_publish_mode,
         "swarm_resolve_image": settings.swarm_resolve_image,

@@ -90,9 +90,9 @@ interrupted; 143 terminated."""
 @click.option(
     "--backend",
     envvar="BOOTSTRAP_BACKEND",
-    default="compose",
-    show_default=True,
-    help="Where the stack runs (also BOOTSTRAP_BACKEND).",
+    default=None,
+    help="Where the stack runs: compose (the default) or swarm (also BOOTSTRAP_BACKEND, "
+    "or backend in the settings).",
 )
 @click.pass_context
 def cli(
@@ -101,7 +101,7 @@ def cli(
     files: tuple[str, ...],
     project: str | None,
     profiles: tuple[str, ...],
-    backend: str,
+    backend: str | None,
 ) -> None:
     """Bring up a Docker Compose development environment in order: databases, discovery,
     apps, monitoring, each phase gated on real health probes."""

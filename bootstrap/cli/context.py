@@ -27,7 +27,7 @@ class CliContext:
     files: tuple[str, ...]
     project: str | None
     profiles: tuple[str, ...]
-    backend_name: str = "compose"
+    backend_name: str | None = None  # None: the settings' backend (compose by default)
     redact: Callable[[str], str] = field(default=lambda s: s)
     _backend: Backend | None = None
 
@@ -36,7 +36,12 @@ class CliContext:
         if self._backend is None:
             from bootstrap.backends import select_backend
 
-            self._backend = select_backend(self.backend_name)
+            name = self.backend_name
+            if name is None:
+                from bootstrap.settings import load_settings
+
+                name = load_settings(self.directory).backend
+            self._backend = select_backend(name)
         return self._backend
 
     def workspace(self, profiles: Sequence[str] = ()) -> Workspace:

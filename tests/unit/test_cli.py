@@ -107,10 +107,17 @@ def test_init_writes_every_setting_it_documents(tmp_path: Path) -> None:
     assert ".env.local" in (tmp_path / ".gitignore").read_text()
 
 
-def test_an_unknown_backend_is_refused_with_the_choices(tmp_path: Path) -> None:
-    from bootstrap.backends import select_backend
-    from bootstrap.errors import ConfigError
+def test_an_unknown_backend_is_refused_with_the_choices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bootstrap.cli.context import run_cli
 
-    with pytest.raises(ConfigError) as caught:
-        select_backend("kubernetes")
-    assert caught.value.location == "--backend" and "compose" in caught.value.hint
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    (tmp_path / "bootstrap.toml").write_text('backend = "kubernetes"\n')
+    monkeypatch.delenv("BOOTSTRAP_BACKEND", raising=False)
+    monkeypatch.setattr("sys.argv", ["bootstrap", "-C", str(tmp_path), "plan", "--offline"])
+    with pytest.raises(SystemExit) as exited:
+        run_cli(cli)
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert "unknown backend 'kubernetes'" in said and "compose, swarm" in said
