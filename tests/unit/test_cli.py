@@ -121,3 +121,22 @@ def test_an_unknown_backend_is_refused_with_the_choices(
     assert exited.value.code == 2
     said = capsys.readouterr().err
     assert "unknown backend 'kubernetes'" in said and "compose, swarm" in said
+
+
+def test_the_backend_comes_from_the_flag_then_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bootstrap.cli.context import CliContext
+
+    chosen: list[str] = []
+
+    def select(name: str = "compose") -> object:
+        chosen.append(name)
+        return object()
+
+    monkeypatch.setattr("bootstrap.backends.select_backend", select)
+    CliContext(tmp_path, (), None, ()).backend()
+    (tmp_path / "bootstrap.toml").write_text('backend = "swarm"\n')
+    CliContext(tmp_path, (), None, ()).backend()
+    CliContext(tmp_path, (), None, (), backend_name="compose").backend()  # the flag wins
+    assert chosen == ["compose", "swarm", "compose"]
