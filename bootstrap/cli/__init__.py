@@ -94,6 +94,12 @@ interrupted; 143 terminated."""
     help="Where the stack runs: compose (the default) or swarm (also BOOTSTRAP_BACKEND, "
     "or backend in the settings).",
 )
+@click.option(
+    "--context",
+    "docker_context",
+    default=None,
+    help="The Docker context (engine) to use, for every backend (also DOCKER_CONTEXT).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -102,9 +108,16 @@ def cli(
     project: str | None,
     profiles: tuple[str, ...],
     backend: str | None,
+    docker_context: str | None,
 ) -> None:
     """Bring up a Docker Compose development environment in order: databases, discovery,
     apps, monitoring, each phase gated on real health probes."""
+    import os
+
+    if docker_context or os.environ.get("DOCKER_CONTEXT"):
+        from bootstrap.dockercontext import use_context
+
+        use_context(docker_context)
     ctx.obj = CliContext(directory, files, project, profiles, backend_name=backend)
 
 

@@ -35,28 +35,23 @@ def swarm() -> Iterator[None]:
             subprocess.run(["bash", str(SWARM), "down"], capture_output=True)
 
 
-def services(stack: str) -> list[str]:
+def of_stack(kind: str, stack: str, *shown: str) -> list[str]:
+    """The stack's containers, services, networks or volumes (ids, or ``shown`` fields)."""
+    listing = ["docker", "ps", "-a"] if kind == "container" else ["docker", kind, "ls"]
     return subprocess.run(
-        [
-            "docker",
-            "service",
-            "ls",
-            "-q",
-            "--filter",
-            f"label=com.docker.stack.namespace={stack}",
-        ],
+        [*listing, *(shown or ["-q"]), "--filter", f"label=com.docker.stack.namespace={stack}"],
         capture_output=True,
         text=True,
     ).stdout.split()
+
+
+def services(stack: str) -> list[str]:
+    return of_stack("service", stack)
 
 
 def task_starts(stack: str) -> dict[str, list[str]]:
     """service -> StartedAt of its containers on this node."""
-    ids = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", f"label=com.docker.stack.namespace={stack}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    ids = of_stack("container", stack)
     started: dict[str, list[str]] = {}
     if not ids:
         return started
@@ -81,26 +76,11 @@ def remove_stack(stack: str) -> None:
     subprocess.run(["docker", "stack", "rm", stack], capture_output=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        left = subprocess.run(
-            [
-                "docker",
-                "network",
-                "ls",
-                "-q",
-                "--filter",
-                f"label=com.docker.stack.namespace={stack}",
-            ],
-            capture_output=True,
-            text=True,
-        ).stdout.split()
+        left = of_stack("network", stack)
         if not left and not services(stack):
             break
         time.sleep(0.5)
-    ids = subprocess.run(
-        ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.stack.namespace={stack}"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    ids = of_stack("volume", stack)
     for _ in range(20):  # a removed task's container lets go of its volume a moment later
         if (
             not ids
@@ -177,19 +157,7 @@ def test_a_failing_task_is_reported_at_once(stack: Project) -> None:
 
 
 def _names(stack: str) -> list[str]:
-    return subprocess.run(
-        [
-            "docker",
-            "service",
-            "ls",
-            "--format",
-            "{{.Name}}",
-            "--filter",
-            f"label=com.docker.stack.namespace={stack}",
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    return of_stack("service", stack, "--format", "{{.Name}}")
 
 
 def test_validate_names_what_swarm_cannot_do(

@@ -140,3 +140,12 @@ def test_the_backend_comes_from_the_flag_then_the_settings(
     CliContext(tmp_path, (), None, ()).backend()
     CliContext(tmp_path, (), None, (), backend_name="compose").backend()  # the flag wins
     assert chosen == ["compose", "swarm", "compose"]
+
+
+def test_a_docker_host_wins_over_a_context() -> None:
+    from bootstrap.dockercontext import use_context
+
+    env = {"DOCKER_HOST": "tcp://engine:2375", "DOCKER_CONTEXT": "remote"}
+    assert use_context(None, env) is None
+    assert env == {"DOCKER_HOST": "tcp://engine:2375", "DOCKER_CONTEXT": "remote"}
+    assert use_context(None, {}) is None  # no context asked for: nothing to do

@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bootstrap.backends.compose.cli import MINIMUM_VERSION, ComposeCLI
+from bootstrap.backends.compose import ComposeBackend
+from bootstrap.backends.compose.cli import ComposeCLI
 from bootstrap.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:
     from bootstrap.backends.swarm.engine import SwarmEngine
-    from bootstrap.runtime import ComposeProject, Engine, ModelLoader
+    from bootstrap.runtime import ComposeProject, Engine
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
@@ -37,28 +38,28 @@ class RecordingCLI(ComposeCLI):
         return self.document
 
 
-class SwarmBackend:
+class SwarmBackend(ComposeBackend):
+    """Compose's loader and its version checks; Swarm's engine, bring-up and teardown."""
+
     name = "swarm"
 
     def __init__(self) -> None:
-        self.cli = RecordingCLI()
-        self._engine: SwarmEngine | None = None
+        super().__init__()
+        self.recording = RecordingCLI()
+        self.cli = self.recording
+        self._swarm: SwarmEngine | None = None
 
     @property
     def swarm(self) -> SwarmEngine:
-        if self._engine is None:
+        if self._swarm is None:
             from bootstrap.backends.swarm.engine import SwarmEngine
 
-            self._engine = SwarmEngine()
-        return self._engine
+            self._swarm = SwarmEngine()
+        return self._swarm
 
     @property
     def engine(self) -> Engine:
         return self.swarm
-
-    @property
-    def loader(self) -> ModelLoader:
-        return self.cli
 
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
@@ -70,9 +71,9 @@ class SwarmBackend:
         return swarm_findings(self._document(), workspace.plan)
 
     def _document(self) -> dict[str, Any]:
-        if self.cli.document is None:
+        if self.recording.document is None:
             raise ConfigError("the compose model was not loaded", location="swarm backend")
-        return self.cli.document
+        return self.recording.document
 
     def up(
         self,
@@ -129,10 +130,3 @@ class SwarmBackend:
                 code or subprocess.run([*args, *(["-f"] if follow else [])], check=False).returncode
             )
         return code
-
-    def versions_seen(self) -> dict[str, str]:
-        found = self.cli.seen_version
-        return {"compose": ".".join(map(str, found))} if found else {}
-
-    def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        return self.cli.version(dict(workspace.compose.env)), MINIMUM_VERSION
