@@ -111,6 +111,7 @@ class Service:
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
     resources: Resources = field(default_factory=Resources)
+    replicas: int = 1  # deploy.replicas (or the legacy `scale`): containers of this service
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
@@ -308,7 +309,17 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         privileged=bool(data.get("privileged")),
         cap_add=tuple(str(c).upper().removeprefix("CAP_") for c in data.get("cap_add") or ()),
         resources=_resources(data),
+        replicas=_replicas(data),
     )
+
+
+def _replicas(data: Mapping[str, Any]) -> int:
+    deploy = data.get("deploy") or {}
+    raw = deploy.get("replicas", data.get("scale", 1))
+    try:
+        return max(0, int(raw))
+    except (TypeError, ValueError):
+        return 1
 
 
 def stack_from_compose(

@@ -202,6 +202,7 @@ def plan_document(plan: Plan, *, env_layers: Mapping[str, str] | None = None) ->
                 ],
                 "probe": {"kind": s.probe.kind, "why": s.probe.reason, **s.probe.public()},
                 "resources": s.service.resources.as_dict(),
+                "replicas": s.service.replicas,
             }
             for name in plan.order()
             for s in [plan.services[name]]

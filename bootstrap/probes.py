@@ -19,7 +19,7 @@ from bootstrap.errors import EngineGone
 from bootstrap.mcp_client import DEFAULT_PATH, McpError, handshake
 from bootstrap.model import Healthcheck
 from bootstrap.outcome import Observation, ProbeResult
-from bootstrap.probespec import DEFAULT_PORTS, ProbeSpec
+from bootstrap.probespec import DEFAULT_PORTS, DEFAULT_QUERY, ProbeSpec
 from bootstrap.runtime import Engine, ExecResult
 from bootstrap.watch import ContainerWatch
 
@@ -315,13 +315,15 @@ class HttpProbe:
 
 @dataclass(frozen=True)
 class PostgresProbe:
-    """``SELECT 1`` with the service's own credentials, over TCP (never the init socket)."""
+    """``SELECT 1`` (or the ``query`` label's query: its first value must be true) with the
+    service's own credentials, over TCP (never the init socket)."""
 
     port: int
     user: str
     database: str
     password: str = field(repr=False, default="")
     password_file: str = ""  # a *_FILE variable: read inside the container, as the image does
+    query: str = DEFAULT_QUERY
     kind: str = "postgres"
 
     def check(self, target: Target) -> Observation:
@@ -340,12 +342,12 @@ class PostgresProbe:
                     "-d",
                     self.database,
                     "-tAc",
-                    "SELECT 1",
+                    self.query,
                 ],
                 env={"PGPASSWORD": password, "PGCONNECT_TIMEOUT": "2"},
             )
-            if code == 0 and output.strip().endswith("1"):
-                return Observation(True, "SELECT 1 answered (psql in the container)")
+            if code == 0:
+                return _answered(self.query, _last_line(output), "psql in the container")
             return Observation(False, f"psql: {_last_line(output) or f'exit {code}'}")
         import psycopg
 
@@ -358,10 +360,10 @@ class PostgresProbe:
                 dbname=self.database,
                 connect_timeout=2,
             ) as connection:
-                row = connection.execute("SELECT 1").fetchone()
+                row = connection.execute(self.query).fetchone()
         except psycopg.Error as exc:
             return Observation(False, f"postgres: {_last_line(str(exc))}")
-        return Observation(row == (1,), f"SELECT 1 answered at {endpoint[0]}:{endpoint[1]}")
+        return _answered(self.query, row[0] if row else None, f"at {endpoint[0]}:{endpoint[1]}")
 
 
 @dataclass(frozen=True)
@@ -371,6 +373,7 @@ class MariadbProbe:
     database: str
     password: str = field(repr=False, default="")
     password_file: str = ""  # a *_FILE variable: read inside the container, as the image does
+    query: str = DEFAULT_QUERY
     kind: str = "mariadb"
 
     def check(self, target: Target) -> Observation:
@@ -386,7 +389,7 @@ class MariadbProbe:
                 self.user,
                 "-N",
                 "-e",
-                "SELECT 1",
+                self.query,
             ]
             if self.database:
                 args.append(self.database)
@@ -396,8 +399,8 @@ class MariadbProbe:
                 code, output = result.exit_code, result.output
                 if not result.not_found:
                     break
-            if code == 0 and output.strip().endswith("1"):
-                return Observation(True, f"SELECT 1 answered ({client} in the container)")
+            if code == 0:
+                return _answered(self.query, _last_line(output), f"{client} in the container")
             return Observation(False, f"{client}: {_last_line(output) or f'exit {code}'}")
         import pymysql
 
@@ -414,11 +417,11 @@ class MariadbProbe:
             return Observation(False, f"mariadb: {exc}")
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
+                cursor.execute(self.query)
                 row = cursor.fetchone()
         finally:
             connection.close()
-        return Observation(row == (1,), f"SELECT 1 answered at {endpoint[0]}:{endpoint[1]}")
+        return _answered(self.query, row[0] if row else None, f"at {endpoint[0]}:{endpoint[1]}")
 
 
 @dataclass(frozen=True)
@@ -480,6 +483,21 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
+def truthy(value: object) -> bool:
+    """A query's first value as SQL servers and their clients print truth: 1, t, true."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "t", "true", "yes", "on")
+
+
+def _answered(query: str, value: object, where: str) -> Observation:
+    shown = "SELECT 1" if query == DEFAULT_QUERY else f"`{query}`"
+    if truthy(value):
+        return Observation(True, f"{shown} answered ({where})")
+    got = "no row" if value is None else repr(value)
+    return Observation(False, f"{shown} answered {got}, not true ({where})")
+
+
 def _port(spec: ProbeSpec, exposed: Sequence[int], default: int) -> int:
     if "port" in spec.params:
         return int(spec.number("port", default))
@@ -499,6 +517,7 @@ def make_probe(  # noqa: PLR0911 - a dispatch on the kind: one return per kind
             spec.text("database", "postgres"),
             spec.text("password"),
             spec.text("password_file"),
+            spec.text("query", DEFAULT_QUERY),
         )
     if kind in ("mariadb", "mysql"):
         return MariadbProbe(
@@ -507,6 +526,7 @@ def make_probe(  # noqa: PLR0911 - a dispatch on the kind: one return per kind
             spec.text("database"),
             spec.text("password"),
             spec.text("password_file"),
+            spec.text("query", DEFAULT_QUERY),
         )
     if kind == "http":
         return HttpProbe(

@@ -78,7 +78,8 @@ class Param:
 
 
 _PORT, _TIMEOUT = Param(_port), Param(strict_duration)
-_SQL = {"port": _PORT, "user": Param(_text), "database": Param(_text)}
+_SQL = {"port": _PORT, "user": Param(_text), "database": Param(_text), "query": Param(_text)}
+DEFAULT_QUERY = "SELECT 1"  # a SQL probe's question; the `query` label asks another
 # kind -> the parameters its label may set (every kind also takes `timeout`).
 KINDS: Mapping[str, Mapping[str, Param]] = {
     "docker": {},

@@ -91,19 +91,36 @@ def _one(
     )
 
 
+def _replicas(rows: list[ServiceStatus]) -> ServiceStatus:
+    """One row for a service: its container's, or its replicas' together (ready when every
+    one is; the first that is not says why)."""
+    if len(rows) == 1:
+        return rows[0]
+    ready = [r for r in rows if r.ready]
+    shown = next((r for r in rows if not r.ready), rows[0])
+    return replace(
+        shown,
+        ready=len(ready) == len(rows),
+        detail=f"{len(ready)}/{len(rows)} replicas ready: {shown.detail}",
+    )
+
+
 def collect_status(
     workspace: Workspace, engine: Engine, selected: frozenset[str] | None = None
 ) -> list[ServiceStatus]:
     """Every service ``selected`` names (all of the plan when None), and, like `docker compose
     ps`, every other service of the project that has a container, marked as not selected."""
-    containers = engine.project_containers(workspace.compose.name)
+    containers: dict[str, list[ContainerInfo]] = {}
+    for info in sorted(engine.containers(workspace.compose.name), key=lambda c: c.name):
+        containers.setdefault(info.service, []).append(info)  # every replica
     wanted = set(workspace.plan.order()) if selected is None else selected
     names = [n for n in workspace.plan.order() if n in wanted or n in containers]
     on_network = in_container()
 
     def one(name: str) -> ServiceStatus:
-        row = _one(workspace, engine, name, containers.get(name), on_network)
-        return replace(row, selected=name in wanted)
+        found: list[ContainerInfo | None] = list(containers.get(name, [])) or [None]
+        rows = [_one(workspace, engine, name, info, on_network) for info in found]
+        return replace(_replicas(rows), selected=name in wanted)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, names))

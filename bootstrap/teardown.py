@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bootstrap.caches import helper_image
 from bootstrap.errors import ConfigError, NoSpaceError, NotFoundError
-from bootstrap.runtime import Engine, VolumeInfo
+from bootstrap.runtime import ContainerInfo, Engine, VolumeInfo
 from bootstrap.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ Say = Callable[[str], None]
 
 def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> list[str]:
     """Stop the project's containers phase by phase, monitoring first, databases last."""
-    containers = engine.project_containers(workspace.compose.name)
+    containers: dict[str, list[ContainerInfo]] = {}
+    for info in engine.containers(workspace.compose.name):  # every replica of each service
+        containers.setdefault(info.service, []).append(info)
     stopped: list[str] = []
     phases = [p.services for p in reversed(workspace.plan.phases)]
     known = {n for names in phases for n in names}
@@ -33,14 +35,15 @@ def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> lis
     with ThreadPoolExecutor(max_workers=8) as pool:
         for names in [tuple(strays), *phases]:
             running = [
-                containers[n]
+                c
                 for n in names
-                if n in containers and containers[n].state in ("running", "restarting")
+                for c in containers.get(n, ())
+                if c.state in ("running", "restarting")
             ]
             if running:
-                say("stopping " + ", ".join(c.service for c in running))
+                say("stopping " + ", ".join(dict.fromkeys(c.service for c in running)))
             list(pool.map(lambda c: engine.stop(c.id, _grace(workspace, c.service)), running))
-            stopped += [c.service for c in running]
+            stopped += list(dict.fromkeys(c.service for c in running))
     return stopped
 
 

@@ -125,6 +125,8 @@ def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
                 ports = ",".join(str(p) for p in s.service.ports) or "-"
                 volumes = ",".join(m.source for m in s.service.mounts if m.type == "volume") or "-"
                 optional = " (optional)" if s.optional else ""
+                if s.service.replicas != 1:
+                    optional += f"  x{s.service.replicas} replicas"
                 lines.append(
                     f"    {name:<20} {s.address or '-':<14} probe {s.probe.describe():<28} "
                     f"ports {ports}  volumes {volumes}  {describe(s.service.resources)}{optional}"

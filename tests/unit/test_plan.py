@@ -196,6 +196,7 @@ def test_plan_document_schema_is_stable_and_secret_free() -> None:
         "depends_on",
         "probe",
         "resources",
+        "replicas",
     }
     assert entry["depends_on"] == [
         {"service": "postgres", "condition": "service_healthy", "required": True}

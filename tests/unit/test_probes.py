@@ -178,3 +178,39 @@ def test_poll_tells_each_change_of_outcome_once() -> None:
         "FATAL: the database system is starting up",
         "SELECT 1 answered",
     ]
+
+
+def test_sql_probe_query_label_must_answer_true() -> None:
+    """`bootstrap.probe.query`: a server that answers but is not what the query asks for (a
+    standby that does not stream yet) is not ready."""
+    query = "SELECT status = 'streaming' FROM pg_stat_wal_receiver"
+    engine = ExecEngine([ExecResult(0, "\n"), ExecResult(0, "f\n"), ExecResult(0, "t\n")])
+    watch = ContainerWatch()
+    probe = PostgresProbe(5432, "app", "appdb", "pw", query=query)
+    no_row = probe.check(target(engine, watch))
+    assert not no_row.ready and "not true" in no_row.detail
+    assert not probe.check(target(engine, watch)).ready
+    assert probe.check(target(engine, watch)).ready
+    assert engine.calls[0][0][-1] == query
+
+
+def test_query_label_is_parsed_for_sql_kinds_only() -> None:
+    import pytest
+
+    from bootstrap.errors import ConfigError
+    from bootstrap.model import Service
+    from bootstrap.probespec import choose_probe
+
+    replica = Service(
+        "replica",
+        image="postgres:17",
+        labels={"bootstrap.probe.query": "SELECT pg_is_in_recovery()"},
+        environment={"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "pw"},
+    )
+    spec = choose_probe(replica)
+    assert spec.kind == "postgres" and spec.text("query") == "SELECT pg_is_in_recovery()"
+    web = Service(
+        "web", image="nginx", labels={"bootstrap.probe": "http", "bootstrap.probe.query": "x"}
+    )
+    with pytest.raises(ConfigError, match="not a parameter of the http probe"):
+        choose_probe(web)

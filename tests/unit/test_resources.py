@@ -120,3 +120,21 @@ def test_the_table_shows_use_against_the_limit() -> None:
     rows = table([u]).splitlines()
     assert rows[0].split()[:3] == ["SERVICE", "CPU", "PEAK"]
     assert rows[1].split() == ["pg", "0.10", "0.30", "-", "60M", "120M", "240M", "50%"]
+
+
+def test_replicas_come_from_deploy_or_scale() -> None:
+    from bootstrap.model import stack_from_compose
+
+    stack = stack_from_compose(
+        {
+            "name": "p",
+            "services": {
+                "one": {"image": "x"},
+                "three": {"image": "x", "deploy": {"replicas": 3}},
+                "legacy": {"image": "x", "scale": 2},
+                "zero": {"image": "x", "deploy": {"replicas": 0}},
+            },
+        }
+    )
+    replicas = {name: s.replicas for name, s in stack.services.items()}
+    assert replicas == {"one": 1, "three": 3, "legacy": 2, "zero": 0}

@@ -88,3 +88,18 @@ def test_no_op_rerun_only_when_every_hash_and_image_matches(tmp_path: Path) -> N
     engine.images["busybox"] = "sha-new"  # the image was rebuilt
     assert not creation._unchanged(containers)
     assert not creation._unchanged({"db": containers["db"]})  # a container is missing
+
+
+def test_status_of_a_replicated_service_is_every_replicas(tmp_path: Path) -> None:
+    """Three replicas, one exited: the service is not ready, and the row says which."""
+    web = {"image": "busybox", "deploy": {"replicas": 3}, "labels": {"bootstrap.probe.settle": "0"}}
+    ws = workspace(tmp_path, {"web": web})
+    replicas = [
+        ContainerInfo(f"id-{n}", f"shop-web-{n}", "web", state, project="shop", exit_code=code)
+        for n, state, code in ((1, "running", None), (2, "exited", 1), (3, "running", None))
+    ]
+    rows = collect_status(ws, FakeEngine(infos=replicas))
+    assert len(rows) == 1 and not rows[0].ready
+    assert rows[0].detail.startswith("2/3 replicas ready") and rows[0].state == "exited"
+    rows = collect_status(ws, FakeEngine(infos=[replicas[0], replicas[2]]))
+    assert rows[0].ready and rows[0].detail.startswith("2/2 replicas ready")

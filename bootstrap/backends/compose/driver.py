@@ -8,11 +8,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bootstrap.backends.compose.cli import ComposeCLI
 from bootstrap.errors import EngineError
-from bootstrap.outcome import ProbeResult
+from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
 from bootstrap.probes import SystemClock, run_probe
 from bootstrap.reach import in_container
@@ -56,10 +56,26 @@ class DockerDriver:
             )
         return info
 
+    def _replicas(self, service: PlannedService) -> list[ContainerInfo]:
+        """Every container of the service: one, or ``deploy.replicas`` of them."""
+        first = self._container(service)
+        if service.service.replicas <= 1:
+            return [first]
+        listed = self.engine.containers(self.workspace.compose.name, inspect=False)
+        return sorted((c for c in listed if c.service == service.name), key=lambda c: c.name)
+
     def start(self, service: PlannedService) -> str:
-        info = self._container(service)
-        if info.state == "running":
+        replicas = self._replicas(service)
+        waiting = [info for info in replicas if info.state != "running"]
+        if not waiting:
             return "already running"
+        for info in waiting:
+            self._start_one(service, info)
+        if len(replicas) > 1:
+            return f"started {len(waiting)} of {len(replicas)} replicas"
+        return "started"
+
+    def _start_one(self, service: PlannedService, info: ContainerInfo) -> None:
         for file in service.service.injected:
             if file.content is not None:
                 data = file.content
@@ -78,25 +94,54 @@ class DockerDriver:
                     hint="stop whatever took it, or publish another port; then run up again",
                 ) from None
             raise
-        return "started"
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
-        info = self.engine.container(self._container(service).id)  # ports are bound at start
-        self.watch.seed(info)
-        self.containers[service.name] = info
-        target, probe = target_and_probe(service, info, self.engine, self.watch, self.on_network)
-        target.window = 2.0
+        """Ready when every replica passes the service's probe (one container: its probe)."""
+        replicas = self._replicas(service)
         timeout = service.probe.number("timeout", self.timeout)
-        return run_probe(
-            probe,
-            target,
-            timeout=timeout,
-            clock=SystemClock(),
-            cancelled=cancelled,
-            on_change=lambda seen: self.report(
-                Event(service.name, "observed", seen.detail, time.time(), service.phase)
-            ),
+        began, attempts, details = time.monotonic(), 0, []
+        for index, listed in enumerate(replicas):
+            info = self.engine.container(listed.id)  # ports are bound at start
+            self.watch.seed(info)
+            if index == 0:
+                self.containers[service.name] = info
+            target, probe = target_and_probe(
+                service, info, self.engine, self.watch, self.on_network
+            )
+            target.window = 2.0
+            left = max(0.0, timeout - (time.monotonic() - began))
+            result = run_probe(
+                probe,
+                target,
+                timeout=left,
+                clock=SystemClock(),
+                cancelled=cancelled,
+                on_change=self._observer(service, info.name if len(replicas) > 1 else ""),
+            )
+            attempts += result.attempts
+            if len(replicas) == 1:
+                return result
+            if not result.ready:
+                return replace(
+                    result,
+                    detail=f"replica {info.name} ({index + 1}/{len(replicas)}): {result.detail}",
+                    attempts=attempts,
+                    elapsed=time.monotonic() - began,
+                )
+            details.append(result.detail)
+        return ProbeResult(
+            True,
+            f"{len(replicas)} replicas ready: {details[0]}",
+            attempts,
+            time.monotonic() - began,
         )
+
+    def _observer(self, service: PlannedService, replica: str) -> Callable[[Observation], None]:
+        def observed(seen: Observation) -> None:
+            detail = f"{replica}: {seen.detail}" if replica else seen.detail
+            self.report(Event(service.name, "observed", detail, time.time(), service.phase))
+
+        return observed
 
     def log_tail(self, service: PlannedService, lines: int) -> str:
         info = self.containers.get(service.name)

@@ -24,6 +24,8 @@ from bootstrap.backends.swarm.stackfile import (
 from bootstrap.errors import EngineError
 from bootstrap.outcome import ProbeResult
 from bootstrap.plan import PlannedService
+from bootstrap.probes import truthy
+from bootstrap.probespec import DEFAULT_QUERY
 from bootstrap.scheduler import Event
 from bootstrap.workspace import Workspace
 
@@ -206,28 +208,31 @@ class SwarmDriver:
         return _verdict(replicas, want)
 
     def _probe_sql(self, service: PlannedService, want: int) -> tuple[bool, str]:
-        """SELECT 1 on every replica, with the service's own image's client (it has one)."""
+        """SELECT 1 (or the ``query`` label's) on every replica, with the service's own
+        image's client (it has one)."""
         params = service.probe.params
         network = self._network(service)
         addresses = self._addresses(network, service.name)
         image = str(self.document["services"][service.name].get("image") or "")
         client = SQL_CLIENTS[service.probe.kind]
+        query = str(params.get("query") or DEFAULT_QUERY)
         replicas = []
         for address in addresses:
             port = str(params.get("port") or "")
             if client == "psql":
                 args = ["-h", address, "-p", port or "5432", "-U", str(params.get("user"))]
-                args += ["-d", str(params.get("database") or "postgres"), "-tAc", "SELECT 1"]
+                args += ["-d", str(params.get("database") or "postgres"), "-tAc", query]
                 env = {"PGPASSWORD": str(params.get("password") or ""), "PGCONNECT_TIMEOUT": "2"}
             else:
                 args = ["-h", address, "-P", port or "3306", "-u", str(params.get("user"))]
-                args += ["-N", "-e", "SELECT 1"]
+                args += ["-N", "-e", query]
                 env = {"MYSQL_PWD": str(params.get("password") or "")}
             done = self.engine.run_on_network(
                 image, args, network=network, stack=self.stack, env=env, entrypoint=client
             )
-            ok = done.exit_code == 0 and done.output.strip().endswith("1")
-            detail = "SELECT 1 answered" if ok else (done.output.strip()[-160:] or "no answer")
+            lines = done.output.strip().splitlines()
+            ok = done.exit_code == 0 and bool(lines) and truthy(lines[-1])
+            detail = f"`{query}` answered" if ok else (done.output.strip()[-160:] or "no answer")
             replicas.append({"address": address, "ready": ok, "detail": detail})
         return _verdict(replicas, want)
 

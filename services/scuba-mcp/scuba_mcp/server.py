@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 from mcp.server import MCPServer
+from psycopg.rows import dict_row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dive_sites (
@@ -32,9 +32,14 @@ SEED = [("Blue Hole", "Belize", 124.0), ("SS Thistlegorm", "Egypt", 32.0),
 mcp = MCPServer("react-scuba-dives")
 
 
-def connect() -> psycopg.Connection[dict[str, Any]]:
+def connect(*, read_only: bool = False) -> psycopg.Connection[dict[str, Any]]:
+    """The primary; for ``read_only`` work, the read replica when ``PGHOST_READ`` names one
+    (it may lag the primary by a moment: a row just written can take that long to show)."""
+    host = os.environ.get("PGHOST", "postgres")
+    if read_only:
+        host = os.environ.get("PGHOST_READ") or host
     return psycopg.connect(
-        host=os.environ.get("PGHOST", "postgres"),
+        host=host,
         port=int(os.environ.get("PGPORT", "5432")),
         user=os.environ.get("PGUSER", "scuba"),
         password=os.environ.get("PGPASSWORD", ""),
@@ -47,7 +52,7 @@ def connect() -> psycopg.Connection[dict[str, Any]]:
 @mcp.tool()
 def list_dive_sites() -> list[dict[str, Any]]:
     """Every dive site, deepest first."""
-    with connect() as db:
+    with connect(read_only=True) as db:
         return db.execute(
             "SELECT name, country, max_depth_m FROM dive_sites ORDER BY max_depth_m DESC"
         ).fetchall()
@@ -70,7 +75,7 @@ def add_dive_site(name: str, country: str, max_depth_m: float) -> dict[str, Any]
 def search_dive_sites(query: str) -> list[dict[str, Any]]:
     """Dive sites whose name or country contains the query (case-insensitive)."""
     pattern = f"%{query}%"
-    with connect() as db:
+    with connect(read_only=True) as db:
         return db.execute(
             "SELECT name, country, max_depth_m FROM dive_sites "
             "WHERE name ILIKE %s OR country ILIKE %s ORDER BY name",
@@ -97,7 +102,7 @@ def log_dive(site: str, depth_m: float, minutes: int, notes: str = "") -> dict[s
 @mcp.tool()
 def list_dive_logs(site: str | None = None) -> list[dict[str, Any]]:
     """Logged dives, newest first, optionally for one site."""
-    with connect() as db:
+    with connect(read_only=True) as db:
         return db.execute(
             "SELECT s.name AS site, l.depth_m, l.minutes, l.notes FROM dive_logs l "
             "JOIN dive_sites s ON s.id = l.site_id WHERE %s::text IS NULL OR s.name = %s "
@@ -111,7 +116,8 @@ def prepare_database(deadline: float = 60.0) -> None:
     give_up = time.monotonic() + deadline
     while True:
         try:
-            with connect() as db:
+            with connect() as db:  # one transaction; replicas starting together take turns
+                db.execute("SELECT pg_advisory_xact_lock(7469)")
                 db.execute(SCHEMA)
                 for site in SEED:
                     db.execute(
@@ -132,4 +138,6 @@ def main() -> None:
         transport="streamable-http",
         host=os.environ.get("MCP_HOST", "0.0.0.0"),  # noqa: S104 - serves the stack network
         port=int(os.environ.get("MCP_PORT", "8000")),
+        # Replicas behind a load balancer: every request stands alone (no session to pin).
+        stateless_http=os.environ.get("MCP_STATELESS", "").lower() in ("1", "true", "yes"),
     )
