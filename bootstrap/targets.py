@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from bootstrap.model import Healthcheck
+from bootstrap.model import Healthcheck, Service
 from bootstrap.plan import PlannedService
 from bootstrap.probes import Probe, Target, make_probe
 from bootstrap.probespec import ProbeSpec
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.watch import ContainerWatch
+
+
+def exposed_ports(service: Service) -> list[int]:
+    """The container ports a probe without a ``port`` parameter tries: the published ones'
+    targets, else the ``discovery.port`` label's."""
+    exposed = [p.target for p in service.ports]
+    if not exposed and service.label("discovery.port").isdigit():
+        exposed = [int(service.label("discovery.port"))]
+    return exposed
 
 
 def target_and_probe(
@@ -37,9 +46,7 @@ def target_and_probe(
         healthcheck,
         service.service.restart,
     )
-    exposed = [p.target for p in service.service.ports]
-    if not exposed and service.service.label("discovery.port").isdigit():
-        exposed = [int(service.service.label("discovery.port"))]
+    exposed = exposed_ports(service.service)
     spec = service.probe
     if spec.kind == "running" and healthcheck is not None:
         spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")

@@ -15,6 +15,7 @@ import pytest
 from bootstrap.mcp_client import call_tool, handshake
 from tests.conftest import Project, free_port
 from tests.integration.test_reference_stack import eventually, reference  # noqa: F401
+from tests.integration.test_swarm import of_stack, remove_stack, services, swarm  # noqa: F401
 
 pytestmark = pytest.mark.docker
 
@@ -145,3 +146,82 @@ def test_scale_profile_replicas_behind_a_balancer_and_a_read_replica(
     down = reference.run("--profile", "scale", "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert not [c for c in reference.containers() if c["State"]["Running"]]  # type: ignore[index]
+
+
+SWARM_SETTINGS = """
+# This machine has no IPVS: DNS round robin and host-mode ports; images exist only here.
+swarm_endpoint_mode = "dnsrr"
+swarm_publish_mode = "host"
+swarm_resolve_image = "never"
+"""
+
+
+@pytest.mark.swarm
+def test_scale_profile_on_swarm_behind_swarms_own_service_discovery(
+    reference: Project,  # noqa: F811
+    swarm: None,  # noqa: F811
+) -> None:
+    """The same profile as a stack: the replicas found through Swarm's DNS (tasks.NAME, and the
+    service name the balancer resolves), each probed from the stack's network."""
+    pyproject = reference.directory / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(text.replace("[tool.bootstrap]\n", "[tool.bootstrap]" + SWARM_SETTINGS, 1))
+    lb_port = free_port(3100, 3199)
+    reference.env["MCP_LB_HOST_PORT"] = str(lb_port)
+    try:
+        done = reference.run(
+            "--backend",
+            "swarm",
+            "--profile",
+            "scale",
+            "up",
+            "--json",
+            "--timeout",
+            "180",
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        ready = {e["service"]: e for e in events if e.get("state") == "ready"}
+        assert "3 replica(s) answer: MCP" in ready["scuba-mcp-scaled"]["detail"]
+        assert "streaming" in ready["postgres-replica"]["detail"]
+        assert "MCP" in ready["scuba-mcp-lb"]["detail"]
+
+        stack = reference.name
+        tasks = of_stack("container", stack)
+        inspected = json.loads(
+            subprocess.run(["docker", "inspect", *tasks], capture_output=True, text=True).stdout
+        )
+        addresses = {
+            next(iter(c["NetworkSettings"]["Networks"].values()))["IPAddress"] + ":8000"
+            for c in inspected
+            if c["Config"]["Labels"]["com.docker.swarm.service.name"] == f"{stack}_scuba-mcp-scaled"
+        }
+        assert len(addresses) == 3
+        seen = {initialize_through(lb_port)[0] for _ in range(12)}
+        assert seen == addresses, (seen, addresses)
+        added = call_tool(
+            "127.0.0.1",
+            lb_port,
+            "add_dive_site",
+            {
+                "name": "Manta Point",
+                "country": "Indonesia",
+                "max_depth_m": 18.0,
+            },
+        )
+        assert not added.get("isError"), added
+        eventually(
+            lambda: (
+                "Manta Point"
+                in names(call_tool("127.0.0.1", lb_port, "search_dive_sites", {"query": "Manta"}))
+            ),
+            "the row written through the MCP server, read back through the replica",
+            timeout=30,
+        )
+        down = reference.run("--backend", "swarm", "--profile", "scale", "down", timeout=300)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not services(stack)
+    finally:
+        reference.run("--backend", "swarm", "--profile", "scale", "down", timeout=300)
+        remove_stack(reference.name)

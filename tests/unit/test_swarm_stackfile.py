@@ -48,8 +48,11 @@ def compose_document() -> dict[str, Any]:
             "web": {
                 "image": "nginx",
                 "ports": [
-                    {"target": 80, "published": "8080", "host_ip": "127.0.0.1", "protocol": "tcp"}
+                    {"target": 80, "published": "8080", "host_ip": "127.0.0.1", "protocol": "tcp"},
+                    {"target": 9000, "host_ip": "127.0.0.1", "protocol": "tcp"},  # ephemeral
                 ],
+                "read_only": True,
+                "tmpfs": ["/tmp", "/run:size=64m"],
                 "depends_on": {"db": {"condition": "service_healthy", "required": True}},
                 "networks": {"back": None},
                 "configs": [{"source": "site", "target": "/etc/nginx/conf.d/site.conf"}],
@@ -103,7 +106,14 @@ def test_only_the_services_so_far_in_swarms_keys() -> None:
 
     later, files = stack_document(document, ["db", "migrate", "web"], plan, options, {})
     web = later["services"]["web"]
+    # An ephemeral host port (compose's way to probe each replica) is not opened on Swarm.
     assert web["ports"] == [{"target": 80, "published": 8080, "protocol": "tcp", "mode": "host"}]
+    # Swarm ignores the service-level tmpfs key: a read-only root keeps its writable /tmp.
+    assert "tmpfs" not in web and web["read_only"] is True
+    assert web["volumes"] == [
+        {"type": "tmpfs", "target": "/tmp"},
+        {"type": "tmpfs", "target": "/run", "tmpfs": {"size": 64 * 1024**2}},
+    ]
     assert "privileged" not in web
     assert later["services"]["migrate"]["deploy"]["mode"] == "replicated-job"
     # An inline config becomes a file, named after its content (Swarm's are immutable).

@@ -27,6 +27,7 @@ from bootstrap.plan import PlannedService
 from bootstrap.probes import truthy
 from bootstrap.probespec import DEFAULT_QUERY
 from bootstrap.scheduler import Event
+from bootstrap.targets import exposed_ports
 from bootstrap.workspace import Workspace
 
 PROTOCOL_PROBES = ("http", "tcp", "mcp")
@@ -196,7 +197,12 @@ class SwarmDriver:
         if kind not in PROTOCOL_PROBES:
             return True, f"{want} task(s) running (the {kind} probe rests on the task state)"
         network = self._network(service)
-        spec = {"service": service.name, "kind": kind, "params": dict(service.probe.params)}
+        spec = {
+            "service": service.name,
+            "kind": kind,
+            "params": dict(service.probe.params),
+            "exposed": exposed_ports(service.service),  # as compose's probes choose the port
+        }
         done = self.engine.exec(
             self._helper(network),
             ["python3", "-m", "bootstrap.backends.swarm.helper", json.dumps(spec)],

@@ -27,7 +27,10 @@ def probe_all(spec: dict[str, Any]) -> dict[str, Any]:
     from bootstrap.probes import Target, make_probe
     from bootstrap.probespec import ProbeSpec
 
-    probe = make_probe(ProbeSpec(spec["kind"], dict(spec.get("params") or {})))
+    probe = make_probe(
+        ProbeSpec(spec["kind"], dict(spec.get("params") or {})),
+        exposed=[int(p) for p in spec.get("exposed") or ()],
+    )
     addresses = replicas(spec["service"])
     results = []
     for address in addresses:

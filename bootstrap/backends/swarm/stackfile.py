@@ -25,7 +25,7 @@ KEPT = frozenset(
     {
         "image", "command", "entrypoint", "environment", "labels", "healthcheck", "volumes",
         "ports", "networks", "deploy", "configs", "secrets", "user", "working_dir",
-        "read_only", "cap_add", "cap_drop", "tmpfs", "stop_grace_period", "stop_signal",
+        "read_only", "cap_add", "cap_drop", "stop_grace_period", "stop_signal",
         "init", "hostname", "extra_hosts", "dns", "logging", "ulimits", "sysctls", "tty",
         "stdin_open", "isolation", "domainname", "dns_search",
     }
@@ -53,12 +53,16 @@ def stack_name(project: str) -> str:
 
 
 def _ports(ports: Iterable[Mapping[str, Any]], mode: str) -> list[dict[str, Any]]:
+    """Published ports only: a port compose publishes on an ephemeral host port (so each
+    replica can be probed from the host) is not published on Swarm, where Swarm would open
+    a random port on every address of every node; probes reach the tasks over the network."""
     kept = []
     for port in ports:
+        if not port.get("published"):
+            continue
         entry = {"target": int(port["target"]), "protocol": port.get("protocol") or "tcp"}
-        if port.get("published"):
-            entry["published"] = int(str(port["published"]).split("-")[0])
-            entry["mode"] = mode
+        entry["published"] = int(str(port["published"]).split("-")[0])
+        entry["mode"] = mode
         kept.append(entry)
     return kept
 
@@ -75,6 +79,27 @@ def _mount(mount: Mapping[str, Any]) -> dict[str, Any]:
     if (mount.get("tmpfs") or {}).get("size"):
         kept["tmpfs"] = {"size": int(mount["tmpfs"]["size"])}
     return kept
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value or []]
+
+
+def _tmpfs(entry: str) -> dict[str, Any]:
+    """``/tmp`` or ``/tmp:size=64m,mode=1777`` as a long-syntax tmpfs mount."""
+    target, _, options = entry.partition(":")
+    mount: dict[str, Any] = {"type": "tmpfs", "target": target}
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        if key == "size" and value:
+            mount["tmpfs"] = {"size": _bytes(value)}
+    return mount
+
+
+def _bytes(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    unit = text[-1].lower()
+    return int(text[:-1]) * units[unit] if unit in units else int(text)
 
 
 def _deploy(deploy: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,6 +179,8 @@ def stack_document(
             deploy["restart_policy"] = {"condition": "on-failure"}
         service["deploy"] = deploy
         service["volumes"] = [_mount(m) for m in spec.get("volumes") or []]
+        # Swarm ignores the service-level `tmpfs` key: a tmpfs mount does the same.
+        service["volumes"] += [_tmpfs(t) for t in _listed(spec.get("tmpfs"))]
         used_volumes |= {
             str(m["source"])
             for m in service["volumes"]
