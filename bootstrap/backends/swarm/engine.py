@@ -156,8 +156,8 @@ class SwarmEngine(DockerEngine):
             return ExecResult(int(status.get("StatusCode", -1)), text)
         finally:
             with contextlib.suppress(Exception):
-                self._api.remove_container(created["Id"], force=True)
+                self._api.remove_container(created["Id"], force=True, v=True)  # its image's VOLUMEs
 
     def remove_container(self, container_id: str) -> None:
         with contextlib.suppress(Exception):
-            self._api.remove_container(container_id, force=True)
+            self._api.remove_container(container_id, force=True, v=True)
