@@ -26,11 +26,15 @@ class ComposeBackend:
 
     @property
     def engine(self) -> Engine:
+        """Connected on first use (one client for the whole run)."""
         if self._engine is None:
-            from bootstrap.backends.compose.engine import DockerEngine
-
-            self._engine = DockerEngine()
+            self._engine = self._make_engine()
         return self._engine
+
+    def _make_engine(self) -> Engine:
+        from bootstrap.backends.compose.engine import DockerEngine
+
+        return DockerEngine()
 
     @property
     def loader(self) -> ModelLoader:

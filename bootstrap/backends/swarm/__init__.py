@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bootstrap.backends.compose import ComposeBackend
 from bootstrap.backends.compose.cli import ComposeCLI
@@ -47,19 +47,15 @@ class SwarmBackend(ComposeBackend):
         super().__init__()
         self.recording = RecordingCLI()
         self.cli = self.recording
-        self._swarm: SwarmEngine | None = None
+
+    def _make_engine(self) -> Engine:
+        from bootstrap.backends.swarm.engine import SwarmEngine
+
+        return SwarmEngine()
 
     @property
     def swarm(self) -> SwarmEngine:
-        if self._swarm is None:
-            from bootstrap.backends.swarm.engine import SwarmEngine
-
-            self._swarm = SwarmEngine()
-        return self._swarm
-
-    @property
-    def engine(self) -> Engine:
-        return self.swarm
+        return cast("SwarmEngine", self.engine)
 
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():

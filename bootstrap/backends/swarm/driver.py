@@ -130,6 +130,7 @@ class SwarmDriver:
         name = self.swarm_service(service.name)
         job = service.probe.kind == "completed"
         last = "no task yet"
+        wanted = self.engine.replicas(name)  # the service's spec: read once
         while not cancelled():
             attempts += 1
             elapsed = time.monotonic() - began
@@ -147,7 +148,6 @@ class SwarmDriver:
                     elapsed,
                     fatal=True,
                 )
-            wanted = self.engine.replicas(name)
             done_state = "complete" if job else "running"
             ready = [t for t in tasks if t.state == done_state]
             want = wanted if wanted is not None else max(1, len(tasks))
