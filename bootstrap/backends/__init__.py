@@ -34,6 +34,11 @@ class Backend(Protocol):
     @property
     def loader(self) -> ModelLoader: ...
 
+    def warm_up(self) -> None:
+        """``up`` is coming (called before the workspace loads): start in the background
+        what it will need and does not depend on the workspace's model."""
+        ...
+
     def prepare(self, workspace: Workspace) -> None:
         """Start what ``up`` will need later in the background (validation runs meanwhile)."""
         ...

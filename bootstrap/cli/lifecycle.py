@@ -85,17 +85,12 @@ def up(
 ) -> int:
     """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
     from bootstrap.caches import ensure_cache_volumes
-    from bootstrap.cli.render import (
-        JsonReporter,
-        LiveReporter,
-        PlainReporter,
-        outcome_document,
-        summary_lines,
-    )
+    from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
     from bootstrap.runrecord import Recorder
 
-    workspace = ctx.workspace(profiles)
     backend = ctx.backend()
+    backend.warm_up()
+    workspace = ctx.workspace(profiles)
     backend.prepare(workspace)
     engine = backend.engine
     findings = collect_findings(workspace, backend)
@@ -134,6 +129,13 @@ def up(
         finally:
             reporter.close()
         keep_record(workspace, backend, outcome, recorder, began_wall, ctx.redact)
+    return conclude(ctx, outcome, as_json, signalled.exit_code)
+
+
+def conclude(ctx: CliContext, outcome: Outcome, as_json: bool, signal_exit: int) -> int:
+    """The run's summary, and its exit code."""
+    from bootstrap.cli.render import outcome_document, summary_lines
+
     if as_json:
         emit_json({"state": "summary", **outcome_document(outcome)}, ctx.redact, indent=None)
     else:
@@ -146,7 +148,7 @@ def up(
             "run `bootstrap up` again to finish",
             fg="yellow",
         )
-        return signalled.exit_code
+        return signal_exit
     if not outcome.ok:
         failed = outcome.failed_required[0]
         say(

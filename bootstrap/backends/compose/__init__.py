@@ -40,10 +40,18 @@ class ComposeBackend:
     def loader(self) -> ModelLoader:
         return self.cli
 
+    def warm_up(self) -> None:
+        """``up`` is coming: import the engine's client while compose reads the files."""
+        warm_engine_import()
+
     def prepare(self, workspace: Workspace) -> None:
+        """Ask compose for its config hashes in the background, where there are containers
+        to compare them with (a re-run); a first start needs none, and on two cores the
+        question would slow it down."""
         from bootstrap.backends.compose.driver import hashes_in_background
 
-        self._hashes = hashes_in_background(workspace, self.cli)
+        if self.engine.containers(workspace.compose.name, inspect=False):
+            self._hashes = hashes_in_background(workspace, self.cli)
 
     def up(
         self,
@@ -86,3 +94,12 @@ class ComposeBackend:
 
     def findings(self, workspace: Workspace) -> list[Finding]:
         return []
+
+
+def warm_engine_import() -> None:
+    """Import the Docker SDK (about 80 ms) in a thread while the caller waits on compose."""
+
+    def load() -> None:
+        import bootstrap.backends.compose.engine  # noqa: F401
+
+    threading.Thread(target=load, daemon=True).start()

@@ -6,16 +6,57 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from bootstrap.errors import COMPOSE_UPGRADE, ConfigError, EngineError
 from bootstrap.runtime import ComposeProject
 
 MINIMUM_VERSION = (2, 20, 0)
+# Where the docker CLI looks for its plugins on Linux, after $DOCKER_CONFIG/cli-plugins.
+PLUGIN_DIRS = (
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def compose_command() -> tuple[str, ...]:
+    """How to run compose: its plugin binary itself, where the docker CLI would find it (about
+    35 ms less per call: no docker CLI starting in front of it; compose reads the same
+    contexts and configuration standalone), else ``docker compose``. Without a docker CLI on
+    the PATH, or with plugin folders of the user's own (``cliPluginsExtraDirs``), the docker
+    CLI decides."""
+    if shutil.which("docker") is None:
+        return ("docker", "compose")
+    config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    try:
+        extra = json.loads((config / "config.json").read_text()).get("cliPluginsExtraDirs")
+    except (OSError, ValueError, AttributeError):
+        extra = None
+    if extra:
+        return ("docker", "compose")
+    for folder in (config / "cli-plugins", *map(Path, PLUGIN_DIRS)):
+        candidate = folder / "docker-compose"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return (str(candidate),)
+    return ("docker", "compose")
+
+
+def runnable(args: Sequence[str]) -> list[str]:
+    """``args`` as written (``docker compose ...``), with compose found as above."""
+    if list(args[:2]) == ["docker", "compose"]:
+        return [*compose_command(), *args[2:]]
+    return list(args)
 
 
 def base_args(project: ComposeProject, *, all_profiles: bool = False) -> list[str]:
@@ -156,7 +197,7 @@ class ComposeCLI:
     def _run(self, args: Sequence[str], env: Mapping[str, str], *, capture: bool = True) -> str:
         try:
             done = subprocess.run(
-                list(args),
+                runnable(args),
                 env=dict(env),
                 capture_output=capture,
                 text=True,
@@ -176,7 +217,7 @@ class ComposeCLI:
         """
         try:
             version = subprocess.Popen(
-                ["docker", "compose", "version", "--short"],
+                runnable(["docker", "compose", "version", "--short"]),
                 env=dict(project.env),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -232,7 +273,7 @@ class ComposeCLI:
     ) -> int:
         try:
             return subprocess.call(
-                logs_args(project, services, follow, tail), env=dict(project.env)
+                runnable(logs_args(project, services, follow, tail)), env=dict(project.env)
             )
         except FileNotFoundError:
             raise missing_cli() from None

@@ -57,6 +57,11 @@ class SwarmBackend(ComposeBackend):
     def swarm(self) -> SwarmEngine:
         return cast("SwarmEngine", self.engine)
 
+    def warm_up(self) -> None:
+        from bootstrap.backends.compose import warm_engine_import
+
+        warm_engine_import()  # no config hashes: Swarm compares its own specs
+
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
             raise EngineError("this engine is not part of a swarm", hint=NOT_A_SWARM)
