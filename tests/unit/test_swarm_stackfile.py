@@ -132,3 +132,19 @@ def test_what_swarm_cannot_do_is_found_first() -> None:
     assert ("swarm-ignored", "services.db.container_name", "notice") in found
     assert ("swarm-ignored", "services.db.networks.back.ipv4_address", "notice") in found
     assert ("swarm-ignored", "services.web.privileged", "notice") in found
+
+
+def test_a_file_config_is_named_after_its_content() -> None:
+    """Swarm's configs are immutable: an edited file must become a new config, or the next
+    deploy fails ("only updates to Labels are allowed")."""
+    document = compose_document()
+    document["configs"]["hba"] = {"name": "shop.dev_hba", "file": "/srv/pg_hba.conf"}
+    document["services"]["db"]["configs"] = [{"source": "hba", "target": "/etc/pg_hba.conf"}]
+    plan = plan_of(document)
+    options = SwarmOptions()
+    one, _ = stack_document(document, ["db"], plan, options, {}, {"/srv/pg_hba.conf": "ab" * 32})
+    two, _ = stack_document(document, ["db"], plan, options, {}, {"/srv/pg_hba.conf": "cd" * 32})
+    assert one["configs"]["hba"] == {"file": "/srv/pg_hba.conf", "name": "shop-dev_hba_ababababab"}
+    assert two["configs"]["hba"]["name"] == "shop-dev_hba_cdcdcdcdcd"
+    unread, _ = stack_document(document, ["db"], plan, options, {})
+    assert unread["configs"]["hba"] == {"file": "/srv/pg_hba.conf"}

@@ -5,6 +5,7 @@ replica answering its protocol probe from a helper on the stack's network)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import threading
@@ -17,6 +18,7 @@ import bootstrap
 from bootstrap.backends.swarm.engine import FAILED_STATES, SwarmEngine, TaskInfo
 from bootstrap.backends.swarm.stackfile import (
     SwarmOptions,
+    file_paths,
     render,
     stack_document,
     stack_name,
@@ -33,6 +35,17 @@ from bootstrap.workspace import Workspace
 PROTOCOL_PROBES = ("http", "tcp", "mcp")
 SQL_CLIENTS = {"postgres": "psql", "mariadb": "mariadb", "mysql": "mariadb"}
 POLL = 0.25
+
+
+def file_digests(paths: list[str]) -> dict[str, str]:
+    """sha256 of each file that can be read (one that cannot is left to Swarm to report)."""
+    digests = {}
+    for path in paths:
+        try:
+            digests[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            continue
+    return digests
 
 
 def deploy(stack_file: Path, stack: str, resolve_image: str, env: Mapping[str, str]) -> None:
@@ -88,6 +101,7 @@ class SwarmDriver:
         self._existing: set[str] | None = None  # the stack's services before this run
         self._deploy_lock = threading.Lock()
         self._helpers: dict[str, str] = {}  # network -> helper container
+        self.digests = file_digests(file_paths(document))
         self._helper_lock = threading.Lock()
 
     def swarm_service(self, name: str) -> str:
@@ -112,7 +126,7 @@ class SwarmDriver:
                 self.deployed.append(service.name)
             names = [n for n in self.deployed if not self._job(n) or n == service.name]
             stack, files = stack_document(
-                self.document, names, self.workspace.plan, self.options, self.env
+                self.document, names, self.workspace.plan, self.options, self.env, self.digests
             )
             self.folder.mkdir(parents=True, exist_ok=True)
             for name, text in files.items():

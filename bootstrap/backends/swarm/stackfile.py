@@ -120,11 +120,14 @@ def _deploy(deploy: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _file_sources(
-    document: Mapping[str, Any], stack: str, environ: Mapping[str, str]
+    document: Mapping[str, Any],
+    stack: str,
+    environ: Mapping[str, str],
+    digests: Mapping[str, str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Top-level configs and secrets for Swarm, and the files to write for inline ones
     (``content``, ``environment``): name -> text. Swarm's configs are immutable, so each
-    inline one is named after its content."""
+    one is named after its content (a ``file:`` one after ``digests[path]``, when given)."""
     top: dict[str, Any] = {}
     files: dict[str, str] = {}
     for kind in ("configs", "secrets"):
@@ -146,7 +149,11 @@ def _file_sources(
             elif spec.get("external"):
                 top.setdefault(kind, {})[key] = {"external": True, "name": spec.get("name", key)}
             elif spec.get("file"):
-                top.setdefault(kind, {})[key] = {"file": spec["file"]}
+                entry = {"file": spec["file"]}
+                known = digests.get(str(spec["file"]))
+                if known:  # named after its content: an edited file is a new config
+                    entry["name"] = f"{stack}_{key}_{known[:10]}"
+                top.setdefault(kind, {})[key] = entry
     return top, files
 
 
@@ -156,8 +163,10 @@ def stack_document(
     plan: Plan,
     options: SwarmOptions,
     environ: Mapping[str, str],
+    digests: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The stack file for ``services`` (and the files its inline configs need)."""
+    """The stack file for ``services`` (and the files its inline configs need).
+    ``digests``: the content digest of each ``file:`` config or secret, by path."""
     stack = stack_name(plan.project)
     wanted = list(services)
     out: dict[str, Any] = {"version": "3.9", "services": {}}
@@ -211,7 +220,7 @@ def stack_document(
         )
         for key in sorted(used_volumes)
     }
-    top, files = _file_sources(document, stack, environ)
+    top, files = _file_sources(document, stack, environ, digests or {})
     referenced = {
         kind: {
             (ref if isinstance(ref, str) else ref.get("source"))
@@ -280,6 +289,16 @@ def swarm_findings(document: Mapping[str, Any], plan: Plan) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def file_paths(document: Mapping[str, Any]) -> list[str]:
+    """The ``file:`` sources of the top-level configs and secrets."""
+    return [
+        str(spec["file"])
+        for kind in ("configs", "secrets")
+        for spec in (document.get(kind) or {}).values()
+        if isinstance(spec, Mapping) and spec.get("file")
+    ]
 
 
 def render(document: Mapping[str, Any]) -> str:
