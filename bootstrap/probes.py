@@ -347,7 +347,7 @@ class PostgresProbe:
                 env={"PGPASSWORD": password, "PGCONNECT_TIMEOUT": "2"},
             )
             if code == 0:
-                return _answered(self.query, _last_line(output), "psql in the container")
+                return _answered(self.query, _last_line(output), " (psql in the container)")
             return Observation(False, f"psql: {_last_line(output) or f'exit {code}'}")
         import psycopg
 
@@ -363,7 +363,7 @@ class PostgresProbe:
                 row = connection.execute(self.query).fetchone()
         except psycopg.Error as exc:
             return Observation(False, f"postgres: {_last_line(str(exc))}")
-        return _answered(self.query, row[0] if row else None, f"at {endpoint[0]}:{endpoint[1]}")
+        return _answered(self.query, row[0] if row else None, f" at {endpoint[0]}:{endpoint[1]}")
 
 
 @dataclass(frozen=True)
@@ -400,7 +400,7 @@ class MariadbProbe:
                 if not result.not_found:
                     break
             if code == 0:
-                return _answered(self.query, _last_line(output), f"{client} in the container")
+                return _answered(self.query, _last_line(output), f" ({client} in the container)")
             return Observation(False, f"{client}: {_last_line(output) or f'exit {code}'}")
         import pymysql
 
@@ -421,7 +421,7 @@ class MariadbProbe:
                 row = cursor.fetchone()
         finally:
             connection.close()
-        return _answered(self.query, row[0] if row else None, f"at {endpoint[0]}:{endpoint[1]}")
+        return _answered(self.query, row[0] if row else None, f" at {endpoint[0]}:{endpoint[1]}")
 
 
 @dataclass(frozen=True)
@@ -493,9 +493,9 @@ def truthy(value: object) -> bool:
 def _answered(query: str, value: object, where: str) -> Observation:
     shown = "SELECT 1" if query == DEFAULT_QUERY else f"`{query}`"
     if truthy(value):
-        return Observation(True, f"{shown} answered ({where})")
+        return Observation(True, f"{shown} answered{where}")
     got = "no row" if value is None else repr(value)
-    return Observation(False, f"{shown} answered {got}, not true ({where})")
+    return Observation(False, f"{shown} answered {got}, not true{where}")
 
 
 def _port(spec: ProbeSpec, exposed: Sequence[int], default: int) -> int:
