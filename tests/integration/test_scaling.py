@@ -142,6 +142,13 @@ def test_scale_profile_replicas_behind_a_balancer_and_a_read_replica(
         timeout=30,
     )
 
+    # Status probes every replica, and says so.
+    status = json.loads(reference.run("--profile", "scale", "status", "--json", check=0).stdout)
+    rows = {row["service"]: row for row in status["services"]}
+    assert rows["scuba-mcp-scaled"]["ready"], rows["scuba-mcp-scaled"]
+    assert rows["scuba-mcp-scaled"]["detail"].startswith("3/3 replicas ready: MCP")
+    assert "streaming" in rows["postgres-replica"]["detail"]
+
     # Down stops every replica (the balancer first, the databases last) and keeps the data.
     down = reference.run("--profile", "scale", "down")
     assert down.returncode == 0, down.stdout + down.stderr
