@@ -1,7 +1,9 @@
 """Project settings: ``[tool.bootstrap]`` in ``pyproject.toml`` or a ``bootstrap.toml``.
 
-Defaults follow the seed's conventions (react_scuba workspace, the mcp-cluster network,
-tiered static addresses, reserved host port ranges, the bring-up phase order).
+The defaults fit any workspace: compose's own files and project name, the stack's own
+network, no address tiers, no reserved port ranges, no policy adopted. The conventions of
+this repository's reference stack (the mcp-cluster network, tiered static addresses, reserved
+host port ranges) are ``SEED``: ``bootstrap init --seed`` writes them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class PortRange:
     phases: tuple[str, ...]
 
 
-DEFAULT_TIERS: tuple[Tier, ...] = (
+SEED_TIERS: tuple[Tier, ...] = (
     Tier("databases", IntRange(20, 29), "databases"),
     Tier("build", IntRange(50, 59), "apps"),
     Tier("network", IntRange(60, 69), "apps", ("discovery",)),
@@ -49,7 +51,7 @@ DEFAULT_TIERS: tuple[Tier, ...] = (
     Tier("mcp", IntRange(90, 99), "apps", ("discovery",)),
 )
 
-DEFAULT_PORT_RANGES: tuple[PortRange, ...] = (
+SEED_PORT_RANGES: tuple[PortRange, ...] = (
     PortRange("development", IntRange(3000, 3099), ("apps", "monitoring")),
     PortRange("api", IntRange(3100, 3199), ("apps",)),
     PortRange("internal", IntRange(7000, 7099), ("discovery", "apps", "databases")),
@@ -72,11 +74,11 @@ class Settings:
 
     project: str = ""  # empty: compose's own rules (see workspace.resolve_project_name)
     volume_prefix: str = ""  # empty: the project name
-    network: str = "mcp-cluster"
-    subnet: str = "172.28.0.0/24"
+    network: str = ""  # the stack's main network; empty: the one most services attach to
+    subnet: str = ""  # empty: the main network's own (from the compose files)
     phases: tuple[str, ...] = PHASES
-    tiers: tuple[Tier, ...] = DEFAULT_TIERS
-    port_ranges: tuple[PortRange, ...] = DEFAULT_PORT_RANGES
+    tiers: tuple[Tier, ...] = ()  # static-address ranges that imply a phase (the seed's: SEED)
+    port_ranges: tuple[PortRange, ...] = ()  # reserved host port ranges (the seed's: SEED)
     compose_files: tuple[str, ...] = ()  # empty: the defaults that exist
     secrets_dir: str = ".secrets"
     caches: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CACHES))
@@ -94,8 +96,12 @@ class Settings:
     generate_secrets: tuple[str, ...] = ()  # secrets to create in the store when unset
     # Policies adopted as rules (errors); elsewhere they are advice: "tiers" (static addresses
     # in their tier's range), "port_ranges" (host ports in the reserved ranges),
-    # "volume_prefix" (every volume named <prefix>_...). The reference repo adopts all three.
+    # "volume_prefix" (every volume named <prefix>_...), "database_ports" (no database port
+    # on all interfaces: a warning otherwise). The reference repo adopts all four.
     enforce: tuple[str, ...] = ()
+    # Warnings and notices silenced by their rule's name (`bootstrap validate --json` shows
+    # each finding's rule). Errors are never silenced.
+    quiet: tuple[str, ...] = ()
     source: str = "defaults"
     project_source: str = ""  # where the project name came from, once resolved
     explicit: frozenset[str] = frozenset()  # the keys the settings file set
@@ -142,8 +148,13 @@ _KNOWN = {
     "caches",
     "generate_secrets",
     "enforce",
+    "quiet",
 }
-POLICIES = ("tiers", "port_ranges", "volume_prefix")
+POLICIES = ("tiers", "port_ranges", "volume_prefix", "database_ports")
+
+# This repository's reference stack: the seed's network, tiers and port ranges, adopted as
+# rules. ``bootstrap init --seed`` writes these; nothing else assumes them.
+SEED_NETWORK, SEED_SUBNET = "mcp-cluster", "172.28.0.0/24"
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list"}
 
 
@@ -204,7 +215,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
                 hint=f"write {key} as {_TYPE_NAMES[kind]}",
             )
         values[key] = value
-    for key in ("phases", "compose_files", "generate_secrets", "enforce"):
+    for key in ("phases", "compose_files", "generate_secrets", "enforce", "quiet"):
         if key in data:
             values[key] = tuple(_string_list(data[key], where(key)))
     _check_policies(values.get("enforce", ()), where("enforce"))
@@ -217,7 +228,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
         values["port_ranges"] = _port_ranges(data["port_ranges"], where("port_ranges"), phases)
     settings = Settings(**values)
     try:
-        ipaddress.ip_network(settings.subnet)
+        if settings.subnet:
+            ipaddress.ip_network(settings.subnet)
     except ValueError as exc:
         raise ConfigError(
             f"{settings.subnet!r} is not a subnet: {exc}",
@@ -323,6 +335,7 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "subnet": settings.subnet,
         "phases": list(settings.phases),
         "enforce": list(settings.enforce),
+        "quiet": list(settings.quiet),
         "secrets_dir": settings.secrets_dir,
         "generate_secrets": list(settings.generate_secrets),
         "cache_uid": settings.cache_uid,
@@ -343,3 +356,15 @@ def settings_document(settings: Settings) -> dict[str, Any]:
             r.name: {"range": str(r.ports), "phases": list(r.phases)} for r in settings.port_ranges
         },
     }
+
+
+def seed_settings(project: str = "") -> Settings:
+    """The seed's conventions as settings (what ``bootstrap init --seed`` writes)."""
+    return Settings(
+        project=project,
+        network=SEED_NETWORK,
+        subnet=SEED_SUBNET,
+        tiers=SEED_TIERS,
+        port_ranges=SEED_PORT_RANGES,
+        enforce=POLICIES,
+    )

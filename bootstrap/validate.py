@@ -47,14 +47,21 @@ def error(rule: str, location: str, message: str, hint: str) -> Finding:
 
 
 def policy(
-    settings: Settings, name: str, rule: str, location: str, message: str, hint: str
+    settings: Settings,
+    name: str,
+    rule: str,
+    location: str,
+    message: str,
+    hint: str,
+    *,
+    otherwise: Severity = Severity.NOTICE,
 ) -> Finding:
-    """A finding of a policy: an error where the settings adopt it, else a notice whose hint
-    says how to adopt it."""
+    """A finding of a policy: an error where the settings adopt it, else ``otherwise`` (a
+    notice: advice; a warning where the risk is real) whose hint says how to adopt it."""
     if settings.enforces(name):
         return Finding(Severity.ERROR, location, message, hint, rule)
-    adopt = f' (a rule only where bootstrap.toml has enforce = ["{name}"])'
-    return Finding(Severity.NOTICE, location, message, hint + adopt, rule)
+    adopt = f' (an error only where the settings have enforce = ["{name}"])'
+    return Finding(otherwise, location, message, hint + adopt, rule)
 
 
 def warning(rule: str, location: str, message: str, hint: str) -> Finding:
@@ -87,45 +94,56 @@ def check_profiles(stack: Stack) -> list[Finding]:
 
 
 def check_network(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
-    """Subnet well-formed; static addresses inside it, not the gateway, unique, in their tier."""
+    """Every network with static addresses: a well-formed subnet (the engine refuses a static
+    address on a network without one), addresses inside it, not the gateway, unique; on the
+    main network, in their tier where the settings define tiers."""
     findings: list[Finding] = []
-    network = stack.networks.get(settings.network)
-    if network is None:
-        return findings
-    location = f"networks.{settings.network}.ipam.config"
-    if not network.subnets:
-        return [
-            warning(
-                "subnet-missing",
-                location,
-                f"the {settings.network} network has no subnet, so static addresses cannot be "
-                "planned",
-                f"set ipam.config: [{{subnet: {settings.subnet}}}]",
-            )
+    for key, network in sorted(stack.networks.items()):
+        static = [
+            (name, a.ipv4_address)
+            for name in plan.order()
+            for a in plan.services[name].service.networks
+            if a.network == key and a.ipv4_address
         ]
-    subnet_text, gateway_text = network.subnets[0]
-    try:
-        subnet = ipaddress.ip_network(subnet_text, strict=True)
-    except ValueError as exc:
-        return [
-            error(
-                "subnet-malformed",
-                f"{location}[0].subnet",
-                f"{subnet_text!r} is not a well-formed subnet ({exc})",
-                f"write it in CIDR form with the host bits zero, e.g. {settings.subnet}",
+        if not static or network.external:
+            continue
+        location = f"networks.{key}.ipam.config"
+        if not network.subnets:
+            findings.append(
+                error(
+                    "subnet-missing",
+                    location,
+                    f"{static[0][0]} has the static address {static[0][1]} on {key}, which has "
+                    "no subnet: the engine refuses a static address there",
+                    f"give {key} a subnet (ipam.config: [{{subnet: ...}}]), or drop ipv4_address",
+                )
             )
-        ]
-    if subnet_text != settings.subnet:
-        findings.append(
-            warning(
-                "subnet-differs",
-                f"{location}[0].subnet",
-                f"{subnet_text} differs from the settings' subnet {settings.subnet}",
-                "make them agree, or set `subnet` in bootstrap.toml",
+            continue
+        subnet_text, gateway_text = network.subnets[0]
+        try:
+            subnet = ipaddress.ip_network(subnet_text, strict=True)
+        except ValueError as exc:
+            findings.append(
+                error(
+                    "subnet-malformed",
+                    f"{location}[0].subnet",
+                    f"{subnet_text!r} is not a well-formed subnet ({exc})",
+                    "write it in CIDR form with the host bits zero, e.g. 172.28.0.0/24",
+                )
             )
-        )
-    gateway = ipaddress.ip_address(gateway_text) if gateway_text else subnet.network_address + 1
-    findings += check_addresses(plan, settings, subnet, gateway)
+            continue
+        main = key == settings.network
+        if main and "subnet" in settings.explicit and subnet_text != settings.subnet:
+            findings.append(
+                warning(
+                    "subnet-differs",
+                    f"{location}[0].subnet",
+                    f"{subnet_text} differs from the settings' subnet {settings.subnet}",
+                    "make them agree, or drop `subnet` from the settings",
+                )
+            )
+        gateway = ipaddress.ip_address(gateway_text) if gateway_text else subnet.network_address + 1
+        findings += check_addresses(plan, settings, key, subnet, gateway, tiers=main)
     return findings
 
 
@@ -134,18 +152,25 @@ _Subnet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def check_addresses(
-    plan: Plan, settings: Settings, subnet: _Subnet, gateway: _Address
+    plan: Plan,
+    settings: Settings,
+    network: str,
+    subnet: _Subnet,
+    gateway: _Address,
+    *,
+    tiers: bool = True,
 ) -> list[Finding]:
-    """Static addresses on the settings' network: inside the subnet, not the gateway or a
-    reserved address, unique, and in the tier of the phase the planner chose."""
+    """Static addresses on ``network``: inside the subnet, not the gateway or a reserved
+    address, unique, and (``tiers``, where the settings define some) in the tier of the phase
+    the planner chose."""
     findings: list[Finding] = []
     taken: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, str] = {}
     for name in plan.order():
         planned = plan.services[name]
         for attachment in planned.service.networks:
-            if attachment.network != settings.network or not attachment.ipv4_address:
+            if attachment.network != network or not attachment.ipv4_address:
                 continue
-            where = f"services.{name}.networks.{settings.network}.ipv4_address"
+            where = f"services.{name}.networks.{network}.ipv4_address"
             text = attachment.ipv4_address
             try:
                 address = ipaddress.ip_address(text)
@@ -175,7 +200,7 @@ def check_addresses(
                         "address-is-gateway",
                         where,
                         f"{text} is the gateway of {subnet}",
-                        "pick another address in the service's tier range",
+                        f"pick another address in {subnet}",
                     )
                 )
                 continue
@@ -185,7 +210,7 @@ def check_addresses(
                         "address-reserved",
                         where,
                         f"{text} is the network or broadcast address of {subnet}",
-                        "pick another address in the service's tier range",
+                        f"pick another address in {subnet}",
                     )
                 )
                 continue
@@ -200,6 +225,8 @@ def check_addresses(
                 )
                 continue
             taken[address] = name
+            if not tiers or not settings.tiers:
+                continue
             offset = int(address) - int(subnet.network_address)
             tier = settings.tier_for_offset(offset)
             wanted = planned.phase  # what the planner chose: the findings never contradict it
@@ -283,12 +310,16 @@ def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
             is_database = planned.phase == "databases" or database_engine(planned.service)
             if is_database and port.all_interfaces:
                 findings.append(
-                    error(
+                    policy(
+                        settings,
+                        "database_ports",
                         "database-port-public",
                         where,
-                        f"database port {port.published} is published on all interfaces",
+                        f"database port {port.published} is published on all interfaces: "
+                        "anyone who reaches this machine reaches the database",
                         f'publish it on loopback only: "127.0.0.1:{port.published}:'
-                        f'{port.target}", or not at all (databases are internal only)',
+                        f'{port.target}", or not at all',
+                        otherwise=Severity.WARNING,
                     )
                 )
             key = _binding_key(port)
@@ -304,6 +335,8 @@ def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
                 )
             else:
                 owners[key] = name
+            if not settings.port_ranges:
+                continue  # no reserved ranges: nothing to fit
             fitting = [r for r in settings.port_ranges if port.published in r.ports]
             ranges = ", ".join(f"{r.ports} {r.name}" for r in settings.port_ranges)
             if not fitting:
@@ -422,12 +455,13 @@ def check_database_limits(plan: Plan) -> list[Finding]:
     """A database without a memory limit can take the machine's memory; the kernel then
     kills whatever it picks, maybe the database itself."""
     return [
-        warning(
-            "database-memory-limit",
+        Finding(
+            Severity.NOTICE,
             f"services.{name}.deploy.resources.limits.memory",
             f"{name} is a database without a memory limit: under load it can take the "
             "machine's memory, and the out-of-memory killer picks its victim",
             f"set deploy.resources.limits.memory; {SUGGEST}",
+            "database-memory-limit",
         )
         for name in plan.order()
         if database_engine(plan.services[name].service) is not None
@@ -548,6 +582,44 @@ def check_secrets(weak: Mapping[str, str]) -> list[Finding]:
         )
         for name, why in sorted(weak.items())
     ]
+
+
+# Every rule a finding can carry: what `quiet` in the settings may name.
+RULES = frozenset(
+    {
+        "address-duplicate", "address-is-gateway", "address-malformed", "address-no-tier",
+        "address-outside-subnet", "address-reserved", "address-wrong-tier",
+        "bind-source-elsewhere", "cpu-limit-above-machine", "database-memory-limit",
+        "database-port-public", "database-volume", "docker-socket", "engine-skipped",
+        "limits-exceed-machine", "mounts-unchecked", "port-duplicate", "port-in-use",
+        "port-outside-ranges", "port-range-mismatch", "privileged", "subnet-differs",
+        "subnet-malformed", "subnet-missing", "subnet-overlap", "swarm-build", "swarm-ignored",
+        "swarm-order", "swarm-placement", "sys-admin", "unknown-profile", "volume-name",
+        "weak-secret", "quiet-unknown",
+    }
+)  # fmt: skip
+
+
+def silence(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
+    """Drop the warnings and notices whose rule the settings' ``quiet`` names (never an
+    error); a name that is no rule is itself a notice, with the closest rule."""
+    from difflib import get_close_matches
+
+    kept = [f for f in findings if f.severity is Severity.ERROR or f.rule not in settings.quiet]
+    for name in settings.quiet:
+        if name not in RULES:
+            close = get_close_matches(name, sorted(RULES), n=1)
+            kept.append(
+                Finding(
+                    Severity.NOTICE,
+                    f"{settings.source}: quiet",
+                    f"{name!r} is not the name of a rule",
+                    (f"did you mean {close[0]!r}? " if close else "")
+                    + "`bootstrap validate --json` shows each finding's rule",
+                    "quiet-unknown",
+                )
+            )
+    return kept
 
 
 def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:

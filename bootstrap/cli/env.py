@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -54,28 +55,48 @@ def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool) -> None:
 
 
 _HEADER = """\
-# bootstrap settings. Every key is optional; the values below are the defaults.
-# Docs: README.md. Phases run in order; tiers map static-address ranges (host offsets inside
-# `subnet`) to the phase they imply; port_ranges are the reserved host port ranges.
+# bootstrap settings. Every key is optional; the values below are the defaults, which fit any
+# workspace: compose's own files and project name, no address tiers, no reserved port ranges,
+# no policy enforced. See docs/settings.md. Phases run in order; `enforce` turns advice into
+# errors; `quiet` silences a warning or notice by its rule's name.
+"""
+_SEED_HEADER = """\
+# bootstrap settings with the seed's conventions (the reference stack's): the mcp-cluster
+# network, static-address tiers (host offsets inside `subnet`) and the phase each implies,
+# reserved host port ranges, every policy enforced. See docs/settings.md.
 """
 
 
 @click.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing bootstrap.toml.")
+@click.option(
+    "--seed",
+    is_flag=True,
+    help="Write the seed's conventions (network, tiers, port ranges, policies) instead of "
+    "the defaults.",
+)
 @click.pass_obj
-def init(ctx: CliContext, force: bool) -> None:
-    """Write a commented bootstrap.toml and a .gitignore entry for .env.local and secrets."""
+def init(ctx: CliContext, force: bool, seed: bool) -> None:
+    """Write a commented bootstrap.toml, git-ignore .env.local, .secrets/ and .bootstrap/,
+    and generate the secrets the settings list that are still unset."""
     import tomli_w
 
-    from bootstrap.settings import Settings, settings_document
+    from bootstrap.settings import Settings, seed_settings, settings_document
 
     directory: Path = ctx.directory
+    if not directory.is_dir():
+        from bootstrap.errors import ConfigError
+
+        raise ConfigError(
+            f"no such folder: {directory}", location="-C", hint="create it, or fix the path"
+        )
     target = directory / "bootstrap.toml"
     if target.exists() and not force:
         say(f"{target} exists; left as it is (use --force to overwrite)", fg="yellow")
     else:
-        settings = Settings(project=ctx.project or Settings().project)
-        target.write_text(_HEADER + tomli_w.dumps(settings_document(settings)), encoding="utf-8")
+        settings = seed_settings(ctx.project or "") if seed else Settings(project=ctx.project or "")
+        header = _SEED_HEADER if seed else _HEADER
+        target.write_text(header + tomli_w.dumps(settings_document(settings)), encoding="utf-8")
         say(f"wrote {target}", fg="green")
     ignore = directory / ".gitignore"
     present = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
@@ -88,3 +109,23 @@ def init(ctx: CliContext, force: bool) -> None:
             handle.write("# bootstrap: local overrides, secrets and snapshots stay out of git\n")
             handle.write("\n".join(missing) + "\n")
         say(f"added {', '.join(missing)} to {ignore}")
+    _generate_secrets(ctx)
+
+
+def _generate_secrets(ctx: CliContext) -> None:
+    """The secrets ``generate_secrets`` lists, where a compose file is here to say what the
+    stack is (init may run before there is one)."""
+    from bootstrap.cli.context import announce_generated
+    from bootstrap.envlayers import load_environment
+    from bootstrap.settings import load_settings
+    from bootstrap.workspace import generate_missing_secrets
+
+    settings = load_settings(ctx.directory)
+    if not settings.generate_secrets:
+        return
+    environment = load_environment(
+        ctx.directory, secrets_dir=settings.secrets_dir, compose_texts=(), environ=os.environ
+    )
+    made = generate_missing_secrets(ctx.directory, settings, environment)
+    if made:
+        announce_generated(ctx.directory, settings.secrets_dir, made)

@@ -6,9 +6,14 @@ from typing import Any
 
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
-from bootstrap.settings import Settings
+from bootstrap.settings import SEED_PORT_RANGES, SEED_TIERS, Settings
 
 NET = "mcp-cluster"
+# The seed's conventions as advice (nothing enforced): what the unit tests of the tiers, the
+# port ranges and the notices plan against. A workspace's defaults have none of them.
+SEED_ADVICE = Settings(
+    network=NET, subnet="172.28.0.0/24", tiers=SEED_TIERS, port_ranges=SEED_PORT_RANGES
+)
 
 
 def svc(
@@ -80,7 +85,7 @@ def plan(
     settings: Settings | None = None,
     **kw: Any,
 ) -> Plan:
-    return build_plan(stack(services, profiles, **kw), settings or Settings())
+    return build_plan(stack(services, profiles, **kw), settings or SEED_ADVICE)
 
 
 def seed_like() -> dict[str, Any]:

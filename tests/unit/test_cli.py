@@ -101,10 +101,30 @@ def test_init_writes_every_setting_it_documents(tmp_path: Path) -> None:
     assert result.exit_code == 0
     written = tomllib.loads((tmp_path / "bootstrap.toml").read_text())
     assert set(written) == set(settings_document(Settings()))
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "settings.md").read_text()
     for key in written:
-        assert f"`{key}`" in readme, key
+        assert f"`{key}`" in page, key
     assert ".env.local" in (tmp_path / ".gitignore").read_text()
+    assert written["network"] == "" and written["tiers"] == {} and written["enforce"] == []
+
+
+def test_init_seed_writes_the_seeds_conventions(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(tmp_path), "init", "--seed"])
+    assert result.exit_code == 0, result.output
+    written = tomllib.loads((tmp_path / "bootstrap.toml").read_text())
+    assert (written["network"], written["subnet"]) == ("mcp-cluster", "172.28.0.0/24")
+    assert written["tiers"]["databases"]["range"] == "20-29"
+    assert "database_ports" in written["enforce"]
+
+
+def test_init_generates_the_listed_secrets_once(tmp_path: Path) -> None:
+    (tmp_path / "bootstrap.toml").write_text('generate_secrets = ["API_TOKEN"]\n')
+    assert CliRunner().invoke(cli, ["-C", str(tmp_path), "init"]).exit_code == 0
+    secret = (tmp_path / ".secrets" / "API_TOKEN").read_text()
+    assert len(secret.strip()) >= 24
+    assert (tmp_path / ".secrets" / "API_TOKEN").stat().st_mode & 0o777 == 0o600
+    assert CliRunner().invoke(cli, ["-C", str(tmp_path), "init"]).exit_code == 0
+    assert (tmp_path / ".secrets" / "API_TOKEN").read_text() == secret
 
 
 def test_an_unknown_backend_is_refused_with_the_choices(

@@ -9,14 +9,30 @@ from hypothesis import strategies as st
 
 from bootstrap.errors import ConfigError
 from bootstrap.ranges import IntRange, parse_range
-from bootstrap.settings import Settings, load_settings, settings_document, settings_from_mapping
+from bootstrap.settings import (
+    POLICIES,
+    Settings,
+    load_settings,
+    seed_settings,
+    settings_document,
+    settings_from_mapping,
+)
 
 
-def test_defaults_follow_the_seed() -> None:
+def test_defaults_fit_any_workspace() -> None:
+    """No network, subnet, tiers, port ranges or policy of this repository's: a foreign
+    workspace gets compose's own conventions and nothing else."""
     s = Settings()
-    assert (s.project, s.network, s.subnet) == ("", "mcp-cluster", "172.28.0.0/24")
+    assert (s.project, s.network, s.subnet) == ("", "", "")
+    assert (s.tiers, s.port_ranges, s.enforce, s.compose_files) == ((), (), (), ())
     assert s.phases == ("databases", "discovery", "apps", "monitoring")
     assert s.cache_volume("uv") == "bootstrap-uv-cache"  # shared by every workspace
+
+
+def test_the_seed_is_asked_for() -> None:
+    s = seed_settings("react_scuba")
+    assert (s.network, s.subnet) == ("mcp-cluster", "172.28.0.0/24")
+    assert s.enforce == POLICIES
     assert [str(r.ports) for r in s.port_ranges] == [
         "3000-3099",
         "3100-3199",
@@ -24,6 +40,20 @@ def test_defaults_follow_the_seed() -> None:
         "9000-9199",
         "9400-9499",
     ]
+    assert (s.tiers[0].name, str(s.tiers[0].hosts)) == ("databases", "20-29")
+
+
+def test_the_reference_stack_keeps_the_seed_in_its_own_pyproject() -> None:
+    here = load_settings(Path(__file__).resolve().parents[2])
+    seed = seed_settings("react_scuba")
+    assert (here.network, here.subnet, here.tiers, here.port_ranges) == (
+        seed.network,
+        seed.subnet,
+        seed.tiers,
+        seed.port_ranges,
+    )
+    assert set(here.enforce) == set(POLICIES)
+    assert here.compose_files == ("docker-compose.yml", "docker-compose.mcp-persistent.yml")
 
 
 def test_pyproject_table_and_own_file(tmp_path: Path) -> None:
@@ -34,11 +64,18 @@ def test_pyproject_table_and_own_file(tmp_path: Path) -> None:
     assert loaded.project == "own" and loaded.probe_timeout == 30.0
 
 
-def test_document_round_trips() -> None:
-    text = tomli_w.dumps(settings_document(Settings()))
+@pytest.mark.parametrize("settings", [Settings(), seed_settings("x")])
+def test_document_round_trips(settings: Settings) -> None:
+    text = tomli_w.dumps(settings_document(settings))
     import tomllib
 
-    assert settings_from_mapping(tomllib.loads(text)).tiers == Settings().tiers
+    back = settings_from_mapping(tomllib.loads(text))
+    assert (back.tiers, back.port_ranges, back.network, back.enforce) == (
+        settings.tiers,
+        settings.port_ranges,
+        settings.network,
+        settings.enforce,
+    )
 
 
 @pytest.mark.bad_input

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from bootstrap.settings import POLICIES, Settings
+from bootstrap.settings import POLICIES, Settings, seed_settings
 from bootstrap.validate import (
     Finding,
     Severity,
@@ -26,7 +27,7 @@ def findings(
     **kw: Any,
 ) -> list[Finding]:
     """Validation under the reference repo's policies unless ``enforce`` says otherwise."""
-    settings = Settings(project="react_scuba", enforce=enforce)
+    settings = replace(seed_settings("react_scuba"), enforce=enforce)
     s = stack(services, profiles, **kw)
     from bootstrap.plan import build_plan
 
