@@ -16,7 +16,7 @@ from bootstrap.runtime import Engine
 if TYPE_CHECKING:
     from bootstrap.backends import Backend
 from bootstrap.errors import COMPOSE_UPGRADE, BootstrapError
-from bootstrap.workspace import Workspace
+from bootstrap.workspace import Workspace, weak_secrets
 
 MEMORY_WARNING = 0.9
 DISK_WARNING_BYTES = 2 * 1024**3
@@ -211,17 +211,18 @@ def volumes(workspace: Workspace, engine: Engine) -> list[Check]:
         owner = engine.run_helper(
             image, ["stat", "-c", "%u:%g", "/v"], {name: "/v"}, project=workspace.compose.name
         ).output.strip()
+        seen = f" (read by a helper container of {image}, removed)"
         if owner != want:
             checks.append(
                 Check(
                     "volumes",
                     Verdict.FAIL,
-                    f"cache volume {name} is owned by {owner}, not {want}",
+                    f"cache volume {name} is owned by {owner}, not {want}{seen}",
                     "`bootstrap cache setup` hands it to the dev user",
                 )
             )
         else:
-            checks.append(ok("volumes", f"{name} owned by {owner}"))
+            checks.append(ok("volumes", f"{name} owned by {owner}{seen}"))
     return checks
 
 
@@ -288,7 +289,7 @@ def privileges(workspace: Workspace) -> list[Check]:
     return [Check("security", Verdict.WARN, f.message, f.hint) for f in found]
 
 
-def weak_secrets(workspace: Workspace) -> list[Check]:
+def weak_secret_checks(workspace: Workspace) -> list[Check]:
     """Secrets too short or common to be masked in free text (see Redactor)."""
     return [
         Check(
@@ -297,7 +298,7 @@ def weak_secrets(workspace: Workspace) -> list[Check]:
             f"{name} is {why}: masked where it stands as a value, not in free text",
             f"replace it with a long random value in {workspace.settings.secrets_dir}/{name}",
         )
-        for name, why in workspace.redact.weak_variables.items()
+        for name, why in weak_secrets(workspace).items()
     ]
 
 
@@ -339,7 +340,7 @@ def diagnose(workspace: Workspace, backend: Backend) -> list[Check]:
         ("volumes", lambda: volumes(workspace, engine)),
         ("resources", lambda: resources(workspace, engine)),
         ("secrets", lambda: tracked_secrets(workspace)),
-        ("secrets", lambda: weak_secrets(workspace)),
+        ("secrets", lambda: weak_secret_checks(workspace)),
         ("security", lambda: privileges(workspace)),
     ]
     checks: list[Check] = []

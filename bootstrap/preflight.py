@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import socket
 
-from bootstrap.hostpaths import OVERRIDE_NAME, binds_under
+from bootstrap.hostpaths import binds_under
 from bootstrap.reach import in_container
 from bootstrap.runtime import Engine
 from bootstrap.validate import (
     Finding,
+    Severity,
     check_capacity,
     check_ports_free,
     check_subnet_overlap,
@@ -70,13 +71,31 @@ def engine_sees_the_workspace(workspace: Workspace, engine: Engine) -> bool:
 FILE_KINDS = ("configs.", "secrets.")
 
 
-def check_bind_sources(workspace: Workspace, engine: Engine) -> list[Finding]:
+MOUNTS_FLAG = "--check-mounts"
+
+
+def check_bind_sources(workspace: Workspace, engine: Engine, *, helpers: bool) -> list[Finding]:
     """In a container, without LOCAL_WORKSPACE_FOLDER to translate them: bind mounts of the
-    workspace that the engine would take from its own disk."""
-    if not in_container() or any(f.endswith(OVERRIDE_NAME) for f in workspace.compose.files):
+    workspace that the engine would take from its own disk. Telling needs a helper container
+    that lists the engine's view of the workspace: only with ``helpers`` (``up``, and the
+    read-only commands' ``--check-mounts``)."""
+    if not in_container() or workspace.host_root is not None:
         return []
     binds = binds_under(workspace.stack, str(workspace.directory))
-    if not binds or engine_sees_the_workspace(workspace, engine):
+    if not binds:
+        return []
+    if not helpers:
+        return [
+            Finding(
+                Severity.NOTICE,
+                f"services.{binds[0][0]}.volumes",
+                f"bind mounts under the workspace not checked: telling whether the engine sees "
+                f"this container's {workspace.directory} starts a helper container",
+                f"run with {MOUNTS_FLAG} to check them (`up` always does)",
+                "mounts-unchecked",
+            )
+        ]
+    if engine_sees_the_workspace(workspace, engine):
         return []
     return [
         error(
@@ -94,10 +113,11 @@ def check_bind_sources(workspace: Workspace, engine: Engine) -> list[Finding]:
     ]
 
 
-def engine_findings(workspace: Workspace, engine: Engine) -> list[Finding]:
+def engine_findings(workspace: Workspace, engine: Engine, *, helpers: bool) -> list[Finding]:
+    """The checks that ask the engine. Only ``helpers`` lets one start a container."""
     return [
         *check_subnet_overlap(workspace.stack, workspace.settings, engine.networks()),
         *check_ports_free(workspace.plan, busy_ports(workspace, engine)),
-        *check_bind_sources(workspace, engine),
+        *check_bind_sources(workspace, engine, helpers=helpers),
         *check_capacity(workspace.plan, *engine.capacity()),
     ]

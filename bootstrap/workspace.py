@@ -1,7 +1,10 @@
 """Loading a workspace: settings, compose files, the layered environment, the model, the plan.
 
-This is the one place that reads files and runs ``docker compose config`` for planning;
-everything it hands on is plain data.
+This is the one place that reads files and asks the backend's loader for the compose model;
+everything it hands on is plain data. Loading writes nothing: the secrets ``generate_secrets``
+lists and the host-path override are written by ``materialise``, which only ``up`` (and
+``init``, for the secrets) call; until then a missing secret is a placeholder that never
+leaves this process, so ``plan``, ``validate``, ``env`` and ``status`` stay read-only.
 """
 
 from __future__ import annotations
@@ -41,16 +44,18 @@ class Workspace:
     stack: Stack
     plan: Plan
     redact: Redactor
-    generated: tuple[str, ...] = ()  # secrets created in the store by this load
+    generated: tuple[str, ...] = ()  # secrets created in the store by ``materialise``
+    pending_secrets: tuple[str, ...] = ()  # to generate: unset, placeholders until ``up``
+    host_root: str | None = None  # the host's path of the workspace, where paths translate
+    host_override: Mapping[str, object] | None = None  # host paths for compose (``up`` writes)
 
 
 _COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-_SEED_EXTENSION = "docker-compose.mcp-persistent.yml"
 
 
 def default_compose_files(directory: Path) -> tuple[str, ...]:
     """Compose's own default: the first of compose.yaml ... docker-compose.yml, and its
-    ``.override`` file when there is one; then the seed's MCP extension when present."""
+    ``.override`` file when there is one."""
     first = next((n for n in _COMPOSE_NAMES if (directory / n).is_file()), None)
     if first is None:
         return ()
@@ -59,8 +64,6 @@ def default_compose_files(directory: Path) -> tuple[str, ...]:
     override = f"{stem}.override.{suffix}"
     if (directory / override).is_file():
         files.append(override)
-    if (directory / _SEED_EXTENSION).is_file():
-        files.append(_SEED_EXTENSION)
     return tuple(files)
 
 
@@ -72,7 +75,7 @@ def compose_files(
     separator: str = ":",
 ) -> tuple[str, ...]:
     """The compose files: ``-f`` flags, else ``COMPOSE_FILE`` (as compose reads it), else the
-    settings, else compose's defaults (with the override file) and the seed's extension."""
+    settings, else compose's defaults (with the override file)."""
     if explicit:
         files = tuple(explicit)
     elif compose_file_variable:
@@ -98,19 +101,21 @@ def compose_files(
     return files
 
 
-def generate_missing_secrets(
-    directory: Path, settings: Settings, environment: Environment
-) -> tuple[str, ...]:
-    """Create the listed secrets that no layer sets: random, one file each, mode 0600, in the
-    git-ignored secret store. A development stack then needs no committed password.
+def weak_secrets(workspace: Workspace) -> dict[str, str]:
+    """Secret variables too short or common to mask in free text, and why; a compose file's
+    own default is left out (it is written in the file for everyone to read anyway)."""
+    variables = workspace.environment.variables
+    return {
+        name: why
+        for name, why in workspace.redact.weak_variables.items()
+        if name in variables and variables[name].layer is not EnvLayer.COMPOSE_DEFAULT
+    }
 
-    Each file is written whole under a hidden temporary name, then linked into place, so a
-    run killed at any moment leaves either no file or a complete one (an empty file, from an
-    older version killed midway, counts as missing)."""
-    import secrets
 
-    store = directory / settings.secrets_dir
-    missing = [
+def missing_secrets(settings: Settings, environment: Environment) -> tuple[str, ...]:
+    """The secrets ``generate_secrets`` lists that no layer sets (an empty file in the store,
+    left by an older version killed midway, counts as unset)."""
+    return tuple(
         n
         for n in settings.generate_secrets
         if n not in environment.variables
@@ -118,7 +123,21 @@ def generate_missing_secrets(
         or (
             environment.variables[n].layer is EnvLayer.SECRET and not environment.variables[n].value
         )
-    ]
+    )
+
+
+def generate_missing_secrets(
+    directory: Path, settings: Settings, environment: Environment
+) -> tuple[str, ...]:
+    """Create the listed secrets that no layer sets: random, one file each, mode 0600, in the
+    secret store. A development stack then needs no committed password.
+
+    Each file is written whole under a hidden temporary name, then linked into place, so a
+    run killed at any moment leaves either no file or a complete one."""
+    import secrets
+
+    store = directory / settings.secrets_dir
+    missing = missing_secrets(settings, environment)
     if not missing:
         return ()
     store.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -139,10 +158,27 @@ def generate_missing_secrets(
             pass
         finally:
             temporary.unlink(missing_ok=True)
-    return tuple(missing)
+    return missing
 
 
-def _write_override(directory: Path, project: str, override: dict[str, object]) -> Path:
+def git_ignores(directory: Path, path: str) -> bool | None:
+    """Whether git ignores ``path`` in ``directory``; None outside a repository or without
+    git (nothing to say then)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), "check-ignore", "-q", path],
+            capture_output=True,
+            check=False,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return {0: True, 1: False}.get(done.returncode)
+
+
+def _write_override(directory: Path, project: str, override: Mapping[str, object]) -> Path:
     """The host-path override, in .bootstrap/ (or the user's state dir where the workspace is
     read-only). JSON is YAML, so no YAML writer is needed."""
     import json
@@ -157,11 +193,37 @@ def _write_override(directory: Path, project: str, override: dict[str, object]) 
     return path
 
 
+def materialise(workspace: Workspace) -> Workspace:
+    """What ``up`` needs on disk before compose creates anything: the host-path override
+    (a dev container on the host's engine). Returns the workspace with it among the files."""
+    if workspace.host_override is None:
+        return workspace
+    path = _write_override(workspace.directory, workspace.compose.name, workspace.host_override)
+    compose = replace(workspace.compose, files=(*workspace.compose.files, str(path)))
+    return replace(workspace, compose=compose)
+
+
 def active_profiles(explicit: Sequence[str], env: Environment) -> tuple[str, ...]:
     if explicit:
         return tuple(explicit)
     raw = env.get("COMPOSE_PROFILES")
     return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def main_network(stack: Stack, settings: Settings) -> str:
+    """The stack's main network (its key): the settings' ``network`` where the files define
+    it, else the one most selected services attach to (``default`` on a tie, then by name);
+    "" when no service attaches to any."""
+    if settings.network:
+        return settings.network
+    counts: dict[str, int] = {}
+    for service in stack.selected.values():
+        for attachment in service.networks:
+            if attachment.network in stack.networks:
+                counts[attachment.network] = counts.get(attachment.network, 0) + 1
+    if not counts:
+        return ""
+    return min(counts, key=lambda key: (-counts[key], key != "default", key))
 
 
 def load_workspace(
@@ -172,8 +234,12 @@ def load_workspace(
     project: str | None = None,
     environ: Mapping[str, str] | None = None,
     loader: ModelLoader,
+    generate: bool = False,
 ) -> Workspace:
-    """Everything up to the point where containers would start. Raises ``ConfigError``."""
+    """Everything up to the point where containers would start. Raises ``ConfigError``.
+
+    Writes nothing unless ``generate`` (``up``): then the missing secrets that
+    ``generate_secrets`` lists are created first, so compose sees them."""
     directory = directory.resolve()
     environ = dict(os.environ if environ is None else environ)
     settings = load_settings(directory)
@@ -198,13 +264,18 @@ def load_workspace(
         )
 
     environment = read_environment()
-    generated = generate_missing_secrets(directory, settings, environment)
-    if generated:
-        environment = read_environment()
+    generated: tuple[str, ...] = ()
+    if generate:
+        generated = generate_missing_secrets(directory, settings, environment)
+        if generated:
+            environment = read_environment()
+    pending = missing_secrets(settings, environment)
+    placeholders = {name: _placeholder() for name in pending}
     words = context_words([*texts, directory.name])
-    redact = Redactor(environment.secrets(), context=words)
+    redact = Redactor({**environment.secrets(), **placeholders}, context=words)
     process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES}
     process_env.update(environment.values())
+    process_env.update(placeholders)  # never written, never started with: `up` generates them
     for variable in _FLAG_VARIABLES:
         process_env.pop(variable, None)
     selected = active_profiles(profiles, environment)
@@ -230,16 +301,31 @@ def load_workspace(
         )
     project_ref = replace(project_ref, name=named.name)
     settings = replace(settings, project=named.name, project_source=named.source)
-    host_root = translation_wanted(environ, in_container(), str(directory))
     stack = stack_from_compose(document, active_profiles=selected)
-    if host_root:
-        override = host_path_override(stack, str(directory), host_root)
-        if override is not None:
-            path = _write_override(directory, named.name, override)
-            project_ref = replace(project_ref, files=(*project_ref.files, str(path)))
+    host_root = translation_wanted(environ, in_container(), str(directory))
+    override = host_path_override(stack, str(directory), host_root) if host_root else None
+    settings = replace(settings, network=main_network(stack, settings))
     network = stack.networks.get(settings.network)
     if "subnet" not in settings.explicit and network is not None and network.subnets:
         # The compose file is the source of truth for the subnet unless settings pin it.
         settings = replace(settings, subnet=network.subnets[0][0])
     plan = build_plan(stack, settings)
-    return Workspace(directory, settings, environment, project_ref, stack, plan, redact, generated)
+    return Workspace(
+        directory,
+        settings,
+        environment,
+        project_ref,
+        stack,
+        plan,
+        redact,
+        generated,
+        pending,
+        host_root,
+        override,
+    )
+
+
+def _placeholder() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)

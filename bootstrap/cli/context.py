@@ -44,7 +44,9 @@ class CliContext:
             self._backend = select_backend(name)
         return self._backend
 
-    def workspace(self, profiles: Sequence[str] = ()) -> Workspace:
+    def workspace(self, profiles: Sequence[str] = (), *, generate: bool = False) -> Workspace:
+        """The workspace, loaded without writing anything; ``generate`` (``up`` only) first
+        creates the secrets the settings list that are still unset."""
         from bootstrap.workspace import load_workspace
 
         workspace = load_workspace(
@@ -53,12 +55,32 @@ class CliContext:
             profiles=tuple(profiles) or self.profiles,
             project=self.project,
             loader=self.backend().loader,
+            generate=generate,
         )
         self.redact = workspace.redact
         remember_redactor(workspace.redact)
-        for name in workspace.generated:
-            say(f"generated secret {name} in {workspace.settings.secrets_dir}/ (git-ignored)")
+        if workspace.generated:
+            announce_generated(
+                workspace.directory, workspace.settings.secrets_dir, workspace.generated
+            )
         return workspace
+
+
+def announce_generated(directory: Path, store: str, names: Sequence[str]) -> None:
+    """Say which secrets were generated, and whether git ignores where they went."""
+    from bootstrap.workspace import git_ignores
+
+    ignored = git_ignores(directory, f"{store}/{names[0]}")
+    note = {
+        True: "git-ignored",
+        False: f"NOT git-ignored: add {store}/ to .gitignore (`bootstrap init` does)",
+        None: "keep it out of version control",
+    }[ignored]
+    for name in names:
+        say(
+            f"generated secret {name} in {store}/ ({note})",
+            fg="yellow" if ignored is False else None,
+        )
 
 
 def colour_enabled(stream: Any = None) -> bool:

@@ -15,7 +15,10 @@ _COLOURS = {"ok": "green", "warn": "yellow", "fail": "red"}
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_obj
 def doctor(ctx: CliContext, profiles: tuple[str, ...], as_json: bool) -> int:
-    """Check versions, startup, network, volumes, resources and tracked secrets."""
+    """Check versions, startup, network, volumes, resources and tracked secrets.
+
+    Writes nothing. It starts one short-lived helper container per package cache volume
+    (busybox, removed at once) to read the volume's owner, and says so in that check."""
     from bootstrap.doctor import Verdict, diagnose, document
 
     workspace = ctx.workspace(profiles)

@@ -87,13 +87,14 @@ def up(
     from bootstrap.caches import ensure_cache_volumes
     from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
     from bootstrap.runrecord import Recorder
+    from bootstrap.workspace import materialise
 
     backend = ctx.backend()
     backend.warm_up()
-    workspace = ctx.workspace(profiles)
+    workspace = ctx.workspace(profiles, generate=not dry_run)
     backend.prepare(workspace)
     engine = backend.engine
-    findings = collect_findings(workspace, backend)
+    findings = collect_findings(workspace, backend, helpers=True)
     render_findings(findings, ctx)
     stop_on_errors(findings)
     if dry_run:
@@ -101,6 +102,7 @@ def up(
 
         emit_json(plan_document(workspace.plan), ctx.redact)
         return 0
+    workspace = materialise(workspace)
     with (
         holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock),
         SignalFlag() as signalled,

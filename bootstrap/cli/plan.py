@@ -8,28 +8,35 @@ import click
 
 from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.errors import ConfigError, EngineError
-from bootstrap.validate import Finding, Severity, check_secrets, errors_in
+from bootstrap.plan import PLAN_SCHEMA_VERSION
+from bootstrap.validate import Finding, Severity, check_secrets, errors_in, silence
 from bootstrap.validate import validate as validate_rules
-from bootstrap.workspace import Workspace
+from bootstrap.workspace import Workspace, weak_secrets
 
 if TYPE_CHECKING:
     from bootstrap.backends import Backend
 
+SAID_IN_FULL = ("engine-skipped", "mounts-unchecked")  # notices about the run, not advice
+CHECK_MOUNTS_HELP = (
+    "Inside a container: start a helper container to check that the engine sees the "
+    "workspace's bind mounts (up always checks)."
+)
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.NOTICE: "cyan"}
 
 
 def collect_findings(
-    workspace: Workspace, backend: Backend, *, engine_checks: bool = True
+    workspace: Workspace, backend: Backend, *, engine_checks: bool = True, helpers: bool = False
 ) -> list[Finding]:
-    """Every finding; the engine's checks are skipped with a notice when no engine answers."""
+    """Every finding; the engine's checks are skipped with a notice when no engine answers.
+    Nothing is started unless ``helpers``: a check that needs a container says so instead."""
     findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
-    findings += check_secrets(workspace.redact.weak_variables)
+    findings += check_secrets(weak_secrets(workspace))
     findings += backend.findings(workspace)
     if engine_checks:
         try:
             from bootstrap.preflight import engine_findings
 
-            findings += engine_findings(workspace, backend.engine)
+            findings += engine_findings(workspace, backend.engine, helpers=helpers)
         except EngineError as exc:
             findings.append(
                 Finding(
@@ -40,14 +47,14 @@ def collect_findings(
                     "engine-skipped",
                 )
             )
-    return findings
+    return silence(findings, workspace.settings)
 
 
 def render_findings(findings: list[Finding], ctx: CliContext) -> None:
     """Errors and warnings in full; notices (advice) one line per rule."""
     notices: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.severity is Severity.NOTICE and finding.rule != "engine-skipped":
+        if finding.severity is Severity.NOTICE and finding.rule not in SAID_IN_FULL:
             notices.setdefault(finding.rule, []).append(finding)
             continue
         say(
@@ -81,18 +88,32 @@ def stop_on_errors(findings: list[Finding]) -> None:
 
 @click.command()
 @click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schema 1).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help=f"Print the plan as JSON (schema {PLAN_SCHEMA_VERSION}).",
+)
 @click.option("--explain", is_flag=True, help="Say why each service is in its phase.")
 @click.option("--offline", is_flag=True, help="Skip the checks that need the engine.")
+@click.option("--check-mounts", is_flag=True, help=CHECK_MOUNTS_HELP)
 @click.pass_obj
 def plan(
-    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, explain: bool, offline: bool
+    ctx: CliContext,
+    profiles: tuple[str, ...],
+    as_json: bool,
+    explain: bool,
+    offline: bool,
+    check_mounts: bool,
 ) -> None:
-    """Show the ordered waves: phase, reason, address, ports, probe, env layers per service."""
+    """Show the ordered waves: phase, reason, address, ports, probe, env layers per service.
+    Read-only: writes no file and starts no container."""
     from bootstrap.plan import plan_document
 
     workspace = ctx.workspace(profiles)
-    findings = collect_findings(workspace, ctx.backend(), engine_checks=not offline)
+    findings = collect_findings(
+        workspace, ctx.backend(), engine_checks=not offline, helpers=check_mounts
+    )
     render_findings(findings, ctx)
     layers = {n: v.layer.value for n, v in workspace.environment.variables.items()}
     if as_json:
@@ -146,11 +167,17 @@ def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
 @click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--offline", is_flag=True, help="Skip the checks that need the engine.")
+@click.option("--check-mounts", is_flag=True, help=CHECK_MOUNTS_HELP)
 @click.pass_obj
-def validate(ctx: CliContext, profiles: tuple[str, ...], as_json: bool, offline: bool) -> None:
-    """Check networks, addresses, ports, volumes and env; exit 2 on any error."""
+def validate(
+    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, offline: bool, check_mounts: bool
+) -> None:
+    """Check networks, addresses, ports, volumes and env; exit 2 on any error. Read-only:
+    writes no file and starts no container (unless --check-mounts)."""
     workspace = ctx.workspace(profiles)
-    findings = collect_findings(workspace, ctx.backend(), engine_checks=not offline)
+    findings = collect_findings(
+        workspace, ctx.backend(), engine_checks=not offline, helpers=check_mounts
+    )
     if as_json:
         emit_json(
             {"findings": [f.as_dict() for f in findings], "ok": not errors_in(findings)}, ctx.redact
