@@ -273,3 +273,155 @@ def test_a_fresh_clone_opens_as_a_dev_container(tmp_path: Path) -> None:
     finally:
         remove_dev_container(folder)
         project.cleanup()
+
+
+@pytest.fixture
+def registry() -> Iterator[str]:
+    """A real OCI registry (registry:2) on a free 127.0.0.1 port, as ``localhost:PORT`` (the
+    Dev Containers CLI speaks plain HTTP to localhost only)."""
+    port = free_port(5100, 5199)
+    name = f"bt-registry-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["docker", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:5000", "registry:2"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2):
+                    break
+            except OSError:
+                import time
+
+                time.sleep(0.1)
+        yield f"localhost:{port}"
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+
+
+def publishable_feature(tmp_path: Path) -> Path:
+    """features/src with the wheel bundled, as the release workflow publishes it."""
+    source = tmp_path / "features-src"
+    shutil.copytree(REPO / "features" / "src", source)
+    feature = source / "bootstrap"
+    shutil.rmtree(feature / "dist", ignore_errors=True)
+    subprocess.run(
+        ["uv", "build", "--wheel", "--out-dir", str(feature / "dist"), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        socket.getaddrinfo("ghcr.io", 443)
+    except OSError:  # the CLI would fetch the installsAfter features to order them
+        manifest = feature / "devcontainer-feature.json"
+        data = json.loads(manifest.read_text())
+        data.pop("installsAfter", None)
+        manifest.write_text(json.dumps(data, indent=4))
+    return source
+
+
+def test_the_feature_from_a_registry_brings_a_foreign_workspace_up(
+    tmp_path: Path, registry: str
+) -> None:
+    """Published with `devcontainer features publish` to a real registry, named by its registry
+    id in the devcontainer.json of a workspace that is not this repository: `devcontainer up`
+    installs it and its postCreate hook brings that workspace's stack up in order."""
+    from bootstrap import __version__
+
+    cli = devcontainer_cli()
+    source = publishable_feature(tmp_path)
+    published = subprocess.run(
+        [
+            cli,
+            "features",
+            "publish",
+            str(source),
+            "--registry",
+            registry,
+            "--namespace",
+            "acme/tools",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert published.returncode == 0, published.stdout[-2000:] + published.stderr[-2000:]
+    tags_url = (
+        f"http://{registry.replace('localhost', '127.0.0.1')}/v2/acme/tools/bootstrap/tags/list"
+    )
+    with urllib.request.urlopen(tags_url, timeout=5) as answer:
+        tags = set(json.loads(answer.read())["tags"])
+    major, minor, _patch = __version__.split(".")
+    assert {major, f"{major}.{minor}", __version__, "latest"} <= tags, tags
+
+    name = f"shop{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / name
+    shutil.copytree(FIXTURES / "adopt", folder)
+    web_port = free_port(8100, 8199)
+    (folder / ".env").write_text(f"WEB_PORT={web_port}\n")
+    (folder / ".devcontainer").mkdir()
+    socket_gid = os.stat("/var/run/docker.sock").st_gid
+    docker_cli = shutil.which("docker") or "/usr/bin/docker"
+    config = {
+        "image": BASE_IMAGE,
+        "features": {f"{registry}/acme/tools/bootstrap:{major}": {}},
+        "remoteUser": "vscode",
+        # What the docker-outside-of-docker feature gives (it comes from ghcr.io, out of
+        # reach here): the socket, the docker CLI and compose plugin, the host's path.
+        "mounts": [
+            "source=/var/run/docker.sock,target=/var/run/docker.sock,type=bind",
+            f"source={Path(docker_cli).resolve()},target=/usr/local/bin/docker,type=bind",
+            f"source={compose_plugin()},target=/usr/local/lib/docker/cli-plugins/"
+            "docker-compose,type=bind",
+        ],
+        "runArgs": ["--group-add", str(socket_gid)],
+        "containerEnv": {"LOCAL_WORKSPACE_FOLDER": "${localWorkspaceFolder}"},
+    }
+    (folder / ".devcontainer" / "devcontainer.json").write_text(json.dumps(config, indent=2))
+    subprocess.run(["chown", "-R", "1000:1000", str(folder)], check=True)
+    project = Project(name, folder)
+    try:
+        up = subprocess.run(
+            [cli, "up", "--workspace-folder", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        out = up.stdout + up.stderr
+        assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-3000:]
+        assert "ready: 3 services" in out, out[-3000:]
+        import re
+
+        order = re.findall(r"\[\s*[\d.]+s\] (\S+)\s+ready\s", out)
+        assert order.index("db") < order.index("web") and order.index("redis") < order.index(
+            "web"
+        ), order
+        states = {
+            c["Config"]["Labels"]["com.docker.compose.service"]: c["State"]["Status"]  # type: ignore[index]
+            for c in project.containers()
+        }
+        assert states == {"db": "running", "redis": "running", "web": "running"}, states
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=5) as page:
+            assert "foreign workspace" in page.read().decode()  # ./site via the host's path
+        installed = subprocess.run(
+            [
+                cli,
+                "exec",
+                "--workspace-folder",
+                str(folder),
+                "/usr/local/share/bootstrap/venv/bin/python",
+                "-m",
+                "pip",
+                "show",
+                "compose-bootstrap",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert f"Version: {__version__}" in installed.stdout, installed.stdout + installed.stderr
+        assert "SELECT 1 answered at db:5432" in out  # joined the stack's network: by name
+    finally:
+        remove_dev_container(folder)
+        project.cleanup()

@@ -4,7 +4,7 @@
 set -e
 
 VERSION="${VERSION:-bundled}"
-PROFILES="${PROFILES-mcp}"  # empty means: no profile
+PROFILES="${PROFILES:-}"  # empty means: no profile (or COMPOSE_PROFILES)
 BRINGUP="${BRINGUP:-true}"
 COMPOSEFILES="${COMPOSEFILES:-}"
 PROJECTNAME="${PROJECTNAME:-}"
@@ -40,7 +40,7 @@ fi
 PIP=("$PREFIX/venv/bin/python" -m pip install --disable-pip-version-check --no-cache-dir -q)
 FROM_WORKSPACE=false
 if [ "$VERSION" = "bundled" ] || [ "$VERSION" = "latest" ]; then
-    wheel="$(ls "$FEATURE_DIR"/dist/bootstrap-*.whl 2>/dev/null | sort -V | tail -n 1)"
+    wheel="$(ls "$FEATURE_DIR"/dist/compose_bootstrap-*.whl 2>/dev/null | sort -V | tail -n 1)"
     if [ -n "$wheel" ]; then
         say "installing $(basename "$wheel")"
         "${PIP[@]}" --upgrade "$wheel"
@@ -54,8 +54,8 @@ if [ "$VERSION" = "bundled" ] || [ "$VERSION" = "latest" ]; then
         fi
     fi
 else
-    say "installing bootstrap==$VERSION from PyPI"
-    "${PIP[@]}" --upgrade "bootstrap==$VERSION"
+    say "installing compose-bootstrap==$VERSION from PyPI"
+    "${PIP[@]}" --upgrade "compose-bootstrap==$VERSION"
 fi
 ln -sf "$PREFIX/venv/bin/bootstrap" /usr/local/bin/bootstrap
 

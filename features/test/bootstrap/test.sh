@@ -7,7 +7,7 @@ check "bootstrap runs for the remote user" bash -c "bootstrap --version | grep -
 check "it lives in its own virtual environment" test -x /usr/local/share/bootstrap/venv/bin/python
 check "uv cache settings" bash -c '[ "$UV_CACHE_DIR" = /cache/uv ] && [ "$UV_LINK_MODE" = copy ]'
 check "the uv cache is writable by $(id -un)" bash -c "touch /cache/uv/.probe && rm /cache/uv/.probe"
-check "options baked for the hook" grep -q "BOOTSTRAP_PROFILES=mcp" /usr/local/share/bootstrap/options.env
+check "no profile unless asked for" grep -qx "BOOTSTRAP_PROFILES=''" /usr/local/share/bootstrap/options.env
 check "the hook is installed outside /tmp" test -x /usr/local/share/bootstrap/post-create.sh
 
 reportResults
