@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bootstrap.caches import helper_image
@@ -330,6 +331,34 @@ def tracked_secrets(workspace: Workspace) -> list[Check]:
     return [ok("secrets", ".env.local and the secret store are not tracked")]
 
 
+def compose_parity(workspace: Workspace) -> list[Check]:
+    """Whether a plain ``docker compose`` in this folder sees what bootstrap sees. It reads
+    ``.env`` only: values from ``.env.local`` or the secret store that the files use would
+    differ for it (other config hashes: its ``up`` would recreate those services)."""
+    from bootstrap.envlayers import EnvLayer
+
+    unseen = sorted(
+        name
+        for name, var in workspace.environment.variables.items()
+        if name in workspace.environment.referenced
+        and var.layer in (EnvLayer.DOTENV_LOCAL, EnvLayer.SECRET)
+    )
+    if not unseen:
+        return [ok("compose", "a plain `docker compose` here sees the same variables")]
+    files = " ".join(f"--env-file {Path(f).name}" for f in workspace.compose.env_files)
+    return [
+        Check(
+            "compose",
+            Verdict.WARN,
+            f"a plain `docker compose` does not see {', '.join(unseen)} (set in .env.local or "
+            "the secret store): its config hashes differ, so its `up` would recreate those "
+            "services",
+            f'run it with the same layers: `eval "$(bootstrap env --export)"` then '
+            f"`docker compose {files} ...`",
+        )
+    ]
+
+
 def diagnose(workspace: Workspace, backend: Backend) -> list[Check]:
     """Every check; one that breaks becomes a failed check, not a crash."""
     engine = backend.engine
@@ -342,6 +371,7 @@ def diagnose(workspace: Workspace, backend: Backend) -> list[Check]:
         ("secrets", lambda: tracked_secrets(workspace)),
         ("secrets", lambda: weak_secret_checks(workspace)),
         ("security", lambda: privileges(workspace)),
+        ("compose", lambda: compose_parity(workspace)),
     ]
     checks: list[Check] = []
     for area, step in steps:

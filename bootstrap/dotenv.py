@@ -1,9 +1,15 @@
 """A parser for ``.env`` files, following the dotenv syntax that Docker Compose accepts.
 
-Supported: ``KEY=value``, ``export KEY=value``, ``# comments``, inline `` # comments`` after
-unquoted values, single quotes (literal), double quotes (escapes and ``${VAR}`` references,
-may span lines), unquoted values with ``$VAR``/``${VAR}``/``${VAR:-default}`` references, and a
-bare ``KEY`` (take the value from the environment, when it is set there).
+Compose itself reads the env files for interpolating the compose files (bootstrap hands them to
+it with ``--env-file``); this parser serves what bootstrap says about them (``env --explain``,
+masking, the ``COMPOSE_*`` variables), so it follows compose-go's rules: ``KEY=value``,
+``KEY: value``, ``export KEY=value``, ``# comments``, inline `` # comments`` after unquoted
+values, single quotes (literal, may span lines), double quotes (escapes and ``${VAR}``
+references, may span lines), unquoted values with ``$VAR``/``${VAR}``/``${VAR:-default}``
+references, a bare ``KEY`` (its value from the environment, when set there), a UTF-8 byte
+order mark, and a file that is not UTF-8 (read as Latin-1, as bytes pass through compose).
+A reference resolves as compose resolves it: the environment first, then the earlier env
+files, then the same file's earlier lines.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from bootstrap.errors import ConfigError
 
@@ -45,9 +52,10 @@ def parse_dotenv(
     seen: dict[str, str] = {}
 
     def resolve(name: str) -> str | None:
-        return seen[name] if name in seen else lookup(name)
+        found = lookup(name)
+        return found if found is not None else seen.get(name)
 
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     index = 0
     while index < len(lines):
         number = index + 1
@@ -69,17 +77,18 @@ def parse_dotenv(
                 entries.append(Entry(key, inherited, number))
                 seen[key] = inherited
             continue
-        if not rest.startswith("="):
+        if not rest.startswith(("=", ":")):  # compose-go also takes YAML's `KEY: value`
             raise _bad(filename, number, f"expected '=' after {key!r}")
         rest = rest[1:].lstrip()
         if rest.startswith("'"):
-            end = rest.find("'", 1)
-            if end < 0:
-                raise _bad(filename, number, "single quote is not closed on this line")
-            value = rest[1:end]
-            _check_tail(rest[end + 1 :], filename, number)
+            body, tail, consumed = _quoted(rest[1:], lines, index, "'")
+            if body is None:
+                raise _bad(filename, number, "single quote is never closed")
+            index += consumed
+            value = body  # literal: compose-go keeps a backslash before a quote as it is
+            _check_tail(tail, filename, number)
         elif rest.startswith('"'):
-            body, tail, consumed = _double_quoted(rest[1:], lines, index)
+            body, tail, consumed = _quoted(rest[1:], lines, index, '"')
             if body is None:
                 raise _bad(filename, number, "double quote is never closed")
             index += consumed
@@ -93,8 +102,9 @@ def parse_dotenv(
     return entries
 
 
-def _double_quoted(first: str, lines: list[str], index: int) -> tuple[str | None, str, int]:
-    """Find the closing quote, possibly on a later line. Returns body, tail, lines consumed."""
+def _quoted(first: str, lines: list[str], index: int, quote: str) -> tuple[str | None, str, int]:
+    """Find the closing quote (one a backslash escapes does not count), possibly on a later
+    line. Returns body, tail, lines consumed."""
     parts: list[str] = []
     text, consumed = first, 0
     while True:
@@ -105,7 +115,7 @@ def _double_quoted(first: str, lines: list[str], index: int) -> tuple[str | None
                 escaped = False
             elif char == "\\":
                 escaped = True
-            elif char == '"':
+            elif char == quote:
                 parts.append(text[:position])
                 return "\n".join(parts), text[position + 1 :], consumed
             position += 1
@@ -153,6 +163,16 @@ def interpolate(value: str, resolve: Callable[[str], str | None], *, location: s
         return current or ""
 
     return _REF.sub(replace, value)
+
+
+def read_env_file(path: Path) -> str:
+    """An env file's text: UTF-8 (a byte order mark dropped), else Latin-1, which maps every
+    byte, so a file compose reads is never refused for its encoding."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def as_mapping(entries: list[Entry]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv
+from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv, read_env_file
 from bootstrap.errors import ConfigError
 
 MASK = "********"
@@ -92,9 +92,7 @@ class Environment:
 
     variables: Mapping[str, ResolvedVar]
     referenced: frozenset[str] = frozenset()
-    dotenv: Mapping[str, str] = field(
-        default_factory=dict
-    )  # the .env file alone, as compose reads it
+    dotenv: Mapping[str, str] = field(default_factory=dict)  # every env file's, later wins
 
     def values(self) -> dict[str, str]:
         """What compose interpolates with (the project's layers only)."""
@@ -131,34 +129,50 @@ def read_secret_store(directory: Path) -> dict[str, str]:
     return secrets
 
 
+def default_env_files(folder: Path) -> tuple[Path, ...]:
+    """The env files of a project folder, lowest first: ``.env``, then ``.env.local``."""
+    return tuple(folder / name for name in (".env", ".env.local") if (folder / name).is_file())
+
+
 def load_environment(
     directory: Path,
     *,
     secrets_dir: str,
     compose_texts: Iterable[str],
     environ: Mapping[str, str],
+    env_files: Iterable[Path] | None = None,
 ) -> Environment:
-    """Read the layers from ``directory`` and resolve them."""
+    """Read the layers and resolve them. ``env_files`` (``--env-file``), else the
+    ``directory``'s ``.env`` and ``.env.local``; a file named ``.env.local`` is that layer, any
+    other the ``.env`` layer. The secret store is under ``directory``."""
     defaults, referenced = compose_defaults(compose_texts)
     layers: dict[EnvLayer, Mapping[str, str]] = {
         EnvLayer.COMPOSE_DEFAULT: defaults,
         EnvLayer.PROCESS: environ,
         EnvLayer.SECRET: read_secret_store(directory / secrets_dir),
     }
-    # A later file may refer to names of an earlier one; the process env and secrets win.
+    files = default_env_files(directory) if env_files is None else tuple(env_files)
+    # As compose reads them: a reference resolves against the environment (where bootstrap
+    # also puts the secrets), then the earlier files, then the file's own earlier lines.
     dotenv: dict[str, str] = {}
-    for layer, name in ((EnvLayer.DOTENV, ".env"), (EnvLayer.DOTENV_LOCAL, ".env.local")):
-        path = directory / name
-        if path.is_file():
-            lookup = lookup_in(layers[EnvLayer.SECRET], environ, dotenv)
-            entries = parse_dotenv(path.read_text(encoding="utf-8"), filename=name, lookup=lookup)
-            layers[layer] = as_mapping(entries)
-            dotenv.update(layers[layer])
-    return Environment(
-        resolve(layers, names=referenced),
-        frozenset(referenced),
-        dict(layers.get(EnvLayer.DOTENV, {})),
-    )
+    by_layer: dict[EnvLayer, dict[str, str]] = {}
+    for path in files:
+        layer = EnvLayer.DOTENV_LOCAL if path.name == ".env.local" else EnvLayer.DOTENV
+        lookup = lookup_in(layers[EnvLayer.SECRET], environ, dotenv)
+        try:
+            text = read_env_file(path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the env file: {exc.strerror or exc}",
+                location=str(path),
+                hint="check the path given with --env-file, and its permissions",
+            ) from None
+        entries = parse_dotenv(text, filename=path.name, lookup=lookup)
+        values = as_mapping(entries)
+        by_layer.setdefault(layer, {}).update(values)
+        dotenv.update(values)
+    layers.update(by_layer)
+    return Environment(resolve(layers, names=referenced), frozenset(referenced), dotenv)
 
 
 # Passwords people use in development: masking them as free text would rewrite ordinary words.

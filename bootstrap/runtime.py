@@ -27,6 +27,7 @@ class ComposeProject:
     name: str
     profiles: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
+    env_files: tuple[str, ...] = ()  # handed to compose as --env-file, in order
 
     @property
     def project_directory(self) -> Path:
@@ -56,6 +57,7 @@ class ContainerInfo:
     image_id: str = ""
     created_at: str = ""  # RFC 3339, as the engine reports it
     image: str = ""  # the image's name as the service asked for it
+    health_log: str = ""  # the engine's last healthcheck: exit code and output
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,6 @@ class Operator(Protocol):
         user: str = "",
         env: Mapping[str, str] | None = None,
     ) -> ExecResult: ...
-    def put_file(
-        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
-    ) -> None: ...
     def connect_network(self, network: str, container_id: str) -> None: ...
     def run_helper(
         self, image: str, command: Sequence[str], mounts: Mapping[str, str], *, project: str
@@ -165,7 +164,10 @@ class Engine(Inspector, Operator, VolumeStore, Protocol):
 
 
 class ModelLoader(Protocol):
-    """Where the compose model comes from (``docker compose config`` for compose)."""
+    """Where the compose model comes from (``docker compose config`` for compose), and what
+    compose warned about while reading it."""
+
+    warnings: tuple[str, ...]
 
     def config(self, project: ComposeProject) -> dict[str, Any]: ...
     def redact_with(self, redact: Callable[[str], str]) -> None: ...

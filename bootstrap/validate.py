@@ -7,6 +7,7 @@ that need the engine (subnet overlap, port in use) take what the engine reported
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -31,15 +32,21 @@ class Finding:
     message: str
     hint: str = ""
     rule: str = ""
+    written: str = ""  # file:line where the location is written, where it is known
 
     def as_dict(self) -> dict[str, str]:
         return {
             "severity": self.severity.value,
             "rule": self.rule,
             "location": self.location,
+            "written": self.written,
             "message": self.message,
             "hint": self.hint,
         }
+
+    @property
+    def place(self) -> str:
+        return f"{self.written}: {self.location}" if self.written else self.location
 
 
 def error(rule: str, location: str, message: str, hint: str) -> Finding:
@@ -72,7 +79,10 @@ def _host_range(tier_hosts: object) -> str:
     return f".{tier_hosts}".replace("-", "-.")
 
 
-def check_profiles(stack: Stack) -> list[Finding]:
+def check_profiles(stack: Stack, flags: tuple[str, ...] | None = None) -> list[Finding]:
+    """A profile no service has: an error when ``--profile`` asked for it (a typo would start
+    nothing of what was meant); from ``COMPOSE_PROFILES`` a warning, since compose ignores it.
+    ``flags``: the ``--profile`` flags, or None when the profiles came from the variable."""
     from difflib import get_close_matches
 
     known = set(stack.all_profiles)
@@ -81,15 +91,62 @@ def check_profiles(stack: Stack) -> list[Finding]:
         if profile == "*" or profile in known:
             continue
         close = get_close_matches(profile, sorted(known), n=1)
-        findings.append(
-            error(
-                "unknown-profile",
-                f"--profile {profile}",
-                f"no service has the profile {profile!r}",
-                (f"did you mean {close[0]!r}? " if close else "")
-                + f"profiles in the compose files: {', '.join(sorted(known)) or 'none'}",
-            )
+        hint = (f"did you mean {close[0]!r}? " if close else "") + (
+            f"profiles in the compose files: {', '.join(sorted(known)) or 'none'}"
         )
+        if flags is not None and profile in flags:
+            findings.append(
+                error(
+                    "unknown-profile",
+                    f"--profile {profile}",
+                    f"no service has the profile {profile!r}",
+                    hint,
+                )
+            )
+        else:
+            findings.append(
+                warning(
+                    "unknown-profile",
+                    f"COMPOSE_PROFILES={profile}",
+                    f"no service has the profile {profile!r} (compose ignores it too)",
+                    hint,
+                )
+            )
+    return findings
+
+
+_UNSET = re.compile(r'The "?(\w+)"? variable is not set')
+
+
+def compose_findings(warnings: Iterable[str], files: Iterable[str] = ()) -> list[Finding]:
+    """Compose's own warnings about the files, as findings: an unset variable (compose
+    interpolates it as blank), an obsolete attribute, anything else compose said."""
+    findings = []
+    for text in warnings:
+        unset = _UNSET.search(text)
+        if unset:
+            name = unset.group(1)
+            findings.append(
+                warning(
+                    "variable-unset",
+                    f"${{{name}}}",
+                    f"{name} is not set: compose interpolates it as a blank string",
+                    f"set {name} in .env, .env.local, the environment or the secret store, or "
+                    f"give it a default in the file: ${{{name}:-value}}",
+                )
+            )
+        elif "is obsolete" in text:
+            where, _sep, what = text.partition(": ")
+            findings.append(
+                warning(
+                    "compose-obsolete",
+                    where if what else "compose",
+                    what or text,
+                    "remove the attribute (compose ignores it)",
+                )
+            )
+        else:
+            findings.append(warning("compose-warning", "docker compose", text, ""))
     return findings
 
 
@@ -595,7 +652,8 @@ RULES = frozenset(
         "port-outside-ranges", "port-range-mismatch", "privileged", "subnet-differs",
         "subnet-malformed", "subnet-missing", "subnet-overlap", "swarm-build", "swarm-ignored",
         "swarm-order", "swarm-placement", "sys-admin", "unknown-profile", "volume-name",
-        "weak-secret", "quiet-unknown",
+        "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
+        "compose-warning", "label-prefix",
     }
 )  # fmt: skip
 
@@ -622,16 +680,49 @@ def silence(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
     return kept
 
 
-def validate(stack: Stack, plan: Plan, settings: Settings) -> list[Finding]:
+LABEL_PREFIX = "bootstrap."
+
+
+def check_label_prefixes(plan: Plan) -> list[Finding]:
+    """A label that nearly says ``bootstrap.`` (``bootstap.phase``, ``Bootstrap.probe``) is
+    ignored by bootstrap: said, with the spelling it reads."""
+    from difflib import SequenceMatcher
+
+    findings = []
+    for name in plan.order():
+        for key in sorted(plan.services[name].service.labels):
+            head, dot, tail = key.partition(".")
+            if not dot or key.startswith(LABEL_PREFIX):
+                continue
+            near = head.lower() == "bootstrap" or (
+                SequenceMatcher(None, head.lower(), "bootstrap").ratio() >= 0.8
+            )
+            if near:
+                findings.append(
+                    warning(
+                        "label-prefix",
+                        f"services.{name}.labels.{key}",
+                        f"{key!r} looks like a bootstrap label, but bootstrap reads only "
+                        f"labels that start with {LABEL_PREFIX!r}: this one is ignored",
+                        f"write it as {LABEL_PREFIX}{tail}",
+                    )
+                )
+    return findings
+
+
+def validate(
+    stack: Stack, plan: Plan, settings: Settings, profile_flags: tuple[str, ...] | None = None
+) -> list[Finding]:
     """Every rule that needs no engine."""
     return [
-        *check_profiles(stack),
+        *check_profiles(stack, profile_flags),
         *check_network(stack, plan, settings),
         *check_ports(plan, settings),
         *check_volumes(stack, plan, settings),
         *check_database_volumes(plan),
         *check_database_limits(plan),
         *check_privileges(plan),
+        *check_label_prefixes(plan),
     ]
 
 

@@ -14,17 +14,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv
+from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv, read_env_file
 from bootstrap.envlayers import (
     Environment,
     EnvLayer,
     Redactor,
     context_words,
+    default_env_files,
     load_environment,
+    read_secret_store,
 )
-from bootstrap.errors import ConfigError
+from bootstrap.errors import ConfigError, ConfigErrors
 from bootstrap.hostpaths import OVERRIDE_NAME, host_path_override, translation_wanted
 from bootstrap.identity import explicit_project_name, implicit_project_name
+from bootstrap.locate import Locator, yaml_problem
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
 from bootstrap.reach import in_container
@@ -32,7 +35,12 @@ from bootstrap.runtime import ComposeProject, ModelLoader
 from bootstrap.settings import Settings, load_settings
 
 # Variables we pass as flags; left in the environment they would fight the flags.
-_FLAG_VARIABLES = ("COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME")
+_FLAG_VARIABLES = (
+    "COMPOSE_PROFILES",
+    "COMPOSE_FILE",
+    "COMPOSE_PROJECT_NAME",
+    "COMPOSE_ENV_FILES",
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,13 @@ class Workspace:
     pending_secrets: tuple[str, ...] = ()  # to generate: unset, placeholders until ``up``
     host_root: str | None = None  # the host's path of the workspace, where paths translate
     host_override: Mapping[str, object] | None = None  # host paths for compose (``up`` writes)
+    profile_flags: tuple[str, ...] | None = None  # --profile as given; None: from COMPOSE_PROFILES
+    compose_warnings: tuple[str, ...] = ()  # what compose warned about while reading the files
+    locator: Locator | None = None  # model path -> file:line, parsed when first asked
+
+    def written(self, location: str) -> str:
+        """``file:line`` where the model path ``location`` is written, or ""."""
+        return (self.locator.locate(location) or "") if self.locator else ""
 
 
 _COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -65,6 +80,24 @@ def default_compose_files(directory: Path) -> tuple[str, ...]:
     if (directory / override).is_file():
         files.append(override)
     return tuple(files)
+
+
+def find_workspace(directory: Path, explicit_files: bool) -> Path:
+    """The folder compose would take as the project's: ``directory`` itself, or, when it has
+    no compose file and none is named, the nearest parent that has one (compose looks up the
+    tree too). A folder that does not exist is an error naming it."""
+    if not directory.is_dir():
+        raise ConfigError(
+            f"no such folder: {directory}",
+            location=str(directory),
+            hint="check the path given with -C / --project-directory",
+        )
+    if explicit_files or default_compose_files(directory):
+        return directory
+    for parent in directory.parents:
+        if default_compose_files(parent):
+            return parent
+    return directory
 
 
 def compose_files(
@@ -203,11 +236,15 @@ def materialise(workspace: Workspace) -> Workspace:
     return replace(workspace, compose=compose)
 
 
-def active_profiles(explicit: Sequence[str], env: Environment) -> tuple[str, ...]:
+def active_profiles(
+    explicit: Sequence[str], environ: Mapping[str, str], dotenv: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """(the active profiles, the ``--profile`` flags as given or None): the flags, else
+    ``COMPOSE_PROFILES`` from the environment, else from the env files, as compose reads it."""
     if explicit:
-        return tuple(explicit)
-    raw = env.get("COMPOSE_PROFILES")
-    return tuple(p.strip() for p in raw.split(",") if p.strip())
+        return tuple(explicit), tuple(explicit)
+    raw = environ.get("COMPOSE_PROFILES") or dotenv.get("COMPOSE_PROFILES", "")
+    return tuple(p.strip() for p in raw.split(",") if p.strip()), None
 
 
 def main_network(stack: Stack, settings: Settings) -> str:
@@ -235,20 +272,19 @@ def load_workspace(
     environ: Mapping[str, str] | None = None,
     loader: ModelLoader,
     generate: bool = False,
+    env_files: Sequence[str] = (),
 ) -> Workspace:
     """Everything up to the point where containers would start. Raises ``ConfigError``.
 
-    Writes nothing unless ``generate`` (``up``): then the missing secrets that
-    ``generate_secrets`` lists are created first, so compose sees them."""
-    directory = directory.resolve()
+    Compose reads the env files itself (bootstrap names them with ``--env-file``: ``.env``,
+    then ``.env.local``, of the project's folder, or those given), so it interpolates the files
+    exactly as a plain ``docker compose`` with the same env files would; the secret store is
+    added to the environment it runs in. Writes nothing unless ``generate`` (``up``): then the
+    missing secrets that ``generate_secrets`` lists are created first, so compose sees them."""
     environ = dict(os.environ if environ is None else environ)
+    directory = find_workspace(directory.resolve(), bool(files or environ.get("COMPOSE_FILE")))
     settings = load_settings(directory)
-    dotenv_file = directory / ".env"
-    early = (
-        as_mapping(parse_dotenv(dotenv_file.read_text(encoding="utf-8"), lookup=lookup_in(environ)))
-        if dotenv_file.is_file()
-        else {}
-    )
+    early = _env_file_values(default_env_files(directory), environ)
     chosen = compose_files(
         directory,
         settings,
@@ -256,11 +292,17 @@ def load_workspace(
         environ.get("COMPOSE_FILE") or early.get("COMPOSE_FILE", ""),
         environ.get("COMPOSE_PATH_SEPARATOR") or early.get("COMPOSE_PATH_SEPARATOR") or os.pathsep,
     )
+    env_paths = _env_paths((directory / chosen[0]).parent.resolve(), env_files, environ, early)
     texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
+    texts += included_texts(directory, chosen, texts)
 
     def read_environment() -> Environment:
         return load_environment(
-            directory, secrets_dir=settings.secrets_dir, compose_texts=texts, environ=environ
+            directory,
+            secrets_dir=settings.secrets_dir,
+            compose_texts=texts,
+            environ=environ,
+            env_files=env_paths,
         )
 
     environment = read_environment()
@@ -273,12 +315,11 @@ def load_workspace(
     placeholders = {name: _placeholder() for name in pending}
     words = context_words([*texts, directory.name])
     redact = Redactor({**environment.secrets(), **placeholders}, context=words)
+    store = read_secret_store(directory / settings.secrets_dir)
     process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES}
-    process_env.update(environment.values())
+    process_env.update(store)  # the secret store wins over the shell, as its layer says
     process_env.update(placeholders)  # never written, never started with: `up` generates them
-    for variable in _FLAG_VARIABLES:
-        process_env.pop(variable, None)
-    selected = active_profiles(profiles, environment)
+    selected, flagged = active_profiles(profiles, environ, environment.dotenv)
     named = explicit_project_name(
         flag=project,
         environ=environ,
@@ -288,10 +329,20 @@ def load_workspace(
     )
     # Without an explicit name compose chooses (the files' name:, else the folder's name).
     project_ref = ComposeProject(
-        directory, chosen, named.name if named else "", selected, process_env
+        directory,
+        chosen,
+        named.name if named else "",
+        selected,
+        process_env,
+        tuple(str(p) for p in env_paths),
     )
     loader.redact_with(redact)
-    document = loader.config(project_ref)
+    locator = Locator(directory, chosen)
+    try:
+        document = loader.config(project_ref)
+    except ConfigError as exc:
+        raise _placed(exc, directory, chosen, locator) from None
+    warnings = tuple(loader.warnings)
     if named is None:
         inner = project_ref.project_directory.resolve()
         named = implicit_project_name(
@@ -309,7 +360,10 @@ def load_workspace(
     if "subnet" not in settings.explicit and network is not None and network.subnets:
         # The compose file is the source of truth for the subnet unless settings pin it.
         settings = replace(settings, subnet=network.subnets[0][0])
-    plan = build_plan(stack, settings)
+    try:
+        plan = build_plan(stack, settings)
+    except ConfigError as exc:
+        raise _placed(exc, directory, chosen, locator) from None
     return Workspace(
         directory,
         settings,
@@ -322,7 +376,107 @@ def load_workspace(
         pending,
         host_root,
         override,
+        flagged,
+        warnings,
+        locator,
     )
+
+
+def _placed(
+    error: ConfigError, directory: Path, files: Sequence[str], locator: Locator
+) -> ConfigError:
+    """The error with the file and line where what it names is written (every one of
+    several); a YAML mistake at the line YAML itself finds it, not the line compose names."""
+    if "compose rejected the files" in error.message:
+        problem = yaml_problem(directory, files)
+        if problem is not None:
+            return ConfigError(
+                f"not valid YAML: {problem[1]}",
+                location=problem[0],
+                hint="fix the YAML at that line (indentation, a missing colon or quote)",
+            )
+    errors = error.errors if isinstance(error, ConfigErrors) else [error]
+    for each in errors:
+        where = locator.locate(each.location)
+        if where:
+            each.location = f"{where}: {each.location}"
+    if isinstance(error, ConfigErrors):
+        error.location = errors[0].location
+    return error
+
+
+def _env_paths(
+    folder: Path,
+    flags: Sequence[str],
+    environ: Mapping[str, str],
+    early: Mapping[str, str],
+) -> tuple[Path, ...]:
+    """The env files compose reads, in order: ``--env-file``, else ``COMPOSE_ENV_FILES``,
+    else the project folder's ``.env`` and ``.env.local`` (the first file's folder, as
+    compose has it: ``-f sub/compose.yaml`` reads ``sub/.env``)."""
+    variable = environ.get("COMPOSE_ENV_FILES") or early.get("COMPOSE_ENV_FILES", "")
+    named = tuple(flags) or tuple(f.strip() for f in variable.split(",") if f.strip())
+    if not named:
+        return default_env_files(folder)
+    return tuple(Path(f) if Path(f).is_absolute() else Path.cwd() / f for f in named)
+
+
+def _env_file_values(paths: Sequence[Path], environ: Mapping[str, str]) -> dict[str, str]:
+    """What the env files set (later wins), read as compose reads them."""
+    values: dict[str, str] = {}
+    for path in paths:
+        entries = parse_dotenv(
+            read_env_file(path), filename=path.name, lookup=lookup_in(environ, values)
+        )
+        values.update(as_mapping(entries))
+    return values
+
+
+def included_texts(directory: Path, chosen: Sequence[str], texts: Sequence[str]) -> list[str]:
+    """The texts of the files the chosen ones ``include:`` or ``extends:`` from, recursively:
+    their variables are the project's too (for ``env --explain`` and masking)."""
+    found: list[str] = []
+    seen = {(directory / f).resolve() for f in chosen}
+    pending = [((directory / f).resolve(), text) for f, text in zip(chosen, texts, strict=True)]
+    while pending:
+        path, text = pending.pop()
+        if "include" not in text and "extends" not in text:
+            continue
+        for other in referenced_files(text):
+            target = (path.parent / other).resolve()
+            if target in seen or not target.is_file():
+                continue
+            seen.add(target)
+            other_text = target.read_text(encoding="utf-8")
+            found.append(other_text)
+            pending.append((target, other_text))
+    return found
+
+
+def referenced_files(text: str) -> list[str]:
+    """The files a compose text includes (``include:`` in its three forms) or extends from."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # compose reports the file's own error
+    if not isinstance(document, dict):
+        return []
+    names: list[str] = []
+    for entry in document.get("include") or []:
+        if isinstance(entry, str):
+            names.append(entry)
+        elif isinstance(entry, dict):
+            path = entry.get("path")
+            names += (
+                [path] if isinstance(path, str) else [p for p in path or [] if isinstance(p, str)]
+            )
+    for service in (document.get("services") or {}).values():
+        extends = service.get("extends") if isinstance(service, dict) else None
+        if isinstance(extends, dict) and isinstance(extends.get("file"), str):
+            names.append(extends["file"])
+    return names
 
 
 def _placeholder() -> str:

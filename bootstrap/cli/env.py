@@ -15,11 +15,25 @@ from bootstrap.envlayers import EnvLayer
 @click.option("--explain", is_flag=True, help="Show every layer that set each variable.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--reveal", is_flag=True, help="Show secret values instead of masking them.")
+@click.option(
+    "--export",
+    "export",
+    is_flag=True,
+    help="Print `export NAME=value` lines for what plain compose does not read (.env.local "
+    'and the secret store, unmasked): `eval "$(bootstrap env --export)"`.',
+)
 @click.pass_obj
-def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool) -> None:
+def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool, export: bool) -> None:
     """Show each variable, its value and the layer it came from (secrets masked)."""
     workspace = ctx.workspace()
     environment = workspace.environment
+    if export:
+        import shlex
+
+        for name, var in environment.variables.items():
+            if var.layer in (EnvLayer.DOTENV_LOCAL, EnvLayer.SECRET):
+                click.echo(f"export {name}={shlex.quote(var.value)}")
+        return
     redact = (lambda s: s) if reveal else ctx.redact
     if as_json:
         emit_json(

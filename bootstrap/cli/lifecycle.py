@@ -244,7 +244,11 @@ def status(
     from bootstrap.workspace import active_profiles
 
     workspace = ctx.workspace(("*",))  # every service of the project, as `compose ps` shows
-    asked = active_profiles(profiles or ctx.profiles, workspace.environment)
+    import os
+
+    asked, _flags = active_profiles(
+        profiles or ctx.profiles, os.environ, workspace.environment.dotenv
+    )
     selected = frozenset(
         n
         for n, s in workspace.stack.services.items()
@@ -350,18 +354,19 @@ def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_
     say("discovery stream ended: polling instead")
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--follow", "-F", is_flag=True, help="Follow the log output.")
-@click.option("--tail", default="100", show_default=True)
+@click.command()
+@click.option("--follow", "-f", "-F", is_flag=True, help="Follow the log output.")
+@click.option("--tail", "-n", default="100", show_default=True, help="Lines from the end.")
 @click.argument("services", nargs=-1)
 @click.pass_obj
 def logs(ctx: CliContext, follow: bool, tail: str, services: tuple[str, ...]) -> int:
     """Hand over to `docker compose logs` for the project."""
+    from bootstrap.errors import NotFoundError
 
     workspace = ctx.workspace(("*",))
     unknown = [s for s in services if s not in workspace.stack.services]
     if unknown:
-        raise BootstrapError(
+        raise NotFoundError(
             f"no service {unknown[0]!r}",
             location="logs",
             hint=f"services: {', '.join(workspace.stack.services)}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
@@ -9,7 +10,14 @@ import click
 from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.errors import ConfigError, EngineError
 from bootstrap.plan import PLAN_SCHEMA_VERSION
-from bootstrap.validate import Finding, Severity, check_secrets, errors_in, silence
+from bootstrap.validate import (
+    Finding,
+    Severity,
+    check_secrets,
+    compose_findings,
+    errors_in,
+    silence,
+)
 from bootstrap.validate import validate as validate_rules
 from bootstrap.workspace import Workspace, weak_secrets
 
@@ -29,7 +37,10 @@ def collect_findings(
 ) -> list[Finding]:
     """Every finding; the engine's checks are skipped with a notice when no engine answers.
     Nothing is started unless ``helpers``: a check that needs a container says so instead."""
-    findings = validate_rules(workspace.stack, workspace.plan, workspace.settings)
+    findings = compose_findings(workspace.compose_warnings)
+    findings += validate_rules(
+        workspace.stack, workspace.plan, workspace.settings, workspace.profile_flags
+    )
     findings += check_secrets(weak_secrets(workspace))
     findings += backend.findings(workspace)
     if engine_checks:
@@ -47,7 +58,10 @@ def collect_findings(
                     "engine-skipped",
                 )
             )
-    return silence(findings, workspace.settings)
+    return [
+        replace(f, written=workspace.written(f.location))
+        for f in silence(findings, workspace.settings)
+    ]
 
 
 def render_findings(findings: list[Finding], ctx: CliContext) -> None:
@@ -58,14 +72,14 @@ def render_findings(findings: list[Finding], ctx: CliContext) -> None:
             notices.setdefault(finding.rule, []).append(finding)
             continue
         say(
-            f"{finding.severity.value}: {finding.location}: {finding.message}",
+            f"{finding.severity.value}: {finding.place}: {finding.message}",
             fg=_COLOURS[finding.severity],
             redact=ctx.redact,
         )
         if finding.hint:
             say(f"  fix: {finding.hint}", redact=ctx.redact)
     for rule, group in notices.items():
-        where = ", ".join(f.location for f in group[:3]) + (", ..." if len(group) > 3 else "")
+        where = ", ".join(f.place for f in group[:3]) + (", ..." if len(group) > 3 else "")
         adopt = group[0].hint.rpartition("(")[2].rstrip(")")
         say(
             f"notice: {rule} x{len(group)} ({where}): advice, "

@@ -89,11 +89,6 @@ class FakeEngine:
     ) -> ExecResult:
         return ExecResult(0, "")
 
-    def put_file(
-        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
-    ) -> None:
-        pass
-
     def connect_network(self, network: str, container_id: str) -> None:
         pass
 
@@ -137,6 +132,7 @@ class FakeLoader:
     document: dict[str, Any]
     asked: list[ComposeProject] = field(default_factory=list)
     redact: Callable[[str], str] = lambda s: s
+    warnings: tuple[str, ...] = ()
 
     def config(self, project: ComposeProject) -> dict[str, Any]:
         self.asked.append(project)

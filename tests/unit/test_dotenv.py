@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,7 +53,7 @@ def test_bare_name_inherits_from_lookup() -> None:
     [
         ("A=1\n=oops\n", 2, "does not start with a variable name"),
         ("A=1\nB 2\n", 2, "expected '='"),
-        ("A='open\n", 1, "single quote is not closed"),
+        ("A='open\n", 1, "single quote is never closed"),
         ('A="never closed\nB=2\n', 1, "double quote is never closed"),
         ("A='x' trailing\n", 1, "unexpected text after the closing quote"),
     ],
@@ -79,7 +81,8 @@ def test_required_variable() -> None:
 
 _names = st.from_regex(r"[A-Z_][A-Z0-9_]{0,12}", fullmatch=True)
 _values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="'\n\r"),
+    # A backslash before the closing quote escapes it, in compose-go as here.
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="'\n\r\\"),
     max_size=30,
 )
 
@@ -96,3 +99,30 @@ def test_single_quoted_values_round_trip(values: dict[str, str]) -> None:
 def test_unquoted_simple_values_round_trip(values: dict[str, str]) -> None:
     text = "".join(f"export {k}={v}\n" for k, v in values.items())
     assert parse(text) == values
+
+
+def test_compose_forms_are_accepted() -> None:
+    """What compose-go reads: a byte order mark, YAML's `KEY: value`, single quotes over
+    several lines, a JSON value in single quotes (compose's dotenv fixture)."""
+    text = "\ufeffFIRST=1\nSECOND: two\nMULTI='a\nb'\nRAW='{\"key\": \"value\"}'\n"
+    assert parse(text) == {
+        "FIRST": "1",
+        "SECOND": "two",
+        "MULTI": "a\nb",
+        "RAW": '{"key": "value"}',
+    }
+
+
+def test_the_environment_wins_inside_the_file_as_in_compose() -> None:
+    """compose's TestEnvInterpolation: IMAGE=default_env:${WHEREAMI} in .env takes the shell's
+    WHEREAMI, not the file's own."""
+    text = "WHEREAMI=default\nIMAGE=default_env:${WHEREAMI}\n"
+    assert parse(text, WHEREAMI="shell")["IMAGE"] == "default_env:shell"
+    assert parse(text)["IMAGE"] == "default_env:default"
+
+
+def test_a_file_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    from bootstrap.dotenv import read_env_file
+
+    (tmp_path / ".env.local").write_bytes("CITY=K\xf6ln\n".encode("latin-1"))
+    assert parse(read_env_file(tmp_path / ".env.local")) == {"CITY": "Köln"}

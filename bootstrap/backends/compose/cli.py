@@ -61,6 +61,8 @@ def runnable(args: Sequence[str]) -> list[str]:
 
 def base_args(project: ComposeProject, *, all_profiles: bool = False) -> list[str]:
     args = ["docker", "compose", "--project-directory", str(project.project_directory)]
+    for env_file in project.env_files:
+        args += ["--env-file", env_file]
     if project.name:  # empty only while compose is asked which name the files give
         args += ["-p", project.name]
     for file in project.files:
@@ -82,6 +84,12 @@ def create_args(
     if no_deps:
         return [*base_args(project), "up", "--no-start", "--no-deps", "--quiet-pull", *services]
     return [*base_args(project), "create", "--quiet-pull", *services]
+
+
+def start_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
+    """Start created containers through compose itself, leaving dependencies alone: compose
+    copies inline and environment configs and secrets in, and runs ``post_start`` hooks."""
+    return [*base_args(project), "up", "--detach", "--no-deps", "--no-recreate", *services]
 
 
 def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
@@ -108,7 +116,9 @@ _ENGINE_PATTERNS = (
 _OLD_CLI = ("is not a docker command", "unknown flag", "unknown shorthand flag")
 
 
-def classify_failure(stderr: str, args: Sequence[str], redact: Callable[[str], str]) -> Exception:
+def classify_failure(  # noqa: PLR0911 - one return per kind of failure compose reports
+    stderr: str, args: Sequence[str], redact: Callable[[str], str]
+) -> Exception:
     """Map compose's stderr to a typed error. Pure."""
     text = redact(stderr.strip())
     first = text.splitlines()[-1] if text else "compose failed with no message"
@@ -139,9 +149,24 @@ def classify_failure(stderr: str, args: Sequence[str], redact: Callable[[str], s
             location=f"${{{name}}}",
             hint=f"set {name} in .env.local, the process environment or the secret store",
         )
+    external = re.search(r"network (\S+) declared as external, but could not be found", text)
+    if external:
+        name = external.group(1)
+        return ConfigError(
+            f"the external network {name} does not exist",
+            location=f"networks (name: {name})",
+            hint=f"create it first (`docker network create {name}`), or drop `external: true` "
+            "so compose creates it",
+        )
     if "config" in args:  # config needs no daemon: whatever else fails is the files' fault
         return _config_error(text, first, args)
-    return EngineError(f"`docker compose {_verb(args)}` failed: {first}", location="docker compose")
+    said = [line for line in text.splitlines() if line.strip() and "level=warn" not in line]
+    return EngineError(
+        f"`docker compose {_verb(args)}` failed: " + " | ".join(said[-3:] or [first]),
+        location="docker compose",
+        hint=f"`docker compose {_verb(args)}` with the same files shows compose's whole "
+        "message; fix what it names and run again",
+    )
 
 
 def _config_error(text: str, first: str, args: Sequence[str]) -> ConfigError:
@@ -189,12 +214,18 @@ class ComposeCLI:
     def __init__(self, redact: Callable[[str], str] = lambda s: s) -> None:
         self._redact = redact
         self.seen_version: tuple[int, ...] = ()  # learnt beside `config`, at no cost
+        self.warnings: tuple[str, ...] = ()  # what compose warned about while reading the files
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         """Mask the workspace's secrets in compose's messages from now on."""
         self._redact = redact
 
     def _run(self, args: Sequence[str], env: Mapping[str, str], *, capture: bool = True) -> str:
+        return self._complete(args, env, capture=capture).stdout or ""
+
+    def _complete(
+        self, args: Sequence[str], env: Mapping[str, str], *, capture: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         try:
             done = subprocess.run(
                 runnable(args),
@@ -208,7 +239,7 @@ class ComposeCLI:
             raise missing_cli() from None
         if done.returncode != 0:
             raise classify_failure(done.stderr or "", args, self._redact)
-        return done.stdout or ""
+        return done
 
     def config(self, project: ComposeProject) -> dict[str, Any]:
         """The normalised model of every service (all profiles; selection is ours).
@@ -228,7 +259,9 @@ class ComposeCLI:
             raise missing_cli() from None
         failure: Exception | None = None
         try:
-            out = self._run(config_args(project), project.env)
+            done = self._complete(config_args(project), project.env)
+            out = done.stdout or ""
+            self.warnings = compose_warnings(self._redact(done.stderr or ""))
         except (ConfigError, EngineError) as exc:
             failure, out = exc, ""
         found = parse_version(version.communicate()[0] or "")
@@ -256,6 +289,9 @@ class ComposeCLI:
     ) -> None:
         self._run(create_args(project, services, no_deps=no_deps), project.env)
 
+    def start(self, project: ComposeProject, services: Sequence[str]) -> None:
+        self._run(start_args(project, services), project.env)
+
     def config_hashes(self, project: ComposeProject, services: Sequence[str]) -> dict[str, str]:
         """Compose's own config hash per service: what it compares to decide to recreate."""
         out = self._run(hash_args(project, services), project.env)
@@ -277,6 +313,23 @@ class ComposeCLI:
             )
         except FileNotFoundError:
             raise missing_cli() from None
+
+
+_WARNING = re.compile(r'level=warn(?:ing)?\s+msg="((?:[^"\\]|\\.)*)"|^WARN\[\d+\]\s*(.*)$')
+
+
+def compose_warnings(stderr: str) -> tuple[str, ...]:
+    """The warnings compose printed (``level=warning msg="..."``), unescaped, once each. Pure."""
+    found: list[str] = []
+    for line in stderr.splitlines():
+        match = _WARNING.search(line.strip())
+        if not match:
+            continue
+        text = match.group(1) if match.group(1) is not None else match.group(2)
+        text = text.replace('\\"', '"').replace("\\\\", "\\").strip()
+        if text and text not in found:
+            found.append(text)
+    return tuple(found)
 
 
 def parse_version(text: str) -> tuple[int, ...]:
