@@ -42,6 +42,19 @@ MONITORING_WORDS = frozenset(
         "pushgateway", "victoriametrics", "node-exporter",
     }
 )  # fmt: skip
+# Images that say what they are without being a data store, registry or monitor: web servers
+# and proxies, base images, language runtimes. A service running one is what its image says
+# (an app), whatever its name: `db: {image: nginx}` is not a database.
+GENERIC_IMAGE_WORDS = frozenset(
+    {
+        "nginx", "httpd", "apache", "caddy", "traefik", "haproxy", "envoy", "openresty",
+        "alpine", "busybox", "debian", "ubuntu", "fedora", "centos", "rockylinux", "almalinux",
+        "amazonlinux", "archlinux", "opensuse", "distroless", "scratch", "base",
+        "python", "node", "golang", "go", "openjdk", "eclipse-temurin", "temurin", "amazoncorretto",
+        "ruby", "php", "perl", "rust", "dotnet", "aspnet", "runtime", "sdk", "bun", "deno",
+        "elixir", "erlang", "gradle", "maven", "curl", "bash",
+    }
+)  # fmt: skip
 # Qualifiers that say which build of a thing it is, not what it is.
 _QUALIFIERS = frozenset(
     {"server", "stack", "alpine", "slim", "oss", "community", "official", "latest", "local",
@@ -92,12 +105,23 @@ def recognise(name: str) -> tuple[str, str] | None:
     return None
 
 
+def generic_image(service: Service) -> bool:
+    """Whether the image is one that says "an app" (a web server, a base image, a runtime)."""
+    return bool(service.image) and any(
+        w in GENERIC_IMAGE_WORDS for w in _words(image_name(service.image))
+    )
+
+
 def _named_kind(service: Service) -> tuple[str, str] | None:
-    """(phase, reason) from the image's name, then the service's name."""
+    """(phase, reason) from the image's name, then the service's name, unless the image says
+    it is something generic (nginx, alpine, python...): a name is trusted only when the image
+    says nothing."""
     if service.image:
         found = recognise(image_name(service.image))
         if found:
             return found[0], f"image {service.image} is {found[1]}"
+        if generic_image(service):
+            return None
     found = recognise(service.name)
     if found:
         return found[0], f"the name {service.name!r} says it is {found[1]}"
@@ -106,7 +130,10 @@ def _named_kind(service: Service) -> tuple[str, str] | None:
 
 def database_engine(service: Service) -> str | None:
     """``postgres`` or ``mariadb`` when the service runs one of those SQL servers."""
-    for name in (image_name(service.image) if service.image else "", service.name):
+    names = [image_name(service.image) if service.image else ""]
+    if not generic_image(service):
+        names.append(service.name)
+    for name in names:
         words = _words(name)
         if any(w in POSTGRES_WORDS for w in words):
             return "postgres"
@@ -149,4 +176,10 @@ def classify(service: Service, settings: Settings) -> Placement:
                     tier.phase, f"address {address} is in the {tier.name} tier (.{tier.hosts})"
                 )
     default = "apps" if "apps" in settings.phases else settings.phases[-1]
+    if generic_image(service) and recognise(service.name):
+        return Placement(
+            default,
+            f"image {service.image} is a generic image (a web server, base or runtime): an "
+            f"application, whatever its name says",
+        )
     return Placement(default, "no label, known image or name, or tier address: an application")

@@ -46,18 +46,12 @@ class Attachment:
 
 @dataclass(frozen=True)
 class InjectedFile:
-    """A config or secret whose source is inline ``content`` or an ``environment`` variable.
-
-    ``docker compose up`` copies these into the container just before it starts it; bootstrap
-    starts containers itself, so it must do the same.
-    """
+    """A config or secret whose source is inline ``content`` or an ``environment`` variable:
+    compose copies it into the container just before the start, so such a service is started
+    by compose itself (``Service.started_by_compose``)."""
 
     target: str
-    content: str | None = field(default=None, repr=False)
-    env_var: str | None = None
-    mode: int = 0o444
-    uid: int = 0
-    gid: int = 0
+    source: str  # "content" or "environment"
 
 
 @dataclass(frozen=True)
@@ -112,6 +106,13 @@ class Service:
     cap_add: tuple[str, ...] = ()
     resources: Resources = field(default_factory=Resources)
     replicas: int = 1  # deploy.replicas (or the legacy `scale`): containers of this service
+    post_start: bool = False  # a post_start hook: compose runs it after the start
+
+    @property
+    def started_by_compose(self) -> bool:
+        """Whether starting it takes compose itself: compose copies inline and environment
+        configs and secrets in just before the start, and runs ``post_start`` hooks after."""
+        return self.post_start or bool(self.injected)
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
@@ -245,17 +246,7 @@ def _injected(data: Mapping[str, Any], top: Mapping[str, Any]) -> tuple[Injected
             target = str(ref.get("target") or source)
             if not target.startswith("/"):
                 target = default_dir + target
-            mode = ref.get("mode")
-            files.append(
-                InjectedFile(
-                    target=target,
-                    content=spec.get("content"),
-                    env_var=spec.get("environment"),
-                    mode=int(str(mode), 8) if isinstance(mode, str) else int(mode or 0o444),
-                    uid=int(ref.get("uid") or 0),
-                    gid=int(ref.get("gid") or 0),
-                )
-            )
+            files.append(InjectedFile(target, "content" if "content" in spec else "environment"))
     return tuple(files)
 
 
@@ -310,6 +301,7 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         cap_add=tuple(str(c).upper().removeprefix("CAP_") for c in data.get("cap_add") or ()),
         resources=_resources(data),
         replicas=_replicas(data),
+        post_start=bool(data.get("post_start")),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bootstrap.classify import Placement, classify, static_address
-from bootstrap.errors import ConfigError
+from bootstrap.errors import ConfigError, ConfigErrors, raise_all
 from bootstrap.graph import find_cycle, waves
 from bootstrap.model import Dependency, Service, Stack
 from bootstrap.probespec import ProbeSpec, check_labels, choose_probe, is_optional_label
@@ -28,10 +28,20 @@ class PlannedService:
     optional: bool
     address: str | None
     service: Service
+    # Who waits for it to be running or healthy: then it must keep running, and exiting,
+    # even with 0, is a failure (compose's rule); so is a service with published ports.
+    needed_running_by: tuple[str, ...] = ()
+    healthy_for: tuple[str, ...] = ()  # dependents with condition: service_healthy
 
     @property
     def reason(self) -> str:
         return "; ".join(self.reasons)
+
+    @property
+    def long_running(self) -> bool:
+        return bool(self.needed_running_by) or any(
+            p.published is not None for p in self.service.ports
+        )
 
 
 @dataclass(frozen=True)
@@ -129,8 +139,19 @@ def resolve_phases(
 def build_plan(stack: Stack, settings: Settings) -> Plan:
     """Turn the stack model into the frozen plan ``up`` executes. Raises ``ConfigError``."""
     selected = stack.selected
+    problems: list[ConfigError] = []
     for service in selected.values():
-        check_labels(service, settings.phases)
+        for check in (
+            lambda s=service: check_labels(s, settings.phases),
+            lambda s=service: choose_probe(s),
+        ):
+            try:
+                check()
+            except ConfigErrors as many:
+                problems += many.errors
+            except ConfigError as exc:
+                problems.append(exc)
+    raise_all(problems)  # every label mistake of the run at once
     edges = {n: _effective_dependencies(s, selected) for n, s in selected.items()}
     cycle = find_cycle({n: [d.name for d in deps] for n, deps in edges.items()})
     if cycle:
@@ -165,6 +186,22 @@ def build_plan(stack: Stack, settings: Settings) -> Plan:
             optional=_is_optional(name, service, selected),
             address=static_address(service, settings),
             service=service,
+            needed_running_by=tuple(
+                sorted(
+                    n
+                    for n, deps in edges.items()
+                    for d in deps
+                    if d.name == name and d.condition in ("service_started", "service_healthy")
+                )
+            ),
+            healthy_for=tuple(
+                sorted(
+                    n
+                    for n, deps in edges.items()
+                    for d in deps
+                    if d.name == name and d.condition == "service_healthy"
+                )
+            ),
         )
         for name, service in selected.items()
     }

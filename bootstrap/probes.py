@@ -171,11 +171,12 @@ class Probe(Protocol):
     def check(self, target: Target) -> Observation: ...
 
 
-def exit_zero_is_ready(kind: str) -> bool:
+def exit_zero_is_ready(kind: str, long_running: bool = False) -> bool:
     """Whether a container that exited 0 counts as ready: for a probe with no readiness signal
-    of its own (a one-shot job), yes; for one that serves something, no. ``up`` and
-    ``status`` both ask this."""
-    return kind in ("completed", "running")
+    of its own (a one-shot job), yes, unless the service must keep running (something waits
+    for it with service_started or service_healthy, or it publishes ports): compose's rule
+    then, where an exit is a failure. ``up`` and ``status`` both ask this."""
+    return kind in ("completed", "running") and not long_running
 
 
 def container_gate(  # noqa: PLR0911 - one return per container state reads best
@@ -187,6 +188,15 @@ def container_gate(  # noqa: PLR0911 - one return per container state reads best
         return None
     if state.status == "removed":
         return Observation(False, "the container was removed", fatal=True)
+    if state.health == "unhealthy" and state.status == "running":
+        # The engine's verdict after the healthcheck's retries: compose's --wait fails here.
+        last = target.engine.container(target.container_id).health_log
+        return Observation(
+            False,
+            "the engine marked it unhealthy (its healthcheck failed its retries)"
+            + (f"; last check: {last}" if last else ""),
+            fatal=True,
+        )
     restarts = state.starts - 1
     if restarts >= RESTART_LOOP_LIMIT:
         return Observation(
@@ -196,7 +206,9 @@ def container_gate(  # noqa: PLR0911 - one return per container state reads best
         )
     if state.status == "exited":
         if completed_ok and state.exit_code == 0:
-            return Observation(True, "completed with exit code 0")
+            return Observation(
+                True, "completed with exit code 0 (compose's --wait counts any exit as a failure)"
+            )
         oom = " (killed: out of memory)" if state.oom_killed else ""
         will_retry = target.restart_policy in ("always", "unless-stopped", "on-failure")
         if will_retry:  # the engine starts it again: the restart-loop gate above decides
@@ -259,8 +271,36 @@ class DockerHealthProbe:
         code, output = target.exec_until(command)
         if code == 0:
             return Observation(True, "healthcheck test passed")
-        last = output.strip().splitlines()[-1:] or [""]
-        return Observation(False, f"healthcheck test exit {code}: {last[0][:160]}")
+        last = _last_line(output)
+        shown = " ".join(command[2:] if command[:2] == ["/bin/sh", "-c"] else command)[:80]
+        said = f": {last[:160]}" if last else " with no output"
+        return Observation(False, f"healthcheck `{shown}` exited {code}{said}")
+
+
+@dataclass
+class WithHealthcheck:
+    """The service's own healthcheck first (run here, on the tight schedule), then the probe
+    its kind calls for: a user's healthcheck says what ready means to them, and the protocol
+    probe adds what it checks. Ready when both pass; the healthcheck once is enough."""
+
+    probe: Probe
+    passed: bool = False
+    paced: bool = True
+
+    @property
+    def kind(self) -> str:
+        return self.probe.kind
+
+    def check(self, target: Target) -> Observation:
+        if not self.passed:
+            seen = DockerHealthProbe().check(target)
+            if not seen.ready:
+                return Observation(False, f"its healthcheck: {seen.detail}", seen.fatal)
+            self.passed = True
+        seen = self.probe.check(target)
+        if seen.ready:
+            return Observation(True, f"{seen.detail}; its healthcheck passed")
+        return seen
 
 
 @dataclass(frozen=True)
@@ -558,9 +598,11 @@ def run_probe(
     clock: Clock,
     cancelled: Callable[[], bool] = lambda: False,
     on_change: Callable[[Observation], None] = lambda _seen: None,
+    long_running: bool = False,
 ) -> ProbeResult:
-    """Gate on the container's state, then the probe; between attempts wait on the watch."""
-    completed = exit_zero_is_ready(probe.kind)
+    """Gate on the container's state, then the probe; between attempts wait on the watch.
+    ``long_running``: an exit, even with 0, fails it (something needs it to keep running)."""
+    completed = exit_zero_is_ready(probe.kind, long_running)
 
     def attempt() -> Observation:
         gate = container_gate(target, completed_ok=completed)

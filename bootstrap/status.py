@@ -54,6 +54,19 @@ def _one(
     workspace: Workspace, engine: Engine, name: str, info: ContainerInfo | None, on_network: bool
 ) -> ServiceStatus:
     planned = workspace.plan.services[name]
+    if info is None and planned.service.replicas == 0:
+        return ServiceStatus(
+            name,
+            planned.phase,
+            "scaled to 0",
+            None,
+            planned.probe.kind,
+            True,
+            "deploy.replicas is 0: no container, as compose has it",
+            {},
+            planned.address,
+            planned.optional,
+        )
     if info is None:
         return ServiceStatus(
             name,
@@ -70,7 +83,9 @@ def _one(
     watch = ContainerWatch()
     watch.seed(info)
     target, probe = target_and_probe(planned, info, engine, watch, on_network)
-    observation = container_gate(target, completed_ok=exit_zero_is_ready(probe.kind))
+    observation = container_gate(
+        target, completed_ok=exit_zero_is_ready(probe.kind, planned.long_running)
+    )
     if observation is None:
         try:
             observation = probe.check(target)

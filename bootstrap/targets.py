@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bootstrap.model import Healthcheck, Service
 from bootstrap.plan import PlannedService
-from bootstrap.probes import Probe, Target, make_probe
+from bootstrap.probes import Probe, Target, WithHealthcheck, make_probe
 from bootstrap.probespec import ProbeSpec
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine
@@ -20,6 +20,17 @@ def exposed_ports(service: Service) -> list[int]:
     return exposed
 
 
+def effective_healthcheck(service: PlannedService, info: ContainerInfo) -> Healthcheck | None:
+    """The compose file's healthcheck, else the image's (as the container carries it); None
+    when there is none or it is disabled."""
+    declared = service.service.healthcheck
+    if declared is not None:
+        return None if declared.disabled or not declared.test else declared
+    if info.healthcheck_test and info.healthcheck_test[0] != "NONE":
+        return Healthcheck(test=info.healthcheck_test)
+    return None
+
+
 def target_and_probe(
     service: PlannedService,
     info: ContainerInfo,
@@ -32,9 +43,7 @@ def target_and_probe(
     The container's effective healthcheck (the image's included) backs the compose one; a
     service with no other signal but such a healthcheck is gated on it.
     """
-    healthcheck = service.service.healthcheck
-    if healthcheck is None and info.healthcheck_test and info.healthcheck_test[0] != "NONE":
-        healthcheck = Healthcheck(test=info.healthcheck_test)
+    healthcheck = effective_healthcheck(service, info)
     dns = service.name if on_network and resolvable(service.name) else None
     target = Target(
         service.name,
@@ -50,4 +59,7 @@ def target_and_probe(
     spec = service.probe
     if spec.kind == "running" and healthcheck is not None:
         spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")
-    return target, make_probe(spec, exposed=exposed)
+    probe = make_probe(spec, exposed=exposed)
+    if healthcheck is not None and spec.kind not in ("docker", "completed"):
+        probe = WithHealthcheck(probe)  # the user's own healthcheck must pass too
+    return target, probe

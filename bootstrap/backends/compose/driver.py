@@ -3,6 +3,7 @@ phase, through the Docker SDK."""
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from bootstrap.probes import SystemClock, run_probe
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.scheduler import Event, Outcome, Reporter, Scheduler
-from bootstrap.targets import target_and_probe
+from bootstrap.targets import effective_healthcheck, target_and_probe
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -34,6 +35,7 @@ class DockerDriver:
     timeout: float
     on_network: bool = False
     creation: Creation | None = None
+    compose: ComposeCLI | None = None  # starts what needs compose itself (hooks, inline files)
     report: Reporter = lambda _event: None  # each change of a probe's outcome, as it happens
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _refreshed: bool = False
@@ -65,27 +67,32 @@ class DockerDriver:
         return sorted((c for c in listed if c.service == service.name), key=lambda c: c.name)
 
     def start(self, service: PlannedService) -> str:
+        if service.service.replicas == 0:
+            return "deploy.replicas is 0: no container, as compose has it"
         replicas = self._replicas(service)
         waiting = [info for info in replicas if info.state != "running"]
         if not waiting:
             return "already running"
-        for info in waiting:
-            self._start_one(service, info)
+        if service.service.started_by_compose and self.compose is not None:
+            # Compose copies inline/environment configs and secrets in just before the start
+            # and runs post_start hooks after it: only compose itself does both as compose.
+            self._starting(service, lambda: self.compose_start(service))
+            note = "started by compose (its configs, secrets and post_start hooks)"
+        else:
+            for info in waiting:
+                self._starting(service, functools.partial(self.engine.start, info.id))
+            note = "started"
         if len(replicas) > 1:
-            return f"started {len(waiting)} of {len(replicas)} replicas"
-        return "started"
+            return f"{note}: {len(waiting)} of {len(replicas)} replicas"
+        return note
 
-    def _start_one(self, service: PlannedService, info: ContainerInfo) -> None:
-        for file in service.service.injected:
-            if file.content is not None:
-                data = file.content
-            else:
-                data = self.workspace.environment.get(file.env_var or "")
-            self.engine.put_file(
-                info.id, file.target, data.encode(), mode=file.mode, uid=file.uid, gid=file.gid
-            )
+    def compose_start(self, service: PlannedService) -> None:
+        assert self.compose is not None
+        self.compose.start(self.workspace.compose, [service.name])
+
+    def _starting(self, service: PlannedService, start: Callable[[], None]) -> None:
         try:
-            self.engine.start(info.id)
+            start()
         except EngineError as exc:
             if "already in use" in exc.message or "already allocated" in exc.message:
                 raise EngineError(
@@ -97,6 +104,8 @@ class DockerDriver:
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
         """Ready when every replica passes the service's probe (one container: its probe)."""
+        if service.service.replicas == 0:
+            return ProbeResult(True, "deploy.replicas is 0: no container to wait for", 0, 0.0)
         replicas = self._replicas(service)
         timeout = service.probe.number("timeout", self.timeout)
         began, attempts, details = time.monotonic(), 0, []
@@ -105,6 +114,9 @@ class DockerDriver:
             self.watch.seed(info)
             if index == 0:
                 self.containers[service.name] = info
+                refused = healthy_without_healthcheck(service, info)
+                if refused is not None:
+                    return ProbeResult(False, refused, 0, 0.0, fatal=True)
             target, probe = target_and_probe(
                 service, info, self.engine, self.watch, self.on_network
             )
@@ -117,6 +129,7 @@ class DockerDriver:
                 clock=SystemClock(),
                 cancelled=cancelled,
                 on_change=self._observer(service, info.name if len(replicas) > 1 else ""),
+                long_running=service.long_running,
             )
             attempts += result.attempts
             if len(replicas) == 1:
@@ -146,6 +159,19 @@ class DockerDriver:
     def log_tail(self, service: PlannedService, lines: int) -> str:
         info = self.containers.get(service.name)
         return self.engine.logs(info.id, lines) if info else ""
+
+
+def healthy_without_healthcheck(service: PlannedService, info: ContainerInfo) -> str | None:
+    """Compose refuses to wait for ``service_healthy`` on a container with no healthcheck
+    ("has no healthcheck configured"): so does bootstrap, saying who asked and the fix."""
+    if not service.healthy_for or effective_healthcheck(service, info) is not None:
+        return None
+    who = ", ".join(service.healthy_for)
+    return (
+        f"{who} depends on {service.name} with condition: service_healthy, but "
+        f"{service.name} has no healthcheck (compose refuses this too); fix: give "
+        f"{service.name} a healthcheck, or make the condition service_started"
+    )
 
 
 class Creation:
@@ -322,6 +348,7 @@ def bring_up(
         timeout if timeout is not None else workspace.settings.probe_timeout,
         on_network=in_container(),
         creation=creation,
+        compose=compose,
         report=reporter,
     )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel)

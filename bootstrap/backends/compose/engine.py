@@ -85,6 +85,13 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
     labels = config.get("Labels") or {}
     state = attrs.get("State") or {}
     health = (state.get("Health") or {}).get("Status")
+    checks = (state.get("Health") or {}).get("Log") or []
+    last_check = checks[-1] if checks else {}
+    health_log = (
+        f"exit {last_check.get('ExitCode')}: {str(last_check.get('Output') or '').strip()[-200:]}"
+        if last_check
+        else ""
+    )
     ports: dict[int, int] = {}
     for spec, bindings in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
         for binding in bindings or []:
@@ -114,6 +121,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         image_id=str(attrs.get("Image") or ""),
         created_at=str(attrs.get("Created") or ""),
         image=str(config.get("Image") or ""),
+        health_log=health_log.rstrip(": "),
     )
 
 
@@ -323,18 +331,6 @@ class DockerEngine:
 
     def remove_volume(self, name: str) -> None:
         self._call(self._api.remove_volume, name)
-
-    def put_file(
-        self, container_id: str, path: str, data: bytes, *, mode: int, uid: int, gid: int
-    ) -> None:
-        """Copy one file into a (created or stopped) container, parents included."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            info = tarfile.TarInfo(path.lstrip("/"))
-            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, gid
-            info.mtime = int(time.time())
-            archive.addfile(info, io.BytesIO(data))
-        self._call(self._api.put_archive, container_id, "/", buffer.getvalue())
 
     def read_file(self, container_id: str, path: str) -> bytes:
         """One regular file out of a container, through the archive API."""
