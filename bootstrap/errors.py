@@ -48,6 +48,27 @@ class ConfigError(BootstrapError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class ConfigErrors(ConfigError):
+    """Several configuration errors found in one pass: every one is reported at once."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(
+            f"{len(errors)} errors; the first: {first.message}",
+            location=first.location,
+            hint=first.hint,
+        )
+        self.errors = errors
+
+
+def raise_all(errors: list[ConfigError]) -> None:
+    """Nothing, one error as it is, or all of them together."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
+
+
 class EngineError(BootstrapError):
     """The Docker engine or the compose CLI cannot do what was asked."""
 

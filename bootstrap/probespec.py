@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 
 from bootstrap.classify import PHASE_LABEL, ROLE_LABEL, database_engine
-from bootstrap.errors import ConfigError
+from bootstrap.errors import ConfigError, raise_all
 from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
 
@@ -131,51 +131,64 @@ def _suggest(word: str, known: list[str]) -> str:
 
 
 def check_labels(service: Service, phases: tuple[str, ...]) -> None:
-    """Every ``bootstrap.*`` label but the probe's: known key, known value."""
+    """Every ``bootstrap.*`` label but the probe's: known key, known value. Every mistake is
+    reported (``ConfigErrors``), not only the first."""
+    problems: list[ConfigError] = []
     probe_prefix = PROBE_LABEL + "."
     known = [PHASE_LABEL, ROLE_LABEL, OPTIONAL_LABEL, PROBE_LABEL, ALLOW_LABEL]
     for key in sorted(service.labels):
         if not key.startswith("bootstrap.") or key.startswith(probe_prefix) or key in known:
             continue
-        raise _bad(
-            service,
-            key,
-            f"unknown label {key!r}",
-            _suggest(key, known) + f"bootstrap reads: {', '.join(known)}, {probe_prefix}<param>",
+        problems.append(
+            _bad(
+                service,
+                key,
+                f"unknown label {key!r}",
+                _suggest(key, known)
+                + f"bootstrap reads: {', '.join(known)}, {probe_prefix}<param>",
+            )
         )
     phase = service.label(PHASE_LABEL)
     if phase and phase not in phases:
-        raise _bad(
-            service,
-            PHASE_LABEL,
-            f"unknown phase {phase!r}",
-            _suggest(phase, list(phases)) + f"phases are: {', '.join(phases)}",
+        problems.append(
+            _bad(
+                service,
+                PHASE_LABEL,
+                f"unknown phase {phase!r}",
+                _suggest(phase, list(phases)) + f"phases are: {', '.join(phases)}",
+            )
         )
     role = service.label(ROLE_LABEL)
     if ROLE_LABEL in service.labels and role not in ROLES:
-        raise _bad(
-            service,
-            ROLE_LABEL,
-            f"unknown role {role!r}",
-            _suggest(role, list(ROLES)) + f"roles are: {', '.join(ROLES)}",
+        problems.append(
+            _bad(
+                service,
+                ROLE_LABEL,
+                f"unknown role {role!r}",
+                _suggest(role, list(ROLES)) + f"roles are: {', '.join(ROLES)}",
+            )
         )
     optional = service.label(OPTIONAL_LABEL).lower()
     if OPTIONAL_LABEL in service.labels and optional not in _TRUE + _FALSE:
-        raise _bad(
-            service,
-            OPTIONAL_LABEL,
-            f"{service.label(OPTIONAL_LABEL)!r} is not true or false",
-            'write "true" or "false"',
+        problems.append(
+            _bad(
+                service,
+                OPTIONAL_LABEL,
+                f"{service.label(OPTIONAL_LABEL)!r} is not true or false",
+                'write "true" or "false"',
+            )
         )
-
     for allowance in allowances(service):
         if allowance not in ALLOWANCES:
-            raise _bad(
-                service,
-                ALLOW_LABEL,
-                f"unknown allowance {allowance!r}",
-                _suggest(allowance, list(ALLOWANCES)) + f"allowances: {', '.join(ALLOWANCES)}",
+            problems.append(
+                _bad(
+                    service,
+                    ALLOW_LABEL,
+                    f"unknown allowance {allowance!r}",
+                    _suggest(allowance, list(ALLOWANCES)) + f"allowances: {', '.join(ALLOWANCES)}",
+                )
             )
+    raise_all(problems)
 
 
 def allowances(service: Service) -> tuple[str, ...]:
@@ -191,24 +204,29 @@ def _label_params(service: Service, kind: str, why: str) -> dict[str, ParamValue
     table = {**KINDS[kind], "timeout": _TIMEOUT}
     prefix = PROBE_LABEL + "."
     params: dict[str, ParamValue] = {}
+    problems: list[ConfigError] = []
     for key, raw in sorted(service.labels.items()):
         if not key.startswith(prefix):
             continue
         name = key[len(prefix) :]
         if name not in table:
             elsewhere = sorted(k for k, p in KINDS.items() if name in p)
-            raise _bad(
-                service,
-                key,
-                f"{name!r} is not a parameter of the {kind} probe ({why})",
-                _suggest(name, sorted(table))
-                + f"a {kind} probe takes: {', '.join(sorted(table))}"
-                + (f"; {name} belongs to: {', '.join(elsewhere)}" if elsewhere else ""),
+            problems.append(
+                _bad(
+                    service,
+                    key,
+                    f"{name!r} is not a parameter of the {kind} probe ({why})",
+                    _suggest(name, sorted(table))
+                    + f"a {kind} probe takes: {', '.join(sorted(table))}"
+                    + (f"; {name} belongs to: {', '.join(elsewhere)}" if elsewhere else ""),
+                )
             )
+            continue
         try:
             params[name] = table[name].parse(raw)
         except ValueError as exc:
-            raise _bad(service, key, f"{raw!r} is not {exc}", f"write {key} as {exc}") from None
+            problems.append(_bad(service, key, f"{raw!r} is not {exc}", f"write {key} as {exc}"))
+    raise_all(problems)
     return params
 
 

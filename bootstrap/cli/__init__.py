@@ -17,6 +17,7 @@ _COMMANDS = {
     "up": "bootstrap.cli.lifecycle:up",
     "down": "bootstrap.cli.lifecycle:down",
     "status": "bootstrap.cli.lifecycle:status",
+    "ps": "bootstrap.cli.lifecycle:status",
     "reset": "bootstrap.cli.data:reset",
     "restore": "bootstrap.cli.data:restore",
     "cache": "bootstrap.cli.data:cache",
@@ -34,6 +35,7 @@ _HELP = {
     "up": "Bring the stack up phase by phase, each service gated on its probe.",
     "down": "Stop and remove containers and networks, monitoring first; volumes stay.",
     "status": "Every service: phase, container state, probe, ports, address.",
+    "ps": "The same as status (compose's name for it).",
     "reset": "Down, snapshot and remove the project's data volumes.",
     "restore": "Put a snapshot taken by reset back into its volumes.",
     "cache": "Package cache volumes (uv, pip, npm).",
@@ -59,11 +61,81 @@ class LazyGroup(click.Group):
         import importlib
 
         command: click.Command = getattr(importlib.import_module(module_name), attr)
-        return command
+        return accept_global_options(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, _HELP[name]) for name in _COMMANDS])
+
+
+GLOBAL_AFTER = "A global option, also accepted after the command name."
+
+
+def accept_global_options(command: click.Command) -> click.Command:
+    """Let the options every command takes also follow the command's name, as people type
+    them (`bootstrap up --backend swarm -p shop`): a value given after the name wins; profiles
+    add up. The command's own options keep their names (`logs -f` follows)."""
+    if getattr(command, "_takes_globals", False) or isinstance(command, click.Group):
+        return command
+    own = {name for param in command.params for name in param.opts}
+    extra = [
+        click.Option(["-p", "--project-name", "g_project"], default=None, help=GLOBAL_AFTER),
+        click.Option(["--file", "g_files"], multiple=True, help=GLOBAL_AFTER),
+        click.Option(["--env-file", "g_env_files"], multiple=True, help=GLOBAL_AFTER),
+        click.Option(["--backend", "g_backend"], default=None, help=GLOBAL_AFTER),
+        click.Option(["--context", "g_context"], default=None, help=GLOBAL_AFTER),
+        click.Option(["--project-directory", "g_directory"], default=None, help=GLOBAL_AFTER),
+    ]
+    if "--profile" not in own:
+        extra.append(click.Option(["--profile", "g_profiles"], multiple=True, help=GLOBAL_AFTER))
+    if "-f" not in own:
+        extra[1] = click.Option(["-f", "--file", "g_files"], multiple=True, help=GLOBAL_AFTER)
+    for option in extra:
+        if not set(option.opts) & own:
+            option.hidden = True
+            command.params.append(option)
+    callback = command.callback
+    assert callback is not None
+
+    def with_globals(*args: object, **kwargs: object) -> object:
+        obj = click.get_current_context().find_object(CliContext)
+        if obj is not None:
+            apply_global_options(obj, kwargs)
+        else:
+            for key in [k for k in kwargs if k.startswith("g_")]:
+                kwargs.pop(key)
+        return callback(*args, **kwargs)
+
+    command.callback = with_globals
+    command._takes_globals = True  # type: ignore[attr-defined]
+    return command
+
+
+def apply_global_options(obj: CliContext, values: dict[str, object]) -> None:
+    """Move the global options given after the command name into the context."""
+    project = values.pop("g_project", None)
+    files = values.pop("g_files", ())
+    env_files = values.pop("g_env_files", ())
+    backend = values.pop("g_backend", None)
+    docker_context = values.pop("g_context", None)
+    directory = values.pop("g_directory", None)
+    profiles = values.pop("g_profiles", ())
+    if isinstance(project, str):
+        obj.project = project
+    if files:
+        obj.files = (*obj.files, *files)  # type: ignore[misc]
+    if env_files:
+        obj.env_files = (*obj.env_files, *env_files)  # type: ignore[misc]
+    if isinstance(backend, str):
+        obj.backend_name = backend
+    if isinstance(directory, str):
+        obj.directory = Path(directory)
+    if profiles:
+        obj.profiles = (*obj.profiles, *profiles)  # type: ignore[misc]
+    if isinstance(docker_context, str):
+        from bootstrap.dockercontext import use_context
+
+        use_context(docker_context)
 
 
 EXIT_CODES_HELP = """\b
@@ -73,7 +145,11 @@ started); 3 engine or compose CLI unavailable; 4 another run holds the lock; 5 d
 interrupted; 143 terminated."""
 
 
-@click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP)
+@click.group(
+    cls=LazyGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="bootstrap")
 @click.option(
     "-C",
@@ -86,6 +162,12 @@ interrupted; 143 terminated."""
 )
 @click.option("-f", "--file", "files", multiple=True, help="Compose file (repeatable).")
 @click.option("-p", "--project-name", "project", default=None, help="Compose project name.")
+@click.option(
+    "--env-file",
+    "env_files",
+    multiple=True,
+    help="An env file (repeatable; later wins). Default: .env, then .env.local.",
+)
 @click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
 @click.option(
     "--backend",
@@ -106,6 +188,7 @@ def cli(
     directory: Path,
     files: tuple[str, ...],
     project: str | None,
+    env_files: tuple[str, ...],
     profiles: tuple[str, ...],
     backend: str | None,
     docker_context: str | None,
@@ -118,7 +201,9 @@ def cli(
         from bootstrap.dockercontext import use_context
 
         use_context(docker_context)
-    ctx.obj = CliContext(directory, files, project, profiles, backend_name=backend)
+    ctx.obj = CliContext(
+        directory, files, project, profiles, backend_name=backend, env_files=env_files
+    )
 
 
 def main() -> None:

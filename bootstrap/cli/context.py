@@ -28,6 +28,7 @@ class CliContext:
     project: str | None
     profiles: tuple[str, ...]
     backend_name: str | None = None  # None: the settings' backend (compose by default)
+    env_files: tuple[str, ...] = ()  # --env-file, in order (empty: .env, then .env.local)
     redact: Callable[[str], str] = field(default=lambda s: s)
     _backend: Backend | None = None
 
@@ -49,13 +50,16 @@ class CliContext:
         creates the secrets the settings list that are still unset."""
         from bootstrap.workspace import load_workspace
 
+        # `--profile a plan --profile b` plans both, as compose would take both.
+        merged = ("*",) if "*" in profiles else tuple(dict.fromkeys([*self.profiles, *profiles]))
         workspace = load_workspace(
             self.directory,
             files=self.files,
-            profiles=tuple(profiles) or self.profiles,
+            profiles=merged,
             project=self.project,
             loader=self.backend().loader,
             generate=generate,
+            env_files=self.env_files,
         )
         self.redact = workspace.redact
         remember_redactor(workspace.redact)
@@ -109,9 +113,15 @@ def emit_json(
 
 
 def render_error(error: BootstrapError, redact: Callable[[str], str]) -> None:
-    say(f"error: {error}", fg="red", redact=redact)
-    if error.hint:
-        say(f"  fix: {error.hint}", redact=redact)
+    """Every error of the run: one, or each of several found in one pass."""
+    from bootstrap.errors import ConfigErrors
+
+    for each in error.errors if isinstance(error, ConfigErrors) else [error]:
+        say(f"error: {each}", fg="red", redact=redact)
+        if each.hint:
+            say(f"  fix: {each.hint}", redact=redact)
+    if isinstance(error, ConfigErrors):
+        say(f"{len(error.errors)} errors; nothing was started", fg="red", redact=redact)
 
 
 def _terminate(signum: int, _frame: object) -> None:

@@ -1,0 +1,134 @@
+"""Where in the compose files a model path is written: ``services.db.ports[0]`` ->
+``compose.yaml:12``. Read from the YAML's own marks, in the file that has the value in effect
+(the last of the ``-f`` files that writes it, or the ``include:``d file that defines it).
+
+Only asked when something is to be reported, so a clean run never parses YAML twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_STEP = re.compile(r"\[(\d+)\]$")
+
+
+@dataclass
+class Locator:
+    """The compose files of a workspace, parsed on first use."""
+
+    directory: Path
+    files: Sequence[str]
+    _parsed: list[tuple[Path, Any]] | None = field(default=None, repr=False)
+
+    def _documents(self) -> list[tuple[Path, Any]]:
+        if self._parsed is None:
+            import yaml
+
+            parsed: list[tuple[Path, Any]] = []
+            seen: set[Path] = set()
+            pending = [self.directory / f for f in self.files]
+            while pending:
+                path = pending.pop(0).resolve()
+                if path in seen or not path.is_file():
+                    continue
+                seen.add(path)
+                try:
+                    node = yaml.compose(path.read_text(encoding="utf-8"))
+                except (yaml.YAMLError, OSError, UnicodeDecodeError):
+                    continue
+                parsed.append((path, node))
+                from bootstrap.workspace import referenced_files
+
+                pending += [path.parent / p for p in referenced_files(path.read_text("utf-8"))]
+            self._parsed = parsed
+        return self._parsed
+
+    def locate(self, location: str) -> str | None:
+        """``file:line`` of the model path ``location``, or None where no file writes it."""
+        found = None
+        for path, node in self._documents():
+            line = _find(node, location)
+            if line is not None:
+                found = f"{self._shown(path)}:{line}"  # a later file overrides: keep the last
+        return found
+
+    def _shown(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.directory.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def _line(node: Any) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _key_step(node: Any, rest: str) -> tuple[str, Any, Any] | None:
+    """The longest key of a mapping node that ``rest`` starts with (a key may hold dots, as
+    labels do): (key, its node, its value's node)."""
+    best = None
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        fits = rest == key or rest.startswith((key + ".", key + "["))
+        if fits and (best is None or len(key) > len(best[0])):
+            best = (key, key_node, value_node)
+    return best
+
+
+def _in_list(node: Any, rest: str) -> int | None:
+    """A list form of a mapping (labels, environment): the line of ``- key=value``."""
+    for item in node.value:
+        text = str(getattr(item, "value", ""))
+        if text == rest or text.startswith(rest + "="):
+            return _line(item)
+    return None
+
+
+def _find(node: Any, location: str) -> int | None:
+    """The 1-based line of ``location`` under ``node``: dotted keys, ``[n]`` for list items,
+    labels and environment in their list form too."""
+    import yaml
+
+    rest, current = location, node
+    while rest:
+        if isinstance(current, yaml.SequenceNode):
+            return _in_list(current, rest)
+        if not isinstance(current, yaml.MappingNode):
+            return None
+        step = _key_step(current, rest)
+        if step is None:
+            return None
+        key, key_node, current = step
+        rest = rest[len(key) :].lstrip(".")
+        index = _STEP.match(rest.split(".", 1)[0]) if rest.startswith("[") else None
+        if index and isinstance(current, yaml.SequenceNode):
+            position = int(index.group(1))
+            if position >= len(current.value):
+                return _line(key_node)
+            key_node = current = current.value[position]
+            rest = rest[len(index.group(0)) :].lstrip(".")
+        if not rest:
+            return _line(key_node)
+    return None
+
+
+def yaml_problem(directory: Path, files: Sequence[str]) -> tuple[str, str] | None:
+    """(``file:line:column``, the problem) of the first compose file YAML cannot read, or
+    None: compose names line 1 where the mistake is later in the file."""
+    import yaml
+
+    for name in files:
+        path = directory / name
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+            return where, str(exc.problem or exc)
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue
+    return None

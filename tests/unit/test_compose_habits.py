@@ -1,0 +1,124 @@
+"""Compose's habits, without an engine: its warnings read, file:line from the YAML, every label
+error at once, near-miss label prefixes, quiet, names that do not override images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bootstrap.backends.compose.cli import classify_failure, compose_warnings
+from bootstrap.errors import ConfigError, ConfigErrors
+from bootstrap.locate import Locator, yaml_problem
+from bootstrap.settings import Settings
+from bootstrap.validate import Finding, Severity, compose_findings, silence
+
+from .helpers import plan, svc
+
+
+def test_compose_warnings_are_read_from_its_stderr() -> None:
+    stderr = (
+        'time="2026-12-01T11:25:04Z" level=warning msg="The \\"API_PORT\\" variable is not set. '
+        'Defaulting to a blank string."\n'
+        'time="2026-12-01T11:25:04Z" level=warning msg="/w/compose.yaml: the attribute `version` '
+        'is obsolete, it will be ignored, please remove it to avoid potential confusion"\n'
+        "some other line\n"
+    )
+    warnings = compose_warnings(stderr)
+    assert warnings[0] == 'The "API_PORT" variable is not set. Defaulting to a blank string.'
+    found = compose_findings(warnings)
+    assert [f.rule for f in found] == ["variable-unset", "compose-obsolete"]
+    assert found[0].location == "${API_PORT}" and "${API_PORT:-value}" in found[0].hint
+    assert found[1].location == "/w/compose.yaml" and found[1].message.startswith("the attribute")
+
+
+def test_a_missing_external_network_is_the_users_to_fix() -> None:
+    error = classify_failure(
+        "network shared declared as external, but could not be found", ["up"], lambda s: s
+    )
+    assert isinstance(error, ConfigError) and "docker network create shared" in error.hint
+
+
+def test_any_other_compose_failure_says_how_to_see_it_whole() -> None:
+    error = classify_failure("line one\nline two\nthe last", ["docker", "compose", "up"], str)
+    assert "line two | the last" in error.message and "docker compose up" in error.hint
+
+
+def test_locations_are_found_in_the_file_that_writes_them(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres\n    ports:\n      - '5432:5432'\n"
+        "    labels:\n      - bootstrap.probe=htpp\n"
+    )
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  db:\n    labels:\n      bootstrap.phase: apps\n"
+    )
+    locator = Locator(tmp_path, ["compose.yaml", "compose.override.yaml"])
+    assert locator.locate("services.db.ports[0]") == "compose.yaml:5"
+    # compose merges labels: each is found in the file that writes it, the list form too.
+    assert locator.locate("services.db.labels.bootstrap.probe") == "compose.yaml:7"
+    assert locator.locate("services.db.labels.bootstrap.phase") == "compose.override.yaml:4"
+    assert locator.locate("services.db.image") == "compose.yaml:3"
+    assert locator.locate("services.nosuch") is None
+
+
+def test_a_yaml_mistake_is_named_where_it_is(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n  b:\n   - [\n")
+    where, _what = yaml_problem(tmp_path, ["compose.yaml"]) or ("", "")
+    assert where.startswith("compose.yaml:6")
+
+
+@pytest.mark.bad_input
+def test_every_label_mistake_of_a_run_at_once() -> None:
+    with pytest.raises(ConfigErrors) as caught:
+        plan(
+            {
+                "a": svc(labels={"bootstrap.probe": "htpp", "bootstrap.phaze": "apps"}),
+                "b": svc(labels={"bootstrap.probe.port": "eighty"}),
+            }
+        )
+    locations = sorted(e.location for e in caught.value.errors)
+    assert locations == [
+        "services.a.labels.bootstrap.phaze",
+        "services.a.labels.bootstrap.probe",
+        "services.b.labels.bootstrap.probe.port",
+    ]
+
+
+def test_a_near_miss_prefix_is_a_warning() -> None:
+    from bootstrap.validate import check_label_prefixes
+
+    found = check_label_prefixes(
+        plan({"a": svc(labels={"bootstap.phase": "apps", "Bootstrap.probe": "http", "app.x": "1"})})
+    )
+    assert sorted(f.location for f in found) == [
+        "services.a.labels.Bootstrap.probe",
+        "services.a.labels.bootstap.phase",
+    ]
+    assert all(f.severity is Severity.WARNING for f in found)
+
+
+def test_quiet_silences_warnings_and_notices_never_errors() -> None:
+    findings = [
+        Finding(Severity.WARNING, "x", "w", rule="database-volume"),
+        Finding(Severity.ERROR, "y", "e", rule="database-volume"),
+        Finding(Severity.NOTICE, "z", "n", rule="volume-name"),
+    ]
+    kept = silence(findings, Settings(quiet=("database-volume", "volume-name", "databse-port")))
+    assert [(f.severity, f.rule) for f in kept[:1]] == [(Severity.ERROR, "database-volume")]
+    assert "did you mean 'database-port-public'" in kept[-1].hint
+
+
+@pytest.mark.parametrize(
+    ("name", "image", "phase"),
+    [
+        ("db", "nginx:stable", "apps"),
+        ("postgres", "python:3.11-slim", "apps"),
+        ("cache", "alpine", "apps"),
+        ("db", "", "databases"),  # built here: the name is all there is
+        ("db", "myorg/thing:1", "databases"),  # an image that says nothing
+        ("web", "postgres:16", "databases"),
+    ],
+)
+def test_a_name_speaks_only_where_the_image_says_nothing(name: str, image: str, phase: str) -> None:
+    spec = svc(image) if image else {"build": {"context": "."}}
+    assert plan({name: spec}).services[name].phase == phase
