@@ -164,7 +164,19 @@ def test_devcontainer_up_brings_the_stack_up_from_post_create(
         assert response.read().decode().strip() == "dive-in"
 
     # Without the host's path, validate says which mount would not work, before anything.
-    unknown = subprocess.run(
+    unchecked, unknown = (
+        validate_without_host_path(cli, folder, flags) for flags in ((), ("--check-mounts",))
+    )
+    # Read-only by default: the check needs a helper container, so it says how to run it.
+    assert "--check-mounts" in unchecked.stderr and unchecked.returncode == 0, unchecked.stderr
+    assert unknown.returncode == 2, unknown.stdout + unknown.stderr
+    assert "services.app.volumes" in unknown.stderr and "LOCAL_WORKSPACE_FOLDER" in unknown.stderr
+
+
+def validate_without_host_path(
+    cli: str, folder: Path, flags: tuple[str, ...]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             cli,
             "exec",
@@ -175,13 +187,12 @@ def test_devcontainer_up_brings_the_stack_up_from_post_create(
             "LOCAL_WORKSPACE_FOLDER",
             "bootstrap",
             "validate",
+            *flags,
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert unknown.returncode == 2, unknown.stdout + unknown.stderr
-    assert "services.app.volumes" in unknown.stderr and "LOCAL_WORKSPACE_FOLDER" in unknown.stderr
 
 
 def offline_config(folder: Path, extra_env: dict[str, str]) -> dict[str, object]:

@@ -62,6 +62,10 @@ def test_plan_matches_what_a_person_expects(name: str, foreign: Callable[[str], 
         assert refused in {f["rule"] for f in plan["findings"] if f["severity"] == "error"}
     else:
         assert done.returncode == 0, done.stderr
+    if expect.get("warned"):
+        assert expect["warned"] in {
+            f["rule"] for f in plan["findings"] if f["severity"] == "warning"
+        }
     services = plan["services"]
     assert {n: s["phase"] for n, s in services.items()} == expect["phases"]
     for kind_name, kind in dict(expect.get("probes", {})).items():  # type: ignore[call-overload]
