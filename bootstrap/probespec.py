@@ -7,118 +7,24 @@ the label, before anything starts. ``probes.make_probe`` builds from the same pa
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from difflib import get_close_matches
 
 from bootstrap.classify import PHASE_LABEL, ROLE_LABEL, database_engine
 from bootstrap.errors import ConfigError, raise_all
 from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
+from bootstrap.probes.registry import canonical, kinds
+from bootstrap.probes.spec import DEFAULT_QUERY, ParamValue, ProbeSpec
 
 PROBE_LABEL = "bootstrap.probe"
 OPTIONAL_LABEL = "bootstrap.optional"
 ALLOW_LABEL = "bootstrap.allow"  # risks a service accepts on purpose, comma-separated
 ALLOWANCES = ("docker-socket", "privileged", "sys-admin")
 ROLES = ("discovery",)
-ParamValue = int | float | str
-DEFAULT_PORTS = {"postgres": 5432, "mariadb": 3306, "mcp": 8000, "http": 80, "tcp": 80}
-_SECRET_PARAMS = {"password"}
+SQL_PORTS = {"postgres": 5432, "mariadb": 3306}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-
-
-def _port(text: str) -> int:
-    if not text.strip().isdigit() or not 0 < int(text) < 65536:
-        raise ValueError("a port number (1-65535)")
-    return int(text)
-
-
-def strict_duration(text: str) -> float:
-    """``30``, ``30s``, ``1m30s``, ``500ms``: seconds. Raises ``ValueError`` otherwise."""
-    raw = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        return float(raw)
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", raw)
-    if not parts or "".join(n + u for n, u in parts) != raw:
-        raise ValueError("a duration such as 30s, 1m30s or 500ms")
-    return sum(float(n) * units[u] for n, u in parts)
-
-
-def _status(text: str) -> int:
-    if not text.strip().isdigit() or not 100 <= int(text) <= 599:
-        raise ValueError("an HTTP status code (100-599)")
-    return int(text)
-
-
-def _path(text: str) -> str:
-    if not text.startswith("/"):
-        raise ValueError("a path starting with /")
-    return text
-
-
-def _regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"a regular expression ({exc})") from None
-    return text
-
-
-def _text(text: str) -> str:
-    if not text.strip():
-        raise ValueError("a non-empty value")
-    return text
-
-
-@dataclass(frozen=True)
-class Param:
-    parse: Callable[[str], ParamValue]
-
-
-_PORT, _TIMEOUT = Param(_port), Param(strict_duration)
-_SQL = {"port": _PORT, "user": Param(_text), "database": Param(_text), "query": Param(_text)}
-DEFAULT_QUERY = "SELECT 1"  # a SQL probe's question; the `query` label asks another
-# kind -> the parameters its label may set (every kind also takes `timeout`).
-KINDS: Mapping[str, Mapping[str, Param]] = {
-    "docker": {},
-    "tcp": {"port": _PORT},
-    "http": {"port": _PORT, "path": Param(_path), "status": Param(_status), "body": Param(_regex)},
-    "postgres": _SQL,
-    "mariadb": _SQL,
-    "mysql": _SQL,
-    "mcp": {"port": _PORT, "path": Param(_path)},
-    "exec": {"command": Param(_text)},
-    "log": {"pattern": Param(_regex)},
-    "completed": {},
-    "running": {"settle": Param(strict_duration)},
-}
-PROBE_KINDS = tuple(KINDS)
-
-
-@dataclass(frozen=True)
-class ProbeSpec:
-    """A probe kind and its parsed parameters (``port``, ``path``, ``status``, ``user``...)."""
-
-    kind: str
-    params: Mapping[str, ParamValue] = field(default_factory=dict)
-    reason: str = ""
-
-    def public(self) -> dict[str, str]:
-        """Parameters safe to print (no passwords)."""
-        return {k: str(v) for k, v in sorted(self.params.items()) if k not in _SECRET_PARAMS}
-
-    def describe(self) -> str:
-        shown = " ".join(f"{k}={v}" for k, v in self.public().items())
-        return f"{self.kind} {shown}".strip()
-
-    def text(self, key: str, default: str = "") -> str:
-        return str(self.params.get(key, default))
-
-    def number(self, key: str, default: float) -> float:
-        value = self.params.get(key, default)
-        return float(value) if isinstance(value, int | float) else default
+__all__ = ["DEFAULT_QUERY", "ParamValue", "ProbeSpec"]
 
 
 def _bad(service: Service, key: str, message: str, hint: str) -> ConfigError:
@@ -201,7 +107,7 @@ def is_optional_label(service: Service) -> bool:
 
 def _label_params(service: Service, kind: str, why: str) -> dict[str, ParamValue]:
     """The ``bootstrap.probe.<param>`` labels, parsed against the kind's table."""
-    table = {**KINDS[kind], "timeout": _TIMEOUT}
+    table = kinds()[kind].label_params
     prefix = PROBE_LABEL + "."
     params: dict[str, ParamValue] = {}
     problems: list[ConfigError] = []
@@ -210,7 +116,7 @@ def _label_params(service: Service, kind: str, why: str) -> dict[str, ParamValue
             continue
         name = key[len(prefix) :]
         if name not in table:
-            elsewhere = sorted(k for k, p in KINDS.items() if name in p)
+            elsewhere = sorted(k for k, p in kinds().items() if name in p.params)
             problems.append(
                 _bad(
                     service,
@@ -236,7 +142,7 @@ def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, ParamValue]:
     if engine == "postgres":
         user = env.get("POSTGRES_USER") or "postgres"
         params: dict[str, ParamValue] = {
-            "port": DEFAULT_PORTS["postgres"],
+            "port": SQL_PORTS["postgres"],
             "user": user,
             "database": env.get("POSTGRES_DB") or user,
             "password": env.get("POSTGRES_PASSWORD", ""),
@@ -254,7 +160,7 @@ def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, ParamValue]:
             env.get("MARIADB_ROOT_PASSWORD_FILE") or env.get("MYSQL_ROOT_PASSWORD_FILE") or ""
         )
     params = {
-        "port": DEFAULT_PORTS["mariadb"],
+        "port": SQL_PORTS["mariadb"],
         "user": user,
         "database": env.get("MARIADB_DATABASE") or env.get("MYSQL_DATABASE") or "",
         "password": password,
@@ -270,14 +176,14 @@ def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> 
     Raises ``ConfigError`` for a label bootstrap cannot use."""
     label = service.label(PROBE_LABEL)
     if PROBE_LABEL in service.labels:
-        if label not in KINDS:
+        if label not in kinds():
             raise _bad(
                 service,
                 PROBE_LABEL,
                 f"unknown probe kind {label!r}",
-                _suggest(label, list(KINDS)) + f"kinds are: {', '.join(KINDS)}",
+                _suggest(label, list(kinds())) + f"kinds are: {', '.join(kinds())}",
             )
-        kind = "mariadb" if label == "mysql" else label
+        kind = canonical(label)
         why = f"label {PROBE_LABEL}={label}"
         base = sql_params(kind, service.environment) if kind in ("postgres", "mariadb") else {}
         return ProbeSpec(kind, {**base, **_label_params(service, label, why)}, why)

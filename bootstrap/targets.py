@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bootstrap.model import Healthcheck, Service
 from bootstrap.plan import PlannedService
-from bootstrap.probes import Probe, Target, WithHealthcheck, make_probe
-from bootstrap.probespec import ProbeSpec
+from bootstrap.probes import EngineContainer, Probe, Target, make_probe
+from bootstrap.probes.docker import WithHealthcheck
+from bootstrap.probes.spec import ProbeSpec
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.watch import ContainerWatch
@@ -47,13 +48,13 @@ def target_and_probe(
     dns = service.name if on_network and resolvable(service.name) else None
     target = Target(
         service.name,
-        info.id,
-        engine,
-        watch,
-        dict(info.ports),
-        dns,
-        healthcheck,
-        service.service.restart,
+        container=EngineContainer(engine, info.id),
+        watch=watch,
+        container_id=info.id,
+        ports=dict(info.ports),
+        dns_name=dns,
+        healthcheck=healthcheck,
+        restart_policy=service.service.restart,
     )
     exposed = exposed_ports(service.service)
     spec = service.probe

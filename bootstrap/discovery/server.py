@@ -31,10 +31,10 @@ from bootstrap.discovery.registry import (
     registration_from,
 )
 from bootstrap.mcp_client import McpError, handshake
-from bootstrap.probes import Target, make_probe
+from bootstrap.probes import Target, UnknownKind, make_probe
+from bootstrap.probes.registry import canonical
 from bootstrap.probespec import ParamValue, ProbeSpec, sql_params
 from bootstrap.runtime import Engine, EngineEvent
-from bootstrap.watch import ContainerWatch
 
 log = logging.getLogger("bootstrap.discovery")
 STOPPED = ("die", "stop", "kill", "oom")
@@ -106,11 +106,14 @@ def probe_once(entry: Registration, engine: Engine) -> Health:
     if entry.protocol in ("postgres", "mariadb", "mysql"):
         kind = "postgres" if entry.protocol == "postgres" else "mariadb"
         params = {**sql_params(kind, entry.env), **params}
-    spec = ProbeSpec("mariadb" if entry.protocol == "mysql" else entry.protocol, params)
-    probe = make_probe(spec, exposed=[entry.port] if entry.port else [])
-    target = Target(
-        entry.service, entry.container_id, engine, ContainerWatch(), dns_name=entry.address
-    )
+    spec = ProbeSpec(canonical(entry.protocol), params)
+    try:
+        probe = make_probe(spec, exposed=[entry.port] if entry.port else [])
+    except UnknownKind as exc:  # a label with a typo: down, saying so, never "running"
+        return Health("down", str(exc), time.monotonic() - started, time.time())
+    # Over the network only: the discovery service reads the engine through a read-only
+    # proxy (no exec), so a probe that needs the container itself says it cannot run here.
+    target = Target(entry.service, container_id=entry.container_id, dns_name=entry.address)
     try:
         seen = probe.check(target)
     except Exception as exc:  # a broken probe is a down service, not a dead registry
@@ -387,7 +390,7 @@ def serve(environ: dict[str, str] | None = None) -> int:
         )
         return 3
     try:
-        engine = select_backend().engine
+        engine = select_backend(environ.get("BOOTSTRAP_BACKEND") or "compose").engine
     except EngineError as exc:
         log.error("%s (%s)", exc.message, exc.hint)
         return 3

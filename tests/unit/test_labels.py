@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bootstrap.errors import ConfigError
-from bootstrap.probes import HttpProbe, PostgresProbe, make_probe
+from bootstrap.probes import make_probe
+from bootstrap.probes.http import HttpProbe
+from bootstrap.probes.postgres import PostgresProbe
 
 from .helpers import plan, svc
 
@@ -82,4 +84,4 @@ def test_sql_probe_reads_the_official_images_file_variables() -> None:
     assert p.services["pg"].probe.params["password_file"] == "/run/secrets/pg"
     assert p.services["maria"].probe.params["password_file"] == "/run/secrets/m"
     probe = make_probe(p.services["pg"].probe)
-    assert isinstance(probe, PostgresProbe) and probe.password_file == "/run/secrets/pg"
+    assert isinstance(probe, PostgresProbe) and probe.credentials.password_file == "/run/secrets/pg"

@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from bootstrap.model import Healthcheck
 from bootstrap.probes import (
     Backoff,
-    DockerHealthProbe,
+    EngineContainer,
     Observation,
-    PostgresProbe,
     Target,
     container_gate,
     poll,
 )
+from bootstrap.probes.docker import DockerHealthProbe
+from bootstrap.probes.postgres import PostgresProbe
+from bootstrap.probes.sql import Credentials
 from bootstrap.runtime import EngineEvent, ExecResult
 from bootstrap.watch import ContainerWatch
 
@@ -93,13 +95,19 @@ class ExecEngine:
 
 
 def target(engine: object, watch: ContainerWatch, **kw: object) -> Target:
-    return Target("svc", "c1", engine, watch, **kw)  # type: ignore[arg-type]
+    return Target(
+        "svc",
+        container=EngineContainer(engine, "c1"),  # type: ignore[arg-type]
+        watch=watch,
+        container_id="c1",
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def test_postgres_probe_runs_select_1_over_tcp_in_the_container() -> None:
     engine = ExecEngine([ExecResult(2, "psql: connection refused"), ExecResult(0, "1\n")])
     watch = ContainerWatch()
-    probe = PostgresProbe(5432, "app", "appdb", "pw")
+    probe = PostgresProbe(5432, Credentials("app", "appdb", "pw"))
     first = probe.check(target(engine, watch))
     assert not first.ready and "connection refused" in first.detail
     assert probe.check(target(engine, watch)).ready
@@ -186,7 +194,7 @@ def test_sql_probe_query_label_must_answer_true() -> None:
     query = "SELECT status = 'streaming' FROM pg_stat_wal_receiver"
     engine = ExecEngine([ExecResult(0, "\n"), ExecResult(0, "f\n"), ExecResult(0, "t\n")])
     watch = ContainerWatch()
-    probe = PostgresProbe(5432, "app", "appdb", "pw", query=query)
+    probe = PostgresProbe(5432, Credentials("app", "appdb", "pw"), query=query)
     no_row = probe.check(target(engine, watch))
     assert not no_row.ready and "not true" in no_row.detail
     assert not probe.check(target(engine, watch)).ready

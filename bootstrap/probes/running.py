@@ -1,0 +1,46 @@
+"""``running``: no readiness signal of its own: ready once the container has stayed up for a
+settle time, so a process that crashes at once is not taken for a ready one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bootstrap.outcome import Observation
+from bootstrap.probes.core import Probe, Target
+from bootstrap.probes.registry import ProbeKind, register
+from bootstrap.probes.spec import TIMEOUT, ProbeSpec
+
+SETTLE = 0.5
+
+
+@dataclass(frozen=True)
+class RunningProbe:
+    settle: float = SETTLE
+    kind: str = "running"
+
+    def check(self, target: Target) -> Observation:
+        state = target.state()
+        if state is None or state.status != "running":
+            return Observation(False, f"container is {state.status if state else 'unknown'}")
+        up_for = time.monotonic() - state.since
+        if up_for >= self.settle:
+            return Observation(True, "running")
+        return Observation(False, f"running for {up_for:.2f}s, settling")
+
+
+def _build(spec: ProbeSpec, _exposed: Sequence[int]) -> Probe:
+    return RunningProbe(spec.number("settle", SETTLE))
+
+
+register(
+    ProbeKind(
+        "running",
+        {"settle": TIMEOUT},
+        _build,
+        needs_container=True,
+        signal="the container has run for `settle` (0.5 s) without exiting",
+        tested="real server",
+    )
+)

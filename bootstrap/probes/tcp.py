@@ -1,0 +1,46 @@
+"""``tcp``: the port accepts a connection (from here, else ``nc -z`` in the container)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bootstrap.outcome import Observation
+from bootstrap.probes.core import Probe, Target
+from bootstrap.probes.registry import ProbeKind, port_of, register
+from bootstrap.probes.spec import PORT, ProbeSpec
+
+DEFAULT_PORT = 80
+
+
+@dataclass(frozen=True)
+class TcpProbe:
+    port: int
+    kind: str = "tcp"
+
+    def check(self, target: Target) -> Observation:
+        endpoint = target.endpoint(self.port)
+        if endpoint is None:
+            code, _output = target.exec(["nc", "-z", "127.0.0.1", str(self.port)])
+            return Observation(code == 0, f"nc -z port {self.port} in the container: exit {code}")
+        try:
+            with socket.create_connection(endpoint, timeout=1.0):
+                return Observation(True, f"{endpoint[0]}:{endpoint[1]} accepts connections")
+        except OSError as exc:
+            return Observation(False, f"{endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}")
+
+
+def _build(spec: ProbeSpec, exposed: Sequence[int]) -> Probe:
+    return TcpProbe(port_of(spec, exposed, DEFAULT_PORT))
+
+
+register(
+    ProbeKind(
+        "tcp",
+        {"port": PORT},
+        _build,
+        signal="the port accepts a TCP connection",
+        tested="real server",
+    )
+)
