@@ -75,6 +75,10 @@ class EngineError(BootstrapError):
     exit_code = ExitCode.ENGINE
 
 
+class NoSuchObject(EngineError):
+    """The engine has no such container, image, service or volume (it may have just gone)."""
+
+
 class EngineGone(EngineError):
     """The engine stopped answering in the middle of a run (not a service's fault)."""
 

@@ -23,11 +23,13 @@ class ProjectLock:
         *,
         wait: float = 600.0,
         on_wait: Callable[[str], None] = lambda _holder: None,
+        cancelled: Callable[[], bool] = lambda: False,
         on_stale: Callable[[str], None] = lambda _holder: None,
     ) -> None:
         self.path = path
         self.wait = wait
         self.on_wait = on_wait
+        self.cancelled = cancelled
         self.on_stale = on_stale
         self._handle: int | None = None
 
@@ -66,7 +68,7 @@ class ProjectLock:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                if time.monotonic() >= deadline or self.cancelled():
                     holder = self.holder()
                     os.close(handle)
                     raise LockedError(

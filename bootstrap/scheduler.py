@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Literal, Protocol
 
 from bootstrap.errors import EngineGone
@@ -36,10 +36,26 @@ class Status(Enum):
         return self in (Status.READY, Status.DEGRADED)
 
 
+class EventKind(StrEnum):
+    """What an event says: a service's status, or something about the run."""
+
+    PENDING = "pending"
+    STARTING = "starting"
+    PROBING = "probing"
+    READY = "ready"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    PHASE = "phase"  # a phase begins (service ""; detail: the phase)
+    NOTE = "note"  # something about the run (service "")
+    OBSERVED = "observed"  # a probe's outcome changed (the record and --json keep these)
+
+
 @dataclass(frozen=True)
 class Event:
     service: str
-    state: str
+    state: EventKind
     detail: str
     timestamp: float
     phase: str = ""
@@ -56,6 +72,7 @@ class Result:
     optional: bool = False
     waited_for: str | None = None  # what it last waited for before starting: the critical link
     attempts: int = 0
+    log_tail: str = ""  # a failed service's last log lines, apart from the reason
 
     @property
     def duration(self) -> float | None:
@@ -187,7 +204,7 @@ class Scheduler:
         self._verdicts: dict[str, Verdict] = {}
         self._gone: EngineGone | None = None
 
-    def _emit(self, name: str, state: str, detail: str = "") -> None:
+    def _emit(self, name: str, state: EventKind, detail: str = "") -> None:
         phase = self.plan.services[name].phase if name in self.plan.services else ""
         self.report(Event(name, state, detail, time.time(), phase))
 
@@ -215,7 +232,7 @@ class Scheduler:
                     for name in names:
                         results[name] = self._final(name, Status.SKIPPED, why)
                     continue
-                self.report(Event("", "phase", phase.name, time.time(), phase.name))
+                self.report(Event("", EventKind.PHASE, phase.name, time.time(), phase.name))
                 self._run_phase(names, results, started, barrier, inbox, pool)
                 ready = [
                     results[n]
@@ -245,11 +262,33 @@ class Scheduler:
     def _stopping(self) -> bool:
         return self.cancel.is_set() or self._done.is_set()
 
-    def _final(self, name: str, status: Status, reason: str, **extra: object) -> Result:
+    def _final(
+        self,
+        name: str,
+        status: Status,
+        reason: str,
+        *,
+        optional: bool | None = None,
+        started_at: float | None = None,
+        ready_at: float | None = None,
+        waited_for: str | None = None,
+        attempts: int = 0,
+        log_tail: str = "",
+    ) -> Result:
         planned = self.plan.services[name]
-        optional = extra.pop("optional", None) or planned.optional
-        result = Result(name, planned.phase, status, reason, optional=bool(optional), **extra)  # type: ignore[arg-type]
-        self._emit(name, status.value, reason)
+        result = Result(
+            name,
+            planned.phase,
+            status,
+            reason,
+            started_at=started_at,
+            ready_at=ready_at,
+            optional=bool(optional or planned.optional),
+            waited_for=waited_for,
+            attempts=attempts,
+            log_tail=log_tail,
+        )
+        self._emit(name, EventKind(status.value), reason)
         return result
 
     def _run_phase(
@@ -284,7 +323,7 @@ class Scheduler:
                 running.add(name)
                 self._links[name] = self._critical_link(name, results, barrier)
                 self._verdicts[name] = verdict
-                self._emit(name, Status.STARTING.value, verdict.describe())
+                self._emit(name, EventKind.STARTING, verdict.describe())
                 pool.submit(self._work, name, inbox)
             if not running:
                 if waiting:  # nothing runs and nothing can start: unreachable by construction
@@ -348,7 +387,7 @@ class Scheduler:
         try:
             note = self.driver.start(planned)
             inbox.put(_Message(name, "started", at=self.clock()))
-            self._emit(name, Status.PROBING.value, f"{note}; probe {planned.probe.describe()}")
+            self._emit(name, EventKind.PROBING, f"{note}; probe {planned.probe.describe()}")
             result = self.driver.wait_ready(planned, self._stopping)
             tail = "" if result.ready else self.driver.log_tail(planned, 20)
             inbox.put(_Message(name, "done", result, error=tail, at=self.clock()))
@@ -390,14 +429,12 @@ class Scheduler:
                 name, Status.CANCELLED, probe.detail, started_at=start_time, waited_for=link
             )
         what = "timed out" if probe.timed_out else "failed"
-        reason = f"{what} after {probe.elapsed:.1f}s: {probe.detail}"
-        if message.error:
-            reason += "\n" + message.error.rstrip()
         return self._final(
             name,
             Status.FAILED,
-            reason,
+            f"{what} after {probe.elapsed:.1f}s: {probe.detail}",
             started_at=start_time,
             waited_for=link,
             attempts=probe.attempts,
+            log_tail=message.error.rstrip(),
         )

@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 
 
-def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> list[str]:
-    """Stop the project's containers phase by phase, monitoring first, databases last."""
+def stop_in_reverse_order(
+    workspace: Workspace, engine: Engine, say: Say, stopping: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Stop the project's containers phase by phase, monitoring first, databases last;
+    ``stopping`` (SIGTERM) ends it between two phases, the earlier ones still running."""
     containers: dict[str, list[ContainerInfo]] = {}
     for info in engine.containers(workspace.compose.name):  # every replica of each service
         containers.setdefault(info.service, []).append(info)
@@ -34,6 +37,8 @@ def stop_in_reverse_order(workspace: Workspace, engine: Engine, say: Say) -> lis
     strays = [n for n in containers if n not in known]  # other profiles: stop them first
     with ThreadPoolExecutor(max_workers=8) as pool:
         for names in [tuple(strays), *phases]:
+            if stopping():
+                break
             running = [
                 c
                 for n in names

@@ -651,9 +651,9 @@ RULES = frozenset(
         "limits-exceed-machine", "mounts-unchecked", "port-duplicate", "port-in-use",
         "port-outside-ranges", "port-range-mismatch", "privileged", "subnet-differs",
         "subnet-malformed", "subnet-missing", "subnet-overlap", "swarm-build", "swarm-ignored",
-        "swarm-order", "swarm-placement", "sys-admin", "unknown-profile", "volume-name",
-        "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
-        "compose-warning", "label-prefix",
+        "swarm-order", "swarm-placement", "swarm-probe", "sys-admin", "unknown-profile",
+        "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
+        "compose-warning", "label-prefix", "healthy-without-healthcheck",
     }
 )  # fmt: skip
 
@@ -678,6 +678,37 @@ def silence(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
                 )
             )
     return kept
+
+
+def check_healthy_conditions(plan: Plan) -> list[Finding]:
+    """``condition: service_healthy`` on a service whose compose file gives it no
+    healthcheck: compose refuses it unless the image has one; bootstrap waits for its own
+    probe where it has one, and refuses it where it has none."""
+    findings = []
+    for name in plan.order():
+        planned = plan.services[name]
+        declared = planned.service.healthcheck
+        if not planned.healthy_for or (declared is not None and not declared.disabled):
+            continue
+        who = ", ".join(planned.healthy_for)
+        own = planned.probe.kind not in ("running", "completed")
+        findings.append(
+            warning(
+                "healthy-without-healthcheck",
+                f"services.{name}.healthcheck",
+                f"{who} waits for {name} with condition: service_healthy, but {name} has no "
+                "healthcheck in the compose file: compose refuses this unless its image has "
+                "one"
+                + (
+                    f"; bootstrap waits for its {planned.probe.kind} probe instead"
+                    if own
+                    else "; so does bootstrap (it has no other health signal for it)"
+                ),
+                f"give {name} a healthcheck (plain compose then works too), or make the "
+                "condition service_started",
+            )
+        )
+    return findings
 
 
 LABEL_PREFIX = "bootstrap."
@@ -723,6 +754,7 @@ def validate(
         *check_database_limits(plan),
         *check_privileges(plan),
         *check_label_prefixes(plan),
+        *check_healthy_conditions(plan),
     ]
 
 

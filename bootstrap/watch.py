@@ -144,7 +144,7 @@ class ContainerWatch:
                     self.observe(engine.container(container_id))
                 except EngineGone:
                     return  # the probes see the engine is gone themselves
-                except Exception:  # noqa: S112 - removed meanwhile: its state stays as last seen
+                except EngineError:  # removed meanwhile: its state stays as last seen
                     continue
 
     def observe(self, info: ContainerInfo) -> None:

@@ -19,7 +19,11 @@ if TYPE_CHECKING:
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
-BACKENDS = ("compose", "swarm")
+# name -> "module:class": the one table of backends; `select_backend` is the one call site.
+BACKENDS = {
+    "compose": "bootstrap.backends.compose:ComposeBackend",
+    "swarm": "bootstrap.backends.swarm:SwarmBackend",
+}
 Say = Callable[[str], None]
 
 
@@ -53,7 +57,12 @@ class Backend(Protocol):
         cancel: threading.Event,
     ) -> Outcome: ...
 
-    def down(self, workspace: Workspace, say: Say) -> list[str]: ...
+    def down(
+        self, workspace: Workspace, say: Say, stopping: Callable[[], bool] = lambda: False
+    ) -> list[str]:
+        """Stop and remove in reverse phase order; ``stopping`` (SIGTERM) ends it between
+        two phases, what is still up staying up."""
+        ...
 
     def logs(
         self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str
@@ -71,17 +80,31 @@ class Backend(Protocol):
         """What this backend cannot do with the workspace, found before anything starts."""
         ...
 
+    def unsupported(self, command: str) -> str | None:
+        """Why this backend cannot run ``command`` (and what to do instead), or None."""
+        ...
+
+
+def refuse_unsupported(backend: Backend, command: str) -> None:
+    """Exit 2, naming what the backend cannot do, before anything is touched."""
+    why = backend.unsupported(command)
+    if why is not None:
+        raise ConfigError(
+            f"`{command}` does not work with the {backend.name} backend: {why}",
+            location="--backend",
+            hint=f"use --backend compose for `{command}`, or do it by hand as said",
+        )
+
 
 def select_backend(name: str = "compose") -> Backend:
-    """The backend named by ``--backend`` (compose, the default, or swarm)."""
-    if name == "compose":
-        from bootstrap.backends.compose import ComposeBackend
+    """The backend named by ``--backend`` (compose, the default, or swarm), from the table."""
+    target = BACKENDS.get(name)
+    if target is not None:
+        import importlib
 
-        return ComposeBackend()
-    if name == "swarm":
-        from bootstrap.backends.swarm import SwarmBackend
-
-        return SwarmBackend()
+        module, attr = target.split(":")
+        factory: Callable[[], Backend] = getattr(importlib.import_module(module), attr)
+        return factory()
     raise ConfigError(
         f"unknown backend {name!r}",
         location="--backend",

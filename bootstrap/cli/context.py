@@ -124,8 +124,17 @@ def render_error(error: BootstrapError, redact: Callable[[str], str]) -> None:
         say(f"{len(error.errors)} errors; nothing was started", fg="red", redact=redact)
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(ExitCode.TERMINATED)
+TERMINATION = threading.Event()  # SIGTERM seen: every command's loops notice it and stop
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    """SIGTERM only sets the flag; the command's own loops (the lock's wait, the phases of
+    `down`, `status --watch`, `logs -f`) notice it at their next step and stop there."""
+    TERMINATION.set()
+
+
+def terminating() -> bool:
+    return TERMINATION.is_set()
 
 
 class SignalFlag:
@@ -150,6 +159,8 @@ class SignalFlag:
     def _set(self, signum: int, _frame: object) -> None:
         if self.signum is None:
             self.signum = signum
+        if signum == signal.SIGTERM:
+            TERMINATION.set()
         self.event.set()
 
     @property
@@ -164,6 +175,9 @@ def run_cli(group: click.Group) -> None:
     try:
         result = group.main(standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if TERMINATION.is_set() and code == 0:
+            say("terminated: stopped at the next safe step", fg="yellow")
+            code = ExitCode.TERMINATED
     except BootstrapError as exc:
         render_error(exc, _current_redact())
         code = int(exc.exit_code)

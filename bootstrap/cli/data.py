@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from bootstrap.backends import refuse_unsupported
 from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.cli.lifecycle import holding
+
+if TYPE_CHECKING:
+    from bootstrap.runtime import Engine
 
 
 @click.command()
@@ -25,6 +31,7 @@ def reset(
 
     workspace = ctx.workspace(("*",))
     backend = ctx.backend()
+    refuse_unsupported(backend, "reset")
     engine = backend.engine
     volumes, _none = reset_(
         workspace,
@@ -82,6 +89,7 @@ def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: boo
         for path in list_snapshots(workspace):
             click.echo(path.name)
         return
+    refuse_unsupported(ctx.backend(), "restore")
     engine = ctx.backend().engine
     with holding(ctx, workspace.compose.name, engine, wait=True):
         path = restore_(workspace, engine, say, snapshot=snapshot, replace=replace)
@@ -102,7 +110,7 @@ def cache_setup(ctx: CliContext, as_json: bool) -> None:
 
     workspace = ctx.workspace(("*",))
     volumes = ensure_cache_volumes(
-        ctx.backend().engine, workspace.settings, workspace.compose.name, fix_owner=True
+        _cache_engine(ctx), workspace.settings, workspace.compose.name, fix_owner=True
     )
     env = cache_environment(workspace.settings)
     if as_json:
@@ -130,3 +138,8 @@ def cache_setup(ctx: CliContext, as_json: bool) -> None:
     click.echo("environment for services that use them:")
     for key, value in env.items():
         click.echo(f"  {key}={value}")
+
+
+def _cache_engine(ctx: CliContext) -> Engine:
+    refuse_unsupported(ctx.backend(), "cache")
+    return ctx.backend().engine

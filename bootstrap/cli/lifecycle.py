@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
+from bootstrap.cli.context import (
+    TERMINATION,
+    CliContext,
+    SignalFlag,
+    emit_json,
+    say,
+    terminating,
+)
 from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import BootstrapError, ExitCode
 
@@ -48,6 +55,7 @@ def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
         on_stale=lambda holder: say(
             f"the project lock was left by {holder}, which is no longer running: taking it over"
         ),
+        cancelled=terminating,
     )
 
 
@@ -226,7 +234,7 @@ def down(ctx: CliContext, no_wait_lock: bool) -> None:
     workspace = ctx.workspace(("*",))
     backend = ctx.backend()
     with holding(ctx, workspace.compose.name, backend.engine, wait=not no_wait_lock):
-        stopped = backend.down(workspace, say)
+        stopped = backend.down(workspace, say, terminating)
     say(f"down: stopped {len(stopped)} containers; volumes kept", fg="green")
 
 
@@ -288,10 +296,10 @@ def status(
                 lines.append(f"alerts firing: {len(alerts)}")
                 lines += [f"  {a['name']} ({a['severity']}): {a['summary']}" for a in alerts]
             click.echo(ctx.redact("\n".join(lines)))
-        if not follow:
+        if not follow or terminating():
             return 0 if healthy else int(ExitCode.FAILED)
         try:
-            time.sleep(interval)
+            TERMINATION.wait(interval)  # SIGTERM wakes it at once
         except KeyboardInterrupt:
             return 0
 

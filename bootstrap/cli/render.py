@@ -151,9 +151,9 @@ def summary_lines(outcome: Outcome) -> list[str]:
     if chain:
         lines.append(f"critical chain ({total:.2f}s in all): " + " -> ".join(chain))
     for result in outcome.results.values():
-        if result.status is Status.FAILED and "\n" in result.reason:
+        if result.status is Status.FAILED and result.log_tail:
             lines.append(f"--- {result.service}: last log lines ---")
-            lines.extend("  " + line for line in result.reason.splitlines()[1:])
+            lines.extend("  " + line for line in result.log_tail.splitlines())
     return lines
 
 
@@ -170,6 +170,7 @@ def outcome_document(outcome: Outcome) -> dict[str, Any]:
                 "optional": r.optional,
                 "ready_in": round(r.duration, 3) if r.duration is not None else None,
                 "detail": r.reason,
+                "log_tail": r.log_tail,
             }
             for r in outcome.results.values()
         },

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.bad_input]
 
 # case -> (extra arguments, what the message must name)
 CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "malformed-yaml": ((), ("docker-compose.yml", "compose rejected the files")),
+    "malformed-yaml": ((), ("docker-compose.yml:4:4", "not valid YAML")),
     "unknown-profile": (("--profile", "mpc"), ("--profile mpc", "did you mean 'mcp'")),
     "missing-dependency": ((), ("services.app.depends_on.ghost",)),
     "dependency-cycle": ((), ("dependency cycle", "->")),

@@ -87,7 +87,7 @@ def test_database_never_healthy_times_out_with_last_seen_and_log_tail(faults: Pr
     done = faults.run("--profile", "never-healthy", "up", "--timeout", "3")
     assert done.returncode == 1, done.stderr
     assert "brokendb" in done.stderr and "timed out after" in done.stderr
-    assert "healthcheck test exit 1" in done.stderr  # what the probe last saw
+    assert "healthcheck `false` exited 1 with no output" in done.stderr  # what it last saw
     assert "FATAL: data directory has wrong ownership" in done.stderr  # the log tail
     assert "fix:" in done.stderr
 
@@ -102,7 +102,9 @@ def test_container_exiting_at_start_is_reported_at_once(faults: Project) -> None
     )
     assert "exited with code 3" in failed["detail"]
     assert "timed out" not in failed["detail"]  # the exit, not the 120 s deadline, ended it
-    assert "panic: config file missing" in failed["detail"]
+    summary = json.loads(done.stdout.splitlines()[-1])
+    assert summary["state"] == "summary"
+    assert "panic: config file missing" in summary["services"]["crasher"]["log_tail"]
 
 
 def test_restart_loop_is_reported(faults: Project) -> None:

@@ -106,6 +106,7 @@ def test_doctor_reports_stopped_service_and_tracked_secrets(ordered: Project) ->
     healthy = json.loads(ordered.run("doctor", "--json", check=0).stdout)
     assert healthy["ok"] is True
     assert {c["area"] for c in healthy["checks"]} == {
+        "compose",
         "versions",
         "startup",
         "network",

@@ -79,9 +79,7 @@ def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
                 )
             return {"Volumes": [{"Name": "v", "UsageData": {"Size": 42}}]}
 
-    engine = object.__new__(adapter.DockerEngine)
-    engine._errors = docker.errors  # type: ignore[attr-defined]
-    engine._api = Api()  # type: ignore[attr-defined]
+    engine = adapter.DockerEngine(Api())
     assert engine.volume_sizes() == {"v": 42}
     assert Api.calls == 3
 

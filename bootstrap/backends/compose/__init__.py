@@ -34,7 +34,7 @@ class ComposeBackend:
     def _make_engine(self) -> Engine:
         from bootstrap.backends.compose.engine import DockerEngine
 
-        return DockerEngine()
+        return DockerEngine.from_env()
 
     @property
     def loader(self) -> ModelLoader:
@@ -75,11 +75,17 @@ class ComposeBackend:
             cancel=cancel,
         )
 
-    def down(self, workspace: Workspace, say: Callable[[str], None]) -> list[str]:
+    def down(
+        self,
+        workspace: Workspace,
+        say: Callable[[str], None],
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> list[str]:
         from bootstrap.teardown import stop_in_reverse_order
 
-        stopped = stop_in_reverse_order(workspace, self.engine, say)
-        self.cli.down(workspace.compose)
+        stopped = stop_in_reverse_order(workspace, self.engine, say, stopping)
+        if not stopping():
+            self.cli.down(workspace.compose)
         return stopped
 
     def logs(self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str) -> int:
@@ -94,6 +100,9 @@ class ComposeBackend:
 
     def findings(self, workspace: Workspace) -> list[Finding]:
         return []
+
+    def unsupported(self, command: str) -> str | None:
+        return None
 
 
 def warm_engine_import() -> None:

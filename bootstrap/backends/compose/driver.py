@@ -18,7 +18,7 @@ from bootstrap.plan import PlannedService
 from bootstrap.probes import SystemClock, run_probe
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine
-from bootstrap.scheduler import Event, Outcome, Reporter, Scheduler
+from bootstrap.scheduler import Event, EventKind, Outcome, Reporter, Scheduler
 from bootstrap.targets import effective_healthcheck, target_and_probe
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
@@ -130,6 +130,7 @@ class DockerDriver:
                 cancelled=cancelled,
                 on_change=self._observer(service, info.name if len(replicas) > 1 else ""),
                 long_running=service.long_running,
+                between=self.watch.wait,  # a container that dies wakes the probe at once
             )
             attempts += result.attempts
             if len(replicas) == 1:
@@ -152,7 +153,7 @@ class DockerDriver:
     def _observer(self, service: PlannedService, replica: str) -> Callable[[Observation], None]:
         def observed(seen: Observation) -> None:
             detail = f"{replica}: {seen.detail}" if replica else seen.detail
-            self.report(Event(service.name, "observed", detail, time.time(), service.phase))
+            self.report(Event(service.name, EventKind.OBSERVED, detail, time.time(), service.phase))
 
         return observed
 
@@ -163,8 +164,13 @@ class DockerDriver:
 
 def healthy_without_healthcheck(service: PlannedService, info: ContainerInfo) -> str | None:
     """Compose refuses to wait for ``service_healthy`` on a container with no healthcheck
-    ("has no healthcheck configured"): so does bootstrap, saying who asked and the fix."""
+    ("has no healthcheck configured"). So does bootstrap where it has no health signal of its
+    own either ("running" is not healthy); where it has one (SQL on a database, the MCP
+    handshake), that is the health it waits for, and `validate` warns that compose would
+    refuse the file (docs/compose-differences.md)."""
     if not service.healthy_for or effective_healthcheck(service, info) is not None:
+        return None
+    if service.probe.kind not in ("running", "completed"):
         return None
     who = ", ".join(service.healthy_for)
     return (
@@ -282,7 +288,7 @@ def join_stack_network(workspace: Workspace, engine: Engine) -> str | None:
         return None
     try:
         own = engine.container(socket.gethostname())
-    except Exception:  # not a container of this engine (a VM, or another engine)
+    except EngineError:  # not a container of this engine (a VM, or another engine)
         return None
     if network.name in own.addresses:
         return network.name
@@ -324,11 +330,11 @@ def bring_up(
     cancel = cancel or threading.Event()
     creation = Creation(workspace, compose, engine, hashes)
     created = creation.start()
-    reporter(Event("", "note", created, time.time()))
+    reporter(Event("", EventKind.NOTE, created, time.time()))
     if join_network:
         joined = join_stack_network(workspace, engine)
         if joined:
-            reporter(Event("", "note", f"joined network {joined}", time.time()))
+            reporter(Event("", EventKind.NOTE, f"joined network {joined}", time.time()))
     project = workspace.compose.name
     watch = ContainerWatch()
     stop = threading.Event()
@@ -336,7 +342,7 @@ def bring_up(
         engine,
         project,
         stop,
-        on_broken=lambda why: reporter(Event("", "note", why, time.time())),
+        on_broken=lambda why: reporter(Event("", EventKind.NOTE, why, time.time())),
     )
     containers = engine.project_containers(project, inspect=False)
     # Each container's state is seeded from a full inspect when its probe begins.

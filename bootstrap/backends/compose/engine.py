@@ -10,9 +10,9 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
-from bootstrap.errors import EngineError, EngineGone
+from bootstrap.errors import EngineError, EngineGone, NoSuchObject
 from bootstrap.runtime import ContainerInfo, EngineEvent, ExecResult, ResourceSample, VolumeInfo
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -171,28 +171,43 @@ class DockerEngine:
 
     project_label = PROJECT_LABEL  # which label names a container's project
 
-    def __init__(self, timeout: float = 120.0) -> None:
+    def __init__(self, api: Any) -> None:
+        """Over an API client: the SDK's ``APIClient`` (``from_env``), or a fake one that
+        answers with recorded engine JSON in unit tests."""
         import docker.errors
 
+        self._errors = docker.errors
+        self._api = api
+
+    @classmethod
+    def from_env(cls, timeout: float = 120.0) -> Self:
+        """The engine the environment names (DOCKER_HOST, the context), answering now."""
         import docker
 
-        self._errors = docker.errors
         try:
-            self._client = docker.from_env(timeout=int(timeout))
-            self._api = self._client.api
-            self._api.ping()
+            client = docker.from_env(timeout=int(timeout))
+            client.api.ping()
         except Exception as exc:  # the SDK raises several unrelated types here
             raise _engine_error(exc) from None
+        return cls(client.api)
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every engine call: the SDK's errors mapped here, once, to typed ones."""
         import requests
 
         try:
             return fn(*args, **kwargs)
-        except self._errors.NotFound:
-            raise
+        except self._errors.NotFound as exc:
+            raise NoSuchObject(str(exc.explanation or exc), location="docker") from None
         except self._errors.APIError as exc:
             raise EngineError(str(exc.explanation or exc), location="docker") from None
+        except requests.exceptions.ReadTimeout as exc:
+            raise EngineError(
+                f"the Docker engine did not answer in time: {exc}",
+                location="docker",
+                hint="the engine is overloaded or stuck: `docker info` shows whether it "
+                "answers; restart it if not",
+            ) from None
         except (requests.exceptions.ConnectionError, ConnectionError) as exc:
             raise _engine_gone(exc) from None
 
@@ -211,7 +226,7 @@ class DockerEngine:
                 continue
             try:
                 result.append(self.container(item["Id"]))
-            except self._errors.NotFound:
+            except NoSuchObject:
                 continue
         return result
 
@@ -229,7 +244,7 @@ class DockerEngine:
         self._call(self._api.start, container_id)
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
-        with contextlib.suppress(self._errors.NotFound):
+        with contextlib.suppress(NoSuchObject):
             self._call(self._api.stop, container_id, timeout=timeout)
 
     def exec(
@@ -257,7 +272,7 @@ class DockerEngine:
     def logs(self, container_id: str, tail: int) -> str:
         try:
             raw = self._call(self._api.logs, container_id, tail=tail, stdout=True, stderr=True)
-        except self._errors.NotFound:
+        except NoSuchObject:
             return ""
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
@@ -285,9 +300,9 @@ class DockerEngine:
                     time=float(event.get("timeNano", 0)) / 1e9,
                     attributes=dict(attributes),
                 )
-        except Exception:
+        except Exception as exc:  # the stream broke: the engine went away, or its socket closed
             if not stop.is_set():
-                raise
+                raise _engine_gone(exc) from None
 
     def networks(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
@@ -350,7 +365,7 @@ class DockerEngine:
     def image_id(self, image: str) -> str | None:
         try:
             return str(self._call(self._api.inspect_image, image).get("Id") or "")
-        except self._errors.NotFound:
+        except NoSuchObject:
             return None
 
     def run_helper(
@@ -453,7 +468,7 @@ class DockerEngine:
             filters={"label": f"{PROJECT_LABEL}.helper-of={project}"},
         )
         for item in listed:
-            with contextlib.suppress(self._errors.NotFound):
+            with contextlib.suppress(NoSuchObject):
                 self._call(self._api.remove_container, item["Id"], force=True, v=True)
         return [str(item["Id"])[:12] for item in listed]
 

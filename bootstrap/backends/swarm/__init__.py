@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from bootstrap.backends.compose import ComposeBackend
 from bootstrap.backends.compose.cli import ComposeCLI
@@ -51,7 +51,7 @@ class SwarmBackend(ComposeBackend):
     def _make_engine(self) -> Engine:
         from bootstrap.backends.swarm.engine import SwarmEngine
 
-        return SwarmEngine()
+        return SwarmEngine.from_env()
 
     @property
     def swarm(self) -> SwarmEngine:
@@ -65,6 +65,19 @@ class SwarmBackend(ComposeBackend):
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
             raise EngineError("this engine is not part of a swarm", hint=NOT_A_SWARM)
+
+    UNSUPPORTED: ClassVar[Mapping[str, str]] = {
+        "reset": "a stack's named volumes live on every node that ran one of its tasks, and "
+        "this engine sees only its own: remove them per node (`docker volume rm`), after "
+        "`bootstrap --backend swarm down`",
+        "restore": "snapshots are of volumes on one engine; a stack's volumes are per node",
+        "cache": "the package caches are volumes of one engine; on a swarm each node has its "
+        "own, created where a task first mounts it",
+        "stats": "the engine's stats are per node: `docker stats` on each node",
+    }
+
+    def unsupported(self, command: str) -> str | None:
+        return self.UNSUPPORTED.get(command)
 
     def findings(self, workspace: Workspace) -> list[Finding]:
         from bootstrap.backends.swarm.stackfile import swarm_findings
@@ -87,7 +100,7 @@ class SwarmBackend(ComposeBackend):
     ) -> Outcome:
         from bootstrap.backends.swarm.driver import SwarmDriver
         from bootstrap.backends.swarm.stackfile import SwarmOptions
-        from bootstrap.scheduler import Event, Scheduler
+        from bootstrap.scheduler import Event, EventKind, Scheduler
 
         began = time.monotonic()
         settings = workspace.settings
@@ -106,28 +119,61 @@ class SwarmBackend(ComposeBackend):
             settings.swarm_probe_image,
             dict(workspace.compose.env),
         )
-        reporter(Event("", "note", f"deploying stack {driver.stack} on Swarm", time.time()))
+        reporter(Event("", EventKind.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))
         try:
             return Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel).run()
         finally:
             driver.close()
 
-    def down(self, workspace: Workspace, say: Callable[[str], None]) -> list[str]:
+    def down(
+        self,
+        workspace: Workspace,
+        say: Callable[[str], None],
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> list[str]:
         from bootstrap.backends.swarm.teardown import remove_in_reverse_order
 
-        return remove_in_reverse_order(workspace, self.swarm, say)
+        return remove_in_reverse_order(workspace, self.swarm, say, stopping)
 
     def logs(self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str) -> int:
+        """``docker service logs`` of every service asked for, at once: with ``follow``, their
+        lines merged as they come (one reader per service), as compose's logs are."""
         import subprocess
+        import sys
 
         from bootstrap.backends.swarm.stackfile import stack_name
 
         stack = stack_name(workspace.plan.project)
         names = list(services) or list(workspace.plan.order())
-        code = 0
-        for name in names:
-            args = ["docker", "service", "logs", "--tail", tail, f"{stack}_{name}"]
-            code = (
-                code or subprocess.run([*args, *(["-f"] if follow else [])], check=False).returncode
+        args = ["docker", "service", "logs", "--tail", tail, *(["-f"] if follow else [])]
+        processes = [
+            subprocess.Popen(
+                [*args, f"{stack}_{name}"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
             )
-        return code
+            for name in names
+        ]
+        lock = threading.Lock()
+
+        def pump(process: subprocess.Popen[str]) -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                with lock:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+
+        readers = [threading.Thread(target=pump, args=(p,), daemon=True) for p in processes]
+        for reader in readers:
+            reader.start()
+        try:
+            codes = [process.wait() for process in processes]
+        except KeyboardInterrupt:
+            for process in processes:
+                process.terminate()
+            return 0
+        for reader in readers:
+            reader.join(timeout=2)
+        return next((code for code in codes if code), 0)

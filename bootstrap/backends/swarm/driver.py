@@ -24,17 +24,16 @@ from bootstrap.backends.swarm.stackfile import (
     stack_name,
 )
 from bootstrap.errors import EngineError
-from bootstrap.outcome import ProbeResult
+from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
-from bootstrap.probes import truthy
-from bootstrap.probespec import DEFAULT_QUERY
-from bootstrap.scheduler import Event
+from bootstrap.probes import Backoff, Clock, SystemClock, kind, poll
+from bootstrap.probes.core import every_replica
+from bootstrap.scheduler import Event, EventKind
+from bootstrap.secretfiles import secret_file_value
 from bootstrap.targets import exposed_ports
 from bootstrap.workspace import Workspace
 
-PROTOCOL_PROBES = ("http", "tcp", "mcp")
-SQL_CLIENTS = {"postgres": "psql", "mariadb": "mariadb", "mysql": "mariadb"}
-POLL = 0.25
+SWARM_BACKOFF = Backoff(first=0.1, factor=1.5, ceiling=0.5)  # each attempt asks the manager
 
 
 def file_digests(paths: list[str]) -> dict[str, str]:
@@ -86,6 +85,7 @@ class SwarmDriver:
         report: Callable[[Event], None],
         probe_image: str,
         env: Mapping[str, str],
+        clock: Clock | None = None,
     ) -> None:
         self.workspace = workspace
         self.engine = engine
@@ -95,6 +95,7 @@ class SwarmDriver:
         self.report = report
         self.probe_image = probe_image
         self.env = env
+        self.clock = clock or SystemClock()
         self.stack = stack_name(workspace.plan.project)
         self.folder = workspace.directory / ".bootstrap" / "swarm" / self.stack
         self.deployed: list[str] = []
@@ -140,41 +141,55 @@ class SwarmDriver:
         return "deployed"
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
-        began, attempts = time.monotonic(), 0
+        """The one poll loop (injected clock, the service's own timeout label): every replica's
+        task running, then every replica's probe, the same probe object compose runs, from the
+        helper on the stack's network. A kind that needs the container itself (a healthcheck,
+        exec, logs) rests on the task state, which Swarm reports as running only once the
+        healthcheck passes."""
         name = self.swarm_service(service.name)
         job = service.probe.kind == "completed"
-        last = "no task yet"
         wanted = self.engine.replicas(name)  # the service's spec: read once
-        while not cancelled():
-            attempts += 1
-            elapsed = time.monotonic() - began
-            if elapsed > self.timeout:
-                return ProbeResult(False, f"timed out: {last}", attempts, elapsed, timed_out=True)
+        timeout = service.probe.number("timeout", self.timeout)
+        found = kind(service.probe.kind)
+        on_network = found is not None and not found.needs_container
+
+        def attempt() -> Observation:
             tasks = self._current(self.engine.tasks(name), job)
             failed = [t for t in tasks if t.state in FAILED_STATES]
             if failed:
                 task = failed[0]
                 code = f", exit code {task.exit_code}" if task.exit_code else ""
-                return ProbeResult(
+                return Observation(
                     False,
                     f"task {task.id[:12]} {task.state}{code}: {task.error or 'no error given'}",
-                    attempts,
-                    elapsed,
                     fatal=True,
                 )
             done_state = "complete" if job else "running"
             ready = [t for t in tasks if t.state == done_state]
             want = wanted if wanted is not None else max(1, len(tasks))
-            last = f"{len(ready)}/{want} tasks {done_state}"
-            if len(ready) >= want:
-                if job:
-                    return ProbeResult(True, f"{last}", attempts, elapsed)
-                answered, detail = self._probe_replicas(service, want)
-                last = detail
-                if answered:
-                    return ProbeResult(True, detail, attempts, time.monotonic() - began)
-            time.sleep(POLL)
-        return ProbeResult(False, "cancelled", attempts, time.monotonic() - began)
+            if len(ready) < want:
+                return Observation(False, f"{len(ready)}/{want} tasks {done_state}")
+            if job or not on_network:
+                rests = "" if job else f" (the {service.probe.kind} probe rests on the task state)"
+                return Observation(True, f"{len(ready)}/{want} tasks {done_state}{rests}")
+            return self._probe_replicas(service, want)
+
+        return poll(
+            attempt,
+            timeout=timeout,
+            clock=self.clock,
+            backoff=SWARM_BACKOFF,
+            cancelled=cancelled,
+            on_change=self._observer(service),
+        )
+
+    def _observer(self, service: PlannedService) -> Callable[[Observation], None]:
+        def observed(seen: Observation) -> None:
+            self.report(
+                Event(service.name, EventKind.OBSERVED, seen.detail, time.time(), service.phase)
+            )
+
+        return observed
 
     def log_tail(self, service: PlannedService, lines: int) -> str:
         return self.engine.service_logs(self.swarm_service(service.name), lines)
@@ -201,89 +216,43 @@ class SwarmDriver:
                 )
             return self._helpers[network]
 
-    def _probe_replicas(self, service: PlannedService, want: int) -> tuple[bool, str]:
-        """Every replica's protocol probe from the stack's network; kinds that need the
-        container itself (a healthcheck, exec, logs) rest on the task state, which Swarm
-        reports as running only once the healthcheck passes."""
-        kind = service.probe.kind
-        if kind in SQL_CLIENTS:
-            return self._probe_sql(service, want)
-        if kind not in PROTOCOL_PROBES:
-            return True, f"{want} task(s) running (the {kind} probe rests on the task state)"
-        network = self._network(service)
+    def _probe_replicas(self, service: PlannedService, want: int) -> Observation:
+        """Every replica's probe from the stack's network: the same probe object the compose
+        backend builds from the same spec (bootstrap's own probes, standard library only, in
+        the helper), a ``*_FILE`` password read from the secret's own source."""
+        params = dict(service.probe.params)
+        if params.get("password_file") and not params.get("password"):
+            secret = secret_file_value(
+                self.document, service.name, str(params["password_file"]), self.env
+            )
+            if secret is None:
+                return Observation(
+                    False,
+                    f"{params['password_file']} is not a secret of {service.name} that "
+                    "bootstrap can read (a file or environment secret of the compose file)",
+                    fatal=True,
+                )
+            params["password"] = secret
         spec = {
             "service": service.name,
-            "kind": kind,
-            "params": dict(service.probe.params),
+            "kind": service.probe.kind,
+            "params": params,
             "exposed": exposed_ports(service.service),  # as compose's probes choose the port
         }
         done = self.engine.exec(
-            self._helper(network),
+            self._helper(self._network(service)),
             ["python3", "-m", "bootstrap.backends.swarm.helper", json.dumps(spec)],
         )
         try:
             replicas = json.loads(done.output.strip().splitlines()[-1])["replicas"]
         except (IndexError, ValueError, KeyError):
-            return False, f"probe helper: {done.output.strip()[-200:] or done.exit_code}"
-        return _verdict(replicas, want)
-
-    def _probe_sql(self, service: PlannedService, want: int) -> tuple[bool, str]:
-        """SELECT 1 (or the ``query`` label's) on every replica, with the service's own
-        image's client (it has one)."""
-        params = service.probe.params
-        network = self._network(service)
-        addresses = self._addresses(network, service.name)
-        image = str(self.document["services"][service.name].get("image") or "")
-        client = SQL_CLIENTS[service.probe.kind]
-        query = str(params.get("query") or DEFAULT_QUERY)
-        replicas = []
-        for address in addresses:
-            port = str(params.get("port") or "")
-            if client == "psql":
-                args = ["-h", address, "-p", port or "5432", "-U", str(params.get("user"))]
-                args += ["-d", str(params.get("database") or "postgres"), "-tAc", query]
-                env = {"PGPASSWORD": str(params.get("password") or ""), "PGCONNECT_TIMEOUT": "2"}
-            else:
-                args = ["-h", address, "-P", port or "3306", "-u", str(params.get("user"))]
-                args += ["-N", "-e", query]
-                env = {"MYSQL_PWD": str(params.get("password") or "")}
-            done = self.engine.run_on_network(
-                image, args, network=network, stack=self.stack, env=env, entrypoint=client
+            return Observation(
+                False, f"probe helper: {done.output.strip()[-200:] or done.exit_code}"
             )
-            lines = done.output.strip().splitlines()
-            ok = done.exit_code == 0 and bool(lines) and truthy(lines[-1])
-            detail = f"`{query}` answered" if ok else (done.output.strip()[-160:] or "no answer")
-            replicas.append({"address": address, "ready": ok, "detail": detail})
-        return _verdict(replicas, want)
-
-    def _addresses(self, network: str, service: str) -> list[str]:
-        done = self.engine.exec(
-            self._helper(network),
-            [
-                "python3",
-                "-c",
-                "import sys; from bootstrap.backends.swarm.helper import replicas; "
-                "print(' '.join(replicas(sys.argv[1])))",
-                service,
-            ],
-        )
-        return done.output.split() if done.exit_code == 0 else []
+        seen = [(r["address"], Observation(bool(r["ready"]), str(r["detail"]))) for r in replicas]
+        return every_replica(seen, want)
 
     def close(self) -> None:
         for helper in self._helpers.values():
             self.engine.remove_container(helper)
         self._helpers.clear()
-
-
-def _verdict(replicas: list[dict[str, Any]], want: int) -> tuple[bool, str]:
-    ready = [r for r in replicas if r["ready"]]
-    if len(replicas) < want:
-        return False, f"{len(replicas)}/{want} replicas resolvable on the stack's network"
-    if len(ready) < len(replicas):
-        bad = next(r for r in replicas if not r["ready"])
-        return (
-            False,
-            f"{len(ready)}/{len(replicas)} replicas answer; {bad['address']}: {bad['detail']}",
-        )
-    first = replicas[0]["detail"] if replicas else ""
-    return True, f"{len(ready)} replica(s) answer: {first}"

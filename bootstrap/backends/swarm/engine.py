@@ -8,13 +8,12 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bootstrap.backends.compose.engine import HELPER_LABEL, PROJECT_LABEL, STACK_LABEL, DockerEngine
-from bootstrap.errors import EngineError
-from bootstrap.runtime import ContainerInfo, ExecResult
+from bootstrap.errors import EngineError, NoSuchObject
+from bootstrap.runtime import ContainerInfo
 
 FAILED_STATES = ("failed", "rejected")
 
@@ -83,7 +82,7 @@ class SwarmEngine(DockerEngine):
         return tasks
 
     def remove_service(self, service: str) -> None:
-        with contextlib.suppress(self._errors.NotFound):
+        with contextlib.suppress(NoSuchObject):
             self._call(self._api.remove_service, service)
 
     def stack_networks(self, stack: str) -> list[str]:
@@ -91,7 +90,7 @@ class SwarmEngine(DockerEngine):
         return [str(n["Name"]) for n in listed]
 
     def remove_network(self, name: str) -> None:
-        with contextlib.suppress(self._errors.NotFound, EngineError):
+        with contextlib.suppress(EngineError):
             self._call(self._api.remove_network, name)
 
     def service_logs(self, service: str, tail: int) -> str:
@@ -99,7 +98,7 @@ class SwarmEngine(DockerEngine):
             output = self._call(
                 self._api.service_logs, service, stdout=True, stderr=True, tail=tail
             )
-        except (EngineError, self._errors.NotFound):
+        except EngineError:
             return ""
         return b"".join(output).decode("utf-8", "replace")
 
@@ -127,36 +126,6 @@ class SwarmEngine(DockerEngine):
         self._call(self._api.put_archive, helper, "/", buffer.getvalue())
         self._call(self._api.start, helper)
         return helper
-
-    def run_on_network(
-        self,
-        image: str,
-        command: Sequence[str],
-        *,
-        network: str,
-        stack: str,
-        env: Mapping[str, str],
-        entrypoint: str,
-    ) -> ExecResult:
-        """A one-off container on the stack's network (a database client probing a replica)."""
-        created = self._call(
-            self._api.create_container,
-            image,
-            command=list(command),
-            entrypoint=[entrypoint],
-            environment=dict(env),
-            host_config=self._api.create_host_config(network_mode=network),
-            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": stack},
-        )
-        try:
-            self._call(self._api.start, created["Id"])
-            status = self._call(self._api.wait, created["Id"], timeout=30)
-            output = self._call(self._api.logs, created["Id"], stdout=True, stderr=True)
-            text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
-            return ExecResult(int(status.get("StatusCode", -1)), text)
-        finally:
-            with contextlib.suppress(Exception):
-                self._api.remove_container(created["Id"], force=True, v=True)  # its image's VOLUMEs
 
     def remove_container(self, container_id: str) -> None:
         with contextlib.suppress(Exception):

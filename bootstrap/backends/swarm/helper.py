@@ -1,6 +1,8 @@
 """Runs inside the probe helper, a container on the stack's overlay network: resolves
-``tasks.SERVICE`` to every replica and probes each with bootstrap's own HTTP, TCP and MCP
-probes. Standard library only (the helper is any image with python3 and this package).
+``tasks.SERVICE`` to every replica and probes each with the probe the registry builds for the
+spec, the very object the compose backend runs (every kind that needs no container: HTTP,
+TCP, MCP, the SQL servers with bootstrap's own clients...). Standard library only (the helper
+is any image with python3 and this package; a test checks it).
 
 ``python -m bootstrap.backends.swarm.helper '{"service": ..., "kind": ..., "params": ...}'``
 prints one JSON line: ``{"replicas": [{"address", "ready", "detail"}], "error": ...}``.
@@ -25,7 +27,7 @@ def replicas(service: str) -> list[str]:
 
 def probe_all(spec: dict[str, Any]) -> dict[str, Any]:
     from bootstrap.probes import Target, make_probe
-    from bootstrap.probespec import ProbeSpec
+    from bootstrap.probes.spec import ProbeSpec
 
     probe = make_probe(
         ProbeSpec(spec["kind"], dict(spec.get("params") or {})),
@@ -34,7 +36,7 @@ def probe_all(spec: dict[str, Any]) -> dict[str, Any]:
     addresses = replicas(spec["service"])
     results = []
     for address in addresses:
-        target = Target(spec["service"], "", None, None, dns_name=address)  # type: ignore[arg-type]
+        target = Target(spec["service"], dns_name=address)
         try:
             seen = probe.check(target)
         except Exception as exc:  # a probe that breaks is a replica not ready, said

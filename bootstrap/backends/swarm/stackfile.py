@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -275,6 +276,22 @@ def swarm_findings(document: Mapping[str, Any], plan: Plan) -> list[Finding]:
                     )
                 )
         planned = plan.services[name]
+        password_file = planned.probe.text("password_file")
+        if password_file and not planned.probe.text("password"):
+            from bootstrap.secretfiles import secret_file_value
+
+            if secret_file_value(document, name, password_file, os.environ) is None:
+                findings.append(
+                    error(
+                        "swarm-probe",
+                        f"{where}.environment",
+                        f"{name}'s probe reads its password from {password_file}, which is "
+                        "not one of its secrets with a file or environment source: the probe "
+                        "helper cannot read another node's container",
+                        f"mount the password as a secret of {name} (secrets: with file: or "
+                        "environment:), or set bootstrap.probe: docker with a healthcheck",
+                    )
+                )
         for dep in planned.depends_on:
             if dep.name not in plan.services:
                 continue

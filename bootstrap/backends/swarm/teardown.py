@@ -9,18 +9,24 @@ from collections.abc import Callable
 
 from bootstrap.backends.swarm.engine import SwarmEngine
 from bootstrap.backends.swarm.stackfile import stack_name
+from bootstrap.errors import EngineError
 from bootstrap.workspace import Workspace
 
 GONE_WAIT = 60.0
 
 
 def remove_in_reverse_order(
-    workspace: Workspace, engine: SwarmEngine, say: Callable[[str], None]
+    workspace: Workspace,
+    engine: SwarmEngine,
+    say: Callable[[str], None],
+    stopping: Callable[[], bool] = lambda: False,
 ) -> list[str]:
     stack = stack_name(workspace.plan.project)
     running = engine.stack_services(stack)
     removed: list[str] = []
     for phase in reversed(workspace.plan.phases):
+        if stopping():
+            return removed
         names = [n for n in phase.services if n in running]
         if not names:
             continue
@@ -38,7 +44,9 @@ def remove_in_reverse_order(
         removed += sorted(leftover)
     _wait_gone(engine, stack, sorted({c.service for c in engine.containers(stack, inspect=False)}))
     # The stack's networks, configs and secrets (no services are left to stop).
-    subprocess.run(["docker", "stack", "rm", stack], capture_output=True, check=False)
+    stack_rm = subprocess.run(
+        ["docker", "stack", "rm", stack], capture_output=True, text=True, check=False
+    )
     # A network stays "in use" by the tasks of removed services until Swarm reaps them (a
     # failed job's, seconds later): ask again until it goes.
     deadline = time.monotonic() + GONE_WAIT
@@ -49,6 +57,21 @@ def remove_in_reverse_order(
         for network in networks:
             engine.remove_network(network)
         time.sleep(0.5)
+    left = {
+        "services": sorted(engine.stack_services(stack)),
+        "networks": sorted(engine.stack_networks(stack)),
+        "containers": sorted(c.name for c in engine.containers(stack, inspect=False)),
+    }
+    if any(left.values()):
+        said = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in left.items() if names)
+        why = stack_rm.stderr.strip().splitlines()[-1:] if stack_rm.returncode else []
+        raise EngineError(
+            f"down left part of stack {stack} behind ({said})"
+            + (f"; docker stack rm said: {why[0]}" if why else ""),
+            location=f"stack {stack}",
+            hint="run `bootstrap --backend swarm down` again once its tasks have stopped, or "
+            "remove what is named with docker service rm / docker network rm",
+        )
     return removed
 
 
