@@ -29,7 +29,8 @@ DATA_STORE_WORDS = POSTGRES_WORDS | MYSQL_WORDS | frozenset(
         "influxdb", "cockroach", "cockroachdb", "elasticsearch", "opensearch", "kafka",
         "redpanda", "rabbitmq", "nats", "minio", "pulsar", "activemq", "artemis", "mosquitto",
         "qdrant", "weaviate", "milvus", "meilisearch", "typesense", "solr", "surrealdb",
-        "questdb",
+        "questdb", "mssql", "sqlserver", "azure-sql-edge", "oracle", "oracle-free", "oracle-xe",
+        "dynamodb", "azurite", "localstack", "emqx", "hivemq", "vernemq",
     }
 )  # fmt: skip
 REGISTRY_WORDS = frozenset(
@@ -83,7 +84,18 @@ def image_name(image: str) -> str:
     return last.split("@", 1)[0].split(":", 1)[0].lower()
 
 
-def _words(name: str) -> tuple[str, ...]:
+def image_path_name(image: str) -> str:
+    """The repository path without registry and tag, its parts joined with ``-``:
+    ``mcr.microsoft.com/mssql/server:2022`` -> ``mssql-server`` (the last part alone,
+    ``server``, says nothing)."""
+    path = image.split("@", 1)[0].rsplit(":", 1)[0] if "/" in image else image
+    parts = path.lower().split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]  # a registry host
+    return "-".join(parts[-2:])
+
+
+def name_words(name: str) -> tuple[str, ...]:
     """The words a name may match: its last component, and its last two joined."""
     parts = [p for p in re.split(r"[-_.]", name.lower()) if p]
     while len(parts) > 1 and (parts[-1] in _QUALIFIERS or _VERSION.fullmatch(parts[-1])):
@@ -98,7 +110,7 @@ def _words(name: str) -> tuple[str, ...]:
 
 def recognise(name: str) -> tuple[str, str] | None:
     """(phase, what it is) when ``name`` names known software, else None."""
-    words = _words(name)
+    words = name_words(name)
     for phase, known, what in _KINDS:
         if any(w in known for w in words):
             return phase, what
@@ -108,7 +120,7 @@ def recognise(name: str) -> tuple[str, str] | None:
 def generic_image(service: Service) -> bool:
     """Whether the image is one that says "an app" (a web server, a base image, a runtime)."""
     return bool(service.image) and any(
-        w in GENERIC_IMAGE_WORDS for w in _words(image_name(service.image))
+        w in GENERIC_IMAGE_WORDS for w in name_words(image_name(service.image))
     )
 
 
@@ -117,7 +129,7 @@ def _named_kind(service: Service) -> tuple[str, str] | None:
     it is something generic (nginx, alpine, python...): a name is trusted only when the image
     says nothing."""
     if service.image:
-        found = recognise(image_name(service.image))
+        found = recognise(image_name(service.image)) or recognise(image_path_name(service.image))
         if found:
             return found[0], f"image {service.image} is {found[1]}"
         if generic_image(service):
@@ -134,7 +146,7 @@ def database_engine(service: Service) -> str | None:
     if not generic_image(service):
         names.append(service.name)
     for name in names:
-        words = _words(name)
+        words = name_words(name)
         if any(w in POSTGRES_WORDS for w in words):
             return "postgres"
         if any(w in MYSQL_WORDS for w in words):

@@ -107,6 +107,8 @@ class Service:
     resources: Resources = field(default_factory=Resources)
     replicas: int = 1  # deploy.replicas (or the legacy `scale`): containers of this service
     post_start: bool = False  # a post_start hook: compose runs it after the start
+    command: tuple[str, ...] = ()  # as compose normalised it (a list)
+    expose: tuple[int, ...] = ()  # `expose:` ports: reachable on the networks, not published
 
     @property
     def started_by_compose(self) -> bool:
@@ -302,7 +304,21 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         resources=_resources(data),
         replicas=_replicas(data),
         post_start=bool(data.get("post_start")),
+        command=_words_of(data.get("command")),
+        expose=tuple(
+            int(str(p).split("/")[0].split("-")[0])
+            for p in data.get("expose") or ()
+            if str(p).split("/")[0].split("-")[0].isdigit()
+        ),
     )
+
+
+def _words_of(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
 
 
 def _replicas(data: Mapping[str, Any]) -> int:

@@ -10,11 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from difflib import get_close_matches
 
-from bootstrap.classify import PHASE_LABEL, ROLE_LABEL, database_engine
+from bootstrap.classify import (
+    PHASE_LABEL,
+    ROLE_LABEL,
+    generic_image,
+    image_name,
+    image_path_name,
+    name_words,
+    recognise,
+)
 from bootstrap.errors import ConfigError, raise_all
 from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
-from bootstrap.probes.registry import canonical, kinds
+from bootstrap.probes.registry import ProbeKind, kinds, recognised
 from bootstrap.probes.spec import DEFAULT_QUERY, ParamValue, ProbeSpec
 
 PROBE_LABEL = "bootstrap.probe"
@@ -22,7 +30,6 @@ OPTIONAL_LABEL = "bootstrap.optional"
 ALLOW_LABEL = "bootstrap.allow"  # risks a service accepts on purpose, comma-separated
 ALLOWANCES = ("docker-socket", "privileged", "sys-admin")
 ROLES = ("discovery",)
-SQL_PORTS = {"postgres": 5432, "mariadb": 3306}
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 __all__ = ["DEFAULT_QUERY", "ParamValue", "ProbeSpec"]
 
@@ -137,43 +144,42 @@ def _label_params(service: Service, kind: str, why: str) -> dict[str, ParamValue
 
 
 def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, ParamValue]:
-    """Credentials as the official images read them, ``*_FILE`` variables included (the
-    probe reads such a file inside the container when it runs)."""
-    if engine == "postgres":
-        user = env.get("POSTGRES_USER") or "postgres"
-        params: dict[str, ParamValue] = {
-            "port": SQL_PORTS["postgres"],
-            "user": user,
-            "database": env.get("POSTGRES_DB") or user,
-            "password": env.get("POSTGRES_PASSWORD", ""),
-        }
-        if not params["password"] and env.get("POSTGRES_PASSWORD_FILE"):
-            params["password_file"] = env["POSTGRES_PASSWORD_FILE"]
-        return params
-    user = env.get("MARIADB_USER") or env.get("MYSQL_USER") or ""
-    password = env.get("MARIADB_PASSWORD") or env.get("MYSQL_PASSWORD") or ""
-    password_file = env.get("MARIADB_PASSWORD_FILE") or env.get("MYSQL_PASSWORD_FILE") or ""
-    if not user:
-        user = "root"
-        password = env.get("MARIADB_ROOT_PASSWORD") or env.get("MYSQL_ROOT_PASSWORD") or ""
-        password_file = (
-            env.get("MARIADB_ROOT_PASSWORD_FILE") or env.get("MYSQL_ROOT_PASSWORD_FILE") or ""
-        )
-    params = {
-        "port": SQL_PORTS["mariadb"],
-        "user": user,
-        "database": env.get("MARIADB_DATABASE") or env.get("MYSQL_DATABASE") or "",
-        "password": password,
-    }
-    if not password and password_file:
-        params["password_file"] = password_file
-    return params
+    """Credentials as the official images read them (the kind's own ``derive``)."""
+    return dict(kinds()[engine].derive(env, ()))
 
 
-def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> ProbeSpec:
-    """A label wins; else the SQL server the image runs; else an MCP discovery label; else
-    the container's own healthcheck; else "completed" for one-shot jobs; else "running".
-    Raises ``ConfigError`` for a label bootstrap cannot use."""
+def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
+    """The probe kind the image's name calls for (``redis:7`` -> redis), else the service's
+    name where the image says nothing (built here, or an image we do not know): (the kind,
+    what said so). A generic image (nginx, python...) is never a server by its service name."""
+    names = (
+        [
+            (image_name(service.image), f"image {service.image}"),
+            (image_path_name(service.image), f"image {service.image}"),
+        ]
+        if service.image
+        else []
+    )
+    if not generic_image(service):
+        names.append((service.name, f"the name {service.name!r}"))
+    for index, (name, said) in enumerate(names):
+        found = recognised(name_words(name))
+        if found is not None:
+            return found, said
+        last_image_name = service.image and index == 1
+        if recognise(name) or (last_image_name and recognise(names[0][0])):
+            return None  # the image is something else we know: trust it
+    return None
+
+
+def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
+    service: Service, *, completed_by_dependents: bool = False
+) -> ProbeSpec:
+    """A label wins; else the kind the image (or the name) calls for, with the credentials
+    its documented variables give; else an MCP discovery label; else the container's own
+    healthcheck; else "completed" for one-shot jobs; else a TCP connect to the port it
+    publishes or exposes; else "running". Raises ``ConfigError`` for a label bootstrap cannot
+    use."""
     label = service.label(PROBE_LABEL)
     if PROBE_LABEL in service.labels:
         if label not in kinds():
@@ -183,15 +189,16 @@ def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> 
                 f"unknown probe kind {label!r}",
                 _suggest(label, list(kinds())) + f"kinds are: {', '.join(kinds())}",
             )
-        kind = canonical(label)
+        kind = kinds()[label]
         why = f"label {PROBE_LABEL}={label}"
-        base = sql_params(kind, service.environment) if kind in ("postgres", "mariadb") else {}
-        return ProbeSpec(kind, {**base, **_label_params(service, label, why)}, why)
-    engine = database_engine(service)
-    if engine:
-        why = f"{service.image or service.name} is a {engine} server"
-        base = sql_params(engine, service.environment)
-        return ProbeSpec(engine, {**base, **_label_params(service, engine, why)}, why)
+        base = dict(kind.derive(service.environment, service.command))
+        return ProbeSpec(kind.name, {**base, **_label_params(service, label, why)}, why)
+    found = recognised_kind(service)
+    if found is not None:
+        kind, said = found
+        why = f"{said} is a {kind.name} server"
+        base = dict(kind.derive(service.environment, service.command))
+        return ProbeSpec(kind.name, {**base, **_label_params(service, kind.name, why)}, why)
     if service.label("discovery.protocol") == "mcp":
         why = "label discovery.protocol=mcp"
         mcp: dict[str, ParamValue] = {"path": service.label("discovery.path") or DEFAULT_PATH}
@@ -204,5 +211,11 @@ def choose_probe(service: Service, *, completed_by_dependents: bool = False) -> 
     if completed_by_dependents:
         why = "a dependent waits for it to complete"
         return ProbeSpec("completed", _label_params(service, "completed", why), why)
-    why = "no healthcheck or probe label: ready once running"
+    listening = [p.target for p in service.ports] + list(service.expose)
+    if listening:
+        why = f"no known image or healthcheck; it listens on {listening[0]}: ready when that "
+        why += "port accepts a connection"
+        params: dict[str, ParamValue] = {"port": listening[0]}
+        return ProbeSpec("tcp", {**params, **_label_params(service, "tcp", why)}, why)
+    why = "no healthcheck, probe label or port: ready once running"
     return ProbeSpec("running", _label_params(service, "running", why), why)

@@ -91,7 +91,10 @@ class Settings:
     swarm_endpoint_mode: str = "vip"
     swarm_publish_mode: str = "ingress"
     swarm_resolve_image: str = "always"  # never: images that only exist on this machine
-    swarm_probe_image: str = "python:3.11-slim"  # any image with python3: the probe helper
+    # Any image with python3: the probe helper on a stack's network (Swarm's replicas, and a
+    # compose service whose port is neither published on 127.0.0.1 nor reachable by name).
+    probe_image: str = "python:3.11-slim"
+    swarm_probe_image: str = ""  # the older name of probe_image, still read
     snapshot_dir: str = ".bootstrap/snapshots"
     generate_secrets: tuple[str, ...] = ()  # secrets to create in the store when unset
     # Policies adopted as rules (errors); elsewhere they are advice: "tiers" (static addresses
@@ -105,6 +108,10 @@ class Settings:
     source: str = "defaults"
     project_source: str = ""  # where the project name came from, once resolved
     explicit: frozenset[str] = frozenset()  # the keys the settings file set
+
+    @property
+    def helper_image(self) -> str:
+        return self.swarm_probe_image or self.probe_image
 
     @property
     def prefix(self) -> str:
@@ -138,6 +145,7 @@ _SCALARS: dict[str, type] = {
     "swarm_publish_mode": str,
     "swarm_resolve_image": str,
     "swarm_probe_image": str,
+    "probe_image": str,
 }
 _KNOWN = {
     *_SCALARS,
@@ -346,7 +354,7 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "swarm_endpoint_mode": settings.swarm_endpoint_mode,
         "swarm_publish_mode": settings.swarm_publish_mode,
         "swarm_resolve_image": settings.swarm_resolve_image,
-        "swarm_probe_image": settings.swarm_probe_image,
+        "probe_image": settings.probe_image,
         "caches": dict(settings.caches),
         "tiers": {
             t.name: {"range": str(t.hosts), "phase": t.phase, "also": list(t.also)}

@@ -13,7 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bootstrap.probes.core import Probe
-from bootstrap.probes.spec import TIMEOUT, Param, ProbeSpec
+from bootstrap.probes.spec import TIMEOUT, Param, ParamValue, ProbeSpec
+
+# (the service's resolved environment, its command) -> the parameters they give the probe
+Derive = Callable[[Mapping[str, str], Sequence[str]], Mapping[str, ParamValue]]
 
 # The modules that register kinds, in the order plan --help and the docs list them.
 KIND_MODULES = (
@@ -23,6 +26,30 @@ KIND_MODULES = (
     "postgres",
     "mariadb",
     "mcp",
+    "redis",
+    "memcached",
+    "rabbitmq",
+    "nats",
+    "mqtt",
+    "kafka",
+    "etcd",
+    "zookeeper",
+    "consul",
+    "mongodb",
+    "elasticsearch",
+    "couchdb",
+    "mssql",
+    "cockroachdb",
+    "clickhouse",
+    "oracle",
+    "minio",
+    "localstack",
+    "azurite",
+    "dynamodb",
+    "keycloak",
+    "vault",
+    "smtp",
+    "influxdb",
     "exec",
     "log",
     "completed",
@@ -44,7 +71,11 @@ class ProbeKind:
     aliases: tuple[str, ...] = ()  # other label values for it (mysql -> mariadb)
     signal: str = ""  # what "ready" means, for the docs
     tested: str = ""  # what it is tested against: "real server" or "handshake peer"
-    defaults: Mapping[str, object] = field(default_factory=dict)
+    # Recognition: the name words of the images that run it (`redis`, `valkey`...), and the
+    # parameters its image's documented variables and command give (credentials, a port).
+    images: frozenset[str] = frozenset()
+    derive: Derive = field(default=lambda _env, _command: {})
+    phase: str = ""  # the phase such a server belongs in, where the name words do not say
 
     @property
     def label_params(self) -> Mapping[str, Param]:
@@ -66,6 +97,11 @@ def kinds() -> Mapping[str, ProbeKind]:
     if not _LOADED:
         for module in KIND_MODULES:
             importlib.import_module(f"bootstrap.probes.{module}")
+        # In KIND_MODULES' order, whichever module a caller imported first.
+        order = {name: index for index, name in enumerate(KIND_MODULES)}
+        ranked = sorted(_KINDS.items(), key=lambda item: order.get(item[1].name, len(order)))
+        _KINDS.clear()
+        _KINDS.update(ranked)
         _LOADED.append(True)
     return _KINDS
 
@@ -84,6 +120,14 @@ class UnknownKind(ValueError):
     """A kind no module registers."""
 
 
+def recognised(words: Sequence[str]) -> ProbeKind | None:
+    """The kind whose images a name's words say (``redis`` -> redis), or None."""
+    for found in kinds().values():
+        if found.images and any(w in found.images for w in words):
+            return found
+    return None
+
+
 def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:
     """Build the strategy for a spec (parameters parsed in planning). ``exposed``: the
     service's container ports, in order. A kind nobody registers is an error."""
@@ -98,3 +142,34 @@ def port_of(spec: ProbeSpec, exposed: Sequence[int], default: int) -> int:
     if "port" in spec.params:
         return int(spec.number("port", default))
     return exposed[0] if exposed else default
+
+
+def server_port(spec: ProbeSpec, exposed: Sequence[int], default: int) -> int:
+    """For a known server: the ``port`` parameter, else its default port where the service
+    publishes it or publishes nothing, else the first port it publishes (a server moved to
+    another port publishes that one)."""
+    if "port" in spec.params:
+        return int(spec.number("port", default))
+    return default if default in exposed or not exposed else exposed[0]
+
+
+TABLE_BEGIN, TABLE_END = "<!-- probe-kinds:begin -->", "<!-- probe-kinds:end -->"
+
+
+def kinds_table() -> str:
+    """The probe kinds as docs/recognition.md shows them (a unit test keeps the page equal)."""
+    rows = [
+        "| kind | recognised from | ready when | label parameters | tested against |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    seen: set[str] = set()
+    for found in kinds().values():
+        if found.name in seen:
+            continue
+        seen.add(found.name)
+        names = ", ".join(f"`{w}`" for w in sorted(found.images)) or "a label (or its rule)"
+        if found.aliases:
+            names += f"; label also `{'`, `'.join(found.aliases)}`"
+        params = ", ".join(f"`{p}`" for p in sorted(found.label_params)) or "-"
+        rows.append(f"| `{found.name}` | {names} | {found.signal} | {params} | {found.tested} |")
+    return "\n".join([TABLE_BEGIN, *rows, TABLE_END])

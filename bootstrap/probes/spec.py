@@ -82,8 +82,12 @@ class ProbeSpec:
     reason: str = ""
 
     def public(self) -> dict[str, str]:
-        """Parameters safe to print (no passwords)."""
-        return {k: str(v) for k, v in sorted(self.params.items()) if k not in SECRET_PARAMS}
+        """Parameters safe to print (no passwords); an empty one is said as ``none``."""
+        return {
+            k: str(v) if v != "" else "none"
+            for k, v in sorted(self.params.items())
+            if k not in SECRET_PARAMS
+        }
 
     def describe(self) -> str:
         shown = " ".join(f"{k}={v}" for k, v in self.public().items())

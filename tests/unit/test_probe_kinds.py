@@ -211,3 +211,14 @@ def test_the_swarm_helper_imports_only_the_standard_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_docs_table_lists_every_kind_as_the_registry_has_it() -> None:
+    from pathlib import Path
+
+    from bootstrap.probes.registry import kinds_table
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "recognition.md").read_text()
+    assert kinds_table() in page, "the table in docs/recognition.md is out of date"
+    for name in kinds():
+        assert f"`{name}`" in page

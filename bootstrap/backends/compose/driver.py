@@ -12,14 +12,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from bootstrap.backends.compose.cli import ComposeCLI
+from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
 from bootstrap.errors import EngineError
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
-from bootstrap.probes import SystemClock, run_probe
+from bootstrap.probes import Probe, SystemClock, Target, run_probe
+from bootstrap.probes import kind as kind_of
+from bootstrap.probes.docker import WithHealthcheck
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.scheduler import Event, EventKind, Outcome, Reporter, Scheduler
-from bootstrap.targets import effective_healthcheck, target_and_probe
+from bootstrap.targets import effective_healthcheck, exposed_ports, target_and_probe
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -36,6 +39,7 @@ class DockerDriver:
     on_network: bool = False
     creation: Creation | None = None
     compose: ComposeCLI | None = None  # starts what needs compose itself (hooks, inline files)
+    helper: ProbeHelper | None = None  # probes from the stack's network where ports are not
     report: Reporter = lambda _event: None  # each change of a probe's outcome, as it happens
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _refreshed: bool = False
@@ -121,6 +125,18 @@ class DockerDriver:
                 service, info, self.engine, self.watch, self.on_network
             )
             target.window = 2.0
+            remote = self._over_the_network(service, info, probe, target, len(replicas))
+            if remote is not None:  # one helper attempt probes every replica
+                return run_probe(
+                    remote,
+                    target,
+                    timeout=timeout,
+                    clock=SystemClock(),
+                    cancelled=cancelled,
+                    on_change=self._observer(service, ""),
+                    long_running=service.long_running,
+                    between=self.watch.wait,
+                )
             left = max(0.0, timeout - (time.monotonic() - began))
             result = run_probe(
                 probe,
@@ -149,6 +165,40 @@ class DockerDriver:
             attempts,
             time.monotonic() - began,
         )
+
+    def _over_the_network(
+        self,
+        service: PlannedService,
+        info: ContainerInfo,
+        probe: Probe,
+        target: Target,
+        want: int,
+    ) -> Probe | None:
+        """The probe from a helper on the stack's network, where it needs only the network
+        and its port is not reachable from here (not published on 127.0.0.1, not by name)."""
+        inner = probe.probe if isinstance(probe, WithHealthcheck) else probe
+        port = getattr(inner, "port", None)
+        found = kind_of(service.probe.kind)
+        if (
+            self.helper is None
+            or found is None
+            or found.needs_container
+            or not isinstance(port, int)
+            or target.endpoint(port) is not None
+            or not info.addresses
+        ):
+            return None
+        main = self.workspace.stack.networks.get(self.workspace.settings.network)
+        network = main.name if main and main.name in info.addresses else sorted(info.addresses)[0]
+        remote: Probe = OverTheNetwork(
+            self.helper,
+            network,
+            service.name,
+            service.probe,
+            exposed_ports(service.service),
+            want,
+        )
+        return WithHealthcheck(remote) if isinstance(probe, WithHealthcheck) else remote
 
     def _observer(self, service: PlannedService, replica: str) -> Callable[[Observation], None]:
         def observed(seen: Observation) -> None:
@@ -355,6 +405,7 @@ def bring_up(
         on_network=in_container(),
         creation=creation,
         compose=compose,
+        helper=ProbeHelper(engine, workspace.settings.helper_image, project),
         report=reporter,
     )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel)
@@ -362,3 +413,5 @@ def bring_up(
         return scheduler.run()
     finally:
         stop.set()
+        if driver.helper is not None:
+            driver.helper.close()

@@ -10,6 +10,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Self
 
 from bootstrap.errors import EngineError, EngineGone, NoSuchObject
@@ -501,3 +502,41 @@ class DockerEngine:
     def version(self) -> dict[str, str]:
         info = self._call(self._api.version)
         return {"engine": str(info.get("Version")), "api": str(info.get("ApiVersion"))}
+
+    # --- the probe helper -------------------------------------------------------------------
+
+    def start_probe_helper(self, image: str, network: str, project: str, package: Path) -> str:
+        """A helper on the stack's network, with this package copied in,
+        so it can probe every replica by its address there."""
+        created = self._call(
+            self._api.create_container,
+            image,
+            command=["sleep", "infinity"],
+            environment={"PYTHONPATH": "/opt/bootstrap-probe", "PYTHONDONTWRITEBYTECODE": "1"},
+            host_config=self._api.create_host_config(network_mode=network),
+            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
+        )
+        helper = str(created["Id"])
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(
+                str(package),
+                arcname="opt/bootstrap-probe/bootstrap",
+                filter=lambda info: None if "__pycache__" in info.name else info,
+            )
+        self._call(self._api.put_archive, helper, "/", buffer.getvalue())
+        self._call(self._api.start, helper)
+        return helper
+
+    def remove_container(self, container_id: str) -> None:
+        """Best effort, with its anonymous volumes: it may be gone already."""
+        with contextlib.suppress(EngineError):
+            self._call(self._api.remove_container, container_id, force=True, v=True)
+
+    def ensure_image(self, image: str) -> None:
+        """Pull ``image`` where the engine does not have it (a helper's image)."""
+        if not self.image_exists(image):
+            repository, tag = image, "latest"
+            if ":" in image.rsplit("/", 1)[-1]:
+                repository, _sep, tag = image.rpartition(":")
+            self._call(self._api.pull, repository, tag=tag)

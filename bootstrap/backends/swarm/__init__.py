@@ -116,7 +116,7 @@ class SwarmBackend(ComposeBackend):
             options,
             timeout if timeout is not None else settings.probe_timeout,
             reporter,
-            settings.swarm_probe_image,
+            settings.helper_image,
             dict(workspace.compose.env),
         )
         reporter(Event("", EventKind.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))

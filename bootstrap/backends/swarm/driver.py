@@ -6,7 +6,6 @@ replica answering its protocol probe from a helper on the stack's network)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import threading
 import time
@@ -14,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import bootstrap
+from bootstrap.backends.probehelper import ProbeHelper
 from bootstrap.backends.swarm.engine import FAILED_STATES, SwarmEngine, TaskInfo
 from bootstrap.backends.swarm.stackfile import (
     SwarmOptions,
@@ -27,7 +26,7 @@ from bootstrap.errors import EngineError
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
 from bootstrap.probes import Backoff, Clock, SystemClock, kind, poll
-from bootstrap.probes.core import every_replica
+from bootstrap.probes.spec import ProbeSpec
 from bootstrap.scheduler import Event, EventKind
 from bootstrap.secretfiles import secret_file_value
 from bootstrap.targets import exposed_ports
@@ -101,9 +100,8 @@ class SwarmDriver:
         self.deployed: list[str] = []
         self._existing: set[str] | None = None  # the stack's services before this run
         self._deploy_lock = threading.Lock()
-        self._helpers: dict[str, str] = {}  # network -> helper container
+        self.helper = ProbeHelper(engine, probe_image, self.stack)
         self.digests = file_digests(file_paths(document))
-        self._helper_lock = threading.Lock()
 
     def swarm_service(self, name: str) -> str:
         return f"{self.stack}_{name}"
@@ -207,15 +205,6 @@ class SwarmDriver:
         networks = sorted(self.document["services"][service.name].get("networks") or {})
         return f"{self.stack}_{networks[0] if networks else 'default'}"
 
-    def _helper(self, network: str) -> str:
-        with self._helper_lock:
-            if network not in self._helpers:
-                package = Path(bootstrap.__file__).parent
-                self._helpers[network] = self.engine.start_probe_helper(
-                    self.probe_image, network, self.stack, package
-                )
-            return self._helpers[network]
-
     def _probe_replicas(self, service: PlannedService, want: int) -> Observation:
         """Every replica's probe from the stack's network: the same probe object the compose
         backend builds from the same spec (bootstrap's own probes, standard library only, in
@@ -233,26 +222,14 @@ class SwarmDriver:
                     fatal=True,
                 )
             params["password"] = secret
-        spec = {
-            "service": service.name,
-            "kind": service.probe.kind,
-            "params": params,
-            "exposed": exposed_ports(service.service),  # as compose's probes choose the port
-        }
-        done = self.engine.exec(
-            self._helper(self._network(service)),
-            ["python3", "-m", "bootstrap.backends.swarm.helper", json.dumps(spec)],
+        return self.helper.probe(
+            self._network(service),
+            service.name,
+            f"tasks.{service.name}",
+            ProbeSpec(service.probe.kind, params),
+            exposed_ports(service.service),  # as compose's probes choose the port
+            want,
         )
-        try:
-            replicas = json.loads(done.output.strip().splitlines()[-1])["replicas"]
-        except (IndexError, ValueError, KeyError):
-            return Observation(
-                False, f"probe helper: {done.output.strip()[-200:] or done.exit_code}"
-            )
-        seen = [(r["address"], Observation(bool(r["ready"]), str(r["detail"]))) for r in replicas]
-        return every_replica(seen, want)
 
     def close(self) -> None:
-        for helper in self._helpers.values():
-            self.engine.remove_container(helper)
-        self._helpers.clear()
+        self.helper.close()

@@ -6,12 +6,9 @@ status and doctor work as on compose for the tasks on this node."""
 from __future__ import annotations
 
 import contextlib
-import io
-import tarfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from bootstrap.backends.compose.engine import HELPER_LABEL, PROJECT_LABEL, STACK_LABEL, DockerEngine
+from bootstrap.backends.compose.engine import STACK_LABEL, DockerEngine
 from bootstrap.errors import EngineError, NoSuchObject
 from bootstrap.runtime import ContainerInfo
 
@@ -101,32 +98,3 @@ class SwarmEngine(DockerEngine):
         except EngineError:
             return ""
         return b"".join(output).decode("utf-8", "replace")
-
-    # --- the probe helper -------------------------------------------------------------------
-
-    def start_probe_helper(self, image: str, network: str, stack: str, package: Path) -> str:
-        """A helper on the stack's (attachable) overlay network, with this package copied in,
-        so it can probe every replica by its address there."""
-        created = self._call(
-            self._api.create_container,
-            image,
-            command=["sleep", "infinity"],
-            environment={"PYTHONPATH": "/opt/bootstrap-probe", "PYTHONDONTWRITEBYTECODE": "1"},
-            host_config=self._api.create_host_config(network_mode=network),
-            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": stack},
-        )
-        helper = str(created["Id"])
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            archive.add(
-                str(package),
-                arcname="opt/bootstrap-probe/bootstrap",
-                filter=lambda info: None if "__pycache__" in info.name else info,
-            )
-        self._call(self._api.put_archive, helper, "/", buffer.getvalue())
-        self._call(self._api.start, helper)
-        return helper
-
-    def remove_container(self, container_id: str) -> None:
-        with contextlib.suppress(Exception):
-            self._api.remove_container(container_id, force=True, v=True)

@@ -16,10 +16,11 @@ import sys
 from typing import Any
 
 
-def replicas(service: str) -> list[str]:
-    """Every task's address on this network (DNS round robin's ``tasks.NAME``)."""
+def replicas(name: str) -> list[str]:
+    """Every address ``name`` has on this network: ``tasks.NAME`` lists a Swarm service's
+    tasks, a compose service's name every replica."""
     try:
-        found = socket.getaddrinfo(f"tasks.{service}", None, proto=socket.IPPROTO_TCP)
+        found = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
         return []
     return sorted({str(entry[4][0]) for entry in found})
@@ -33,7 +34,7 @@ def probe_all(spec: dict[str, Any]) -> dict[str, Any]:
         ProbeSpec(spec["kind"], dict(spec.get("params") or {})),
         exposed=[int(p) for p in spec.get("exposed") or ()],
     )
-    addresses = replicas(spec["service"])
+    addresses = replicas(spec.get("resolve") or f"tasks.{spec['service']}")
     results = []
     for address in addresses:
         target = Target(spec["service"], dns_name=address)
