@@ -67,6 +67,7 @@ register(
         "http",
         {"port": PORT, "path": Param(path), "status": Param(status), "body": Param(regex)},
         _build,
+        in_container=True,
         signal="`GET path` answers `status` (200), the body matching `body` where given",
         tested="real server",
     )

@@ -78,6 +78,7 @@ register(
         SQL_PARAMS,
         _build,
         aliases=("mysql",),
+        in_container=True,
         signal="`SELECT 1` (or `query`) answered with the service's own credentials "
         "(MARIADB_*/MYSQL_* user, password, database, *_FILE included)",
         tested="real server (MariaDB); MySQL 8's caching_sha2_password against a handshake peer",

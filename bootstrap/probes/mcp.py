@@ -55,6 +55,7 @@ register(
         "mcp",
         {"port": PORT, "path": Param(path)},
         _build,
+        in_container=True,
         signal="the MCP handshake: initialize, notifications/initialized, tools/list, checked",
         tested="real server",
     )

@@ -68,6 +68,7 @@ register(
         "postgres",
         SQL_PARAMS,
         _build,
+        in_container=True,
         signal="`SELECT 1` (or `query`, whose first value must be true) answered with the "
         "service's own credentials (POSTGRES_USER/_PASSWORD/_DB, *_FILE included)",
         tested="real server",

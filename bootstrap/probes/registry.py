@@ -68,6 +68,9 @@ class ProbeKind:
     # The container itself (exec, logs): then a probe can run only where bootstrap reaches
     # the container (compose); on Swarm such a kind rests on the task's state.
     needs_container: bool = False
+    # Where its port is not reachable from here, it can still ask from inside the container
+    # (psql, nc, wget in the image): no probe helper needed on compose.
+    in_container: bool = False
     aliases: tuple[str, ...] = ()  # other label values for it (mysql -> mariadb)
     signal: str = ""  # what "ready" means, for the docs
     tested: str = ""  # what it is tested against: "real server" or "handshake peer"

@@ -40,6 +40,7 @@ register(
         "tcp",
         {"port": PORT},
         _build,
+        in_container=True,
         signal="the port accepts a TCP connection",
         tested="real server",
     )

@@ -190,7 +190,7 @@ def test_scale_profile_on_swarm_behind_swarms_own_service_discovery(
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
         ready = {e["service"]: e for e in events if e.get("state") == "ready"}
-        assert "3 replica(s) answer: MCP" in ready["scuba-mcp-scaled"]["detail"]
+        assert "3 replicas ready: MCP" in ready["scuba-mcp-scaled"]["detail"]
         assert "streaming" in ready["postgres-replica"]["detail"]
         assert "MCP" in ready["scuba-mcp-lb"]["detail"]
 

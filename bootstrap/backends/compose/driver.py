@@ -183,6 +183,7 @@ class DockerDriver:
             self.helper is None
             or found is None
             or found.needs_container
+            or found.in_container  # it asks from inside the container instead
             or not isinstance(port, int)
             or target.endpoint(port) is not None
             or not info.addresses
