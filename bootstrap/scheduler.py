@@ -153,7 +153,7 @@ class Go(Enum):
 
 
 @dataclass(frozen=True)
-class Verdict:
+class DependencyVerdict:
     go: Go
     upstream: str | None = None  # the dependency that decided SKIP
     upstream_status: Status | None = None
@@ -201,7 +201,7 @@ class Scheduler:
         self.cancel = cancel or threading.Event()
         self._done = threading.Event()  # tells leftover workers the run is over
         self._links: dict[str, str | None] = {}
-        self._verdicts: dict[str, Verdict] = {}
+        self._verdicts: dict[str, DependencyVerdict] = {}
         self._gone: EngineGone | None = None
 
     def _emit(self, name: str, state: EventKind, detail: str = "") -> None:
@@ -353,20 +353,22 @@ class Scheduler:
         name: str,
         results: dict[str, Result],
         started: dict[str, float],
-    ) -> Verdict:
+    ) -> DependencyVerdict:
         notes = []
         for dep in self.plan.services[name].depends_on:
             outcome = results.get(dep.name)
             if dep.condition == "service_started" and dep.name in started:
                 continue
             if outcome is None:
-                return Verdict(Go.WAIT)
+                return DependencyVerdict(Go.WAIT)
             if outcome.status.usable:
                 continue
             if dep.required:
-                return Verdict(Go.SKIP, upstream=dep.name, upstream_status=outcome.status)
+                return DependencyVerdict(Go.SKIP, upstream=dep.name, upstream_status=outcome.status)
             notes.append(f"{dep.name} unavailable ({outcome.status.value})")
-        return Verdict(Go.DEGRADED, unavailable=tuple(notes)) if notes else Verdict(Go.GO)
+        if notes:
+            return DependencyVerdict(Go.DEGRADED, unavailable=tuple(notes))
+        return DependencyVerdict(Go.GO)
 
     def _critical_link(
         self, name: str, results: dict[str, Result], barrier: str | None
@@ -412,7 +414,7 @@ class Scheduler:
                 waited_for=link,
             )
         if probe.ready:
-            verdict = self._verdicts.get(name, Verdict(Go.GO))
+            verdict = self._verdicts.get(name, DependencyVerdict(Go.GO))
             status = Status.DEGRADED if verdict.go is Go.DEGRADED else Status.READY
             detail = probe.detail + (f" ({verdict.describe()})" if verdict.describe() else "")
             return self._final(

@@ -27,7 +27,7 @@ def reset(
     ctx: CliContext, yes: bool, caches: bool, no_snapshot: bool, dry_run: bool, as_json: bool
 ) -> None:
     """Down, snapshot and remove the project's data volumes (label and prefix both required)."""
-    from bootstrap.teardown import reset as reset_
+    from bootstrap.snapshots import reset as reset_
 
     workspace = ctx.workspace(("*",))
     backend = ctx.backend()
@@ -81,8 +81,8 @@ def reset(
 @click.pass_obj
 def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: bool) -> None:
     """Put a snapshot (default: the latest) back into its volumes."""
-    from bootstrap.teardown import list_snapshots
-    from bootstrap.teardown import restore as restore_
+    from bootstrap.snapshots import list_snapshots
+    from bootstrap.snapshots import restore as restore_
 
     workspace = ctx.workspace(("*",))
     if list_only:

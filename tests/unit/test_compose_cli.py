@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.backends.compose.cli import base_args, classify_failure, parse_version
+from bootstrap.backends.compose.composecli import base_args, classify_failure, parse_version
 from bootstrap.errors import ConfigError, EngineError
 from bootstrap.runtime import ComposeProject
 

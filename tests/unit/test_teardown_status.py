@@ -8,8 +8,8 @@ import pytest
 from bootstrap.backends.compose.driver import Creation
 from bootstrap.errors import NoSpaceError
 from bootstrap.runtime import ContainerInfo, VolumeInfo
+from bootstrap.snapshots import cache_volumes, data_volumes, ensure_room
 from bootstrap.status import collect_status
-from bootstrap.teardown import cache_volumes, data_volumes, ensure_room
 
 from .fakes import FakeEngine, workspace
 

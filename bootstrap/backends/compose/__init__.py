@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from bootstrap.backends.compose.cli import MINIMUM_VERSION, ComposeCLI
+from bootstrap.backends.compose.composecli import MINIMUM_VERSION, ComposeCLI
 
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
@@ -81,7 +81,7 @@ class ComposeBackend:
         say: Callable[[str], None],
         stopping: Callable[[], bool] = lambda: False,
     ) -> list[str]:
-        from bootstrap.teardown import stop_in_reverse_order
+        from bootstrap.backends.compose.stop import stop_in_reverse_order
 
         stopped = stop_in_reverse_order(workspace, self.engine, say, stopping)
         if not stopping():

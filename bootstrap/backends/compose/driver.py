@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
-from bootstrap.backends.compose.cli import ComposeCLI
+from bootstrap.backends.compose.composecli import ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
 from bootstrap.errors import EngineError
 from bootstrap.outcome import Observation, ProbeResult

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from bootstrap.backends.compose import ComposeBackend
-from bootstrap.backends.compose.cli import ComposeCLI
+from bootstrap.backends.compose.composecli import ComposeCLI
 from bootstrap.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""``down``, ``reset`` and ``restore``: stop in reverse phase order, never lose data."""
+"""``reset`` and ``restore``: the project's data volumes, snapshotted first, never lost."""
 
 from __future__ import annotations
 
@@ -7,55 +7,19 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bootstrap.caches import helper_image
 from bootstrap.errors import ConfigError, NoSpaceError, NotFoundError
-from bootstrap.runtime import ContainerInfo, Engine, VolumeInfo
+from bootstrap.runtime import Engine, VolumeInfo
 from bootstrap.workspace import Workspace
 
 if TYPE_CHECKING:
     from bootstrap.backends import Backend
 
 Say = Callable[[str], None]
-
-
-def stop_in_reverse_order(
-    workspace: Workspace, engine: Engine, say: Say, stopping: Callable[[], bool] = lambda: False
-) -> list[str]:
-    """Stop the project's containers phase by phase, monitoring first, databases last;
-    ``stopping`` (SIGTERM) ends it between two phases, the earlier ones still running."""
-    containers: dict[str, list[ContainerInfo]] = {}
-    for info in engine.containers(workspace.compose.name):  # every replica of each service
-        containers.setdefault(info.service, []).append(info)
-    stopped: list[str] = []
-    phases = [p.services for p in reversed(workspace.plan.phases)]
-    known = {n for names in phases for n in names}
-    strays = [n for n in containers if n not in known]  # other profiles: stop them first
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for names in [tuple(strays), *phases]:
-            if stopping():
-                break
-            running = [
-                c
-                for n in names
-                for c in containers.get(n, ())
-                if c.state in ("running", "restarting")
-            ]
-            if running:
-                say("stopping " + ", ".join(dict.fromkeys(c.service for c in running)))
-            list(pool.map(lambda c: engine.stop(c.id, _grace(workspace, c.service)), running))
-            stopped += list(dict.fromkeys(c.service for c in running))
-    return stopped
-
-
-def _grace(workspace: Workspace, service: str) -> int:
-    """Seconds to wait before SIGKILL: the service's stop_grace_period (10 s by default)."""
-    declared = workspace.stack.services.get(service)
-    return max(0, round(declared.stop_grace)) if declared else 10
 
 
 def data_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
