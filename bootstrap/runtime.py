@@ -1,7 +1,7 @@
 """What bootstrap needs of a container engine, as plain data and small protocols.
 
 No Docker import here: the planner, the probes and the scheduler depend on this module, and
-each backend (compose today) implements it. Callers ask for the protocol they need
+each backend (compose, Swarm) implements it. Callers ask for the protocol they need
 (``Inspector``, ``Operator``, ``VolumeStore``); an adapter answers all of them (``Engine``).
 """
 

@@ -1,8 +1,10 @@
 """The one place a backend is chosen. Everything after this talks to ``Backend``.
 
 A backend answers the engine protocols (``runtime.Engine``), loads the compose model, brings
-a workspace up phase by phase and takes it down. Compose is the one there is today; its
-Docker SDK and compose CLI live only under ``backends/compose/``.
+a workspace up phase by phase and takes it down. Two are peers: compose (``backends/compose/``:
+the compose CLI, compose's labels, its stop order) and Swarm (``backends/swarm/``: the stack
+file, Swarm's API and labels, its teardown); the Docker plumbing they share is
+``backends/docker.py`` (the SDK adapter, typed errors) and ``backends/probehelper.py``.
 """
 
 from __future__ import annotations

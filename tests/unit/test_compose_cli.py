@@ -66,7 +66,8 @@ def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
     two workspaces resetting at once must both get their sizes."""
     import docker.errors
 
-    from bootstrap.backends.compose import engine as adapter
+    from bootstrap.backends import docker as adapter
+    from bootstrap.backends.compose.labels import COMPOSE
 
     class Api:
         calls = 0
@@ -79,7 +80,7 @@ def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
                 )
             return {"Volumes": [{"Name": "v", "UsageData": {"Size": 42}}]}
 
-    engine = adapter.DockerEngine(Api())
+    engine = adapter.DockerEngine(Api(), COMPOSE)
     assert engine.volume_sizes() == {"v": 42}
     assert Api.calls == 3
 
@@ -87,6 +88,6 @@ def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
         def df(self) -> dict[str, object]:
             raise docker.errors.APIError("500", explanation="something else")
 
-    engine._api = Broken()  # type: ignore[attr-defined]
+    engine.api = Broken()
     with pytest.raises(EngineError, match="something else"):
         engine.volume_sizes()

@@ -11,8 +11,10 @@ import docker.errors
 import pytest
 import requests
 
-from bootstrap.backends.compose.engine import DockerEngine
-from bootstrap.backends.swarm.engine import SwarmEngine
+from bootstrap.backends.compose.labels import COMPOSE
+from bootstrap.backends.docker import DockerEngine
+from bootstrap.backends.swarm.engine import SwarmServices
+from bootstrap.backends.swarm.labels import STACK
 from bootstrap.errors import EngineError, EngineGone, NoSuchObject
 
 INSPECTED: dict[str, Any] = {
@@ -117,7 +119,7 @@ def not_found() -> docker.errors.NotFound:
 
 
 def test_an_inspected_container_is_read_whole() -> None:
-    info = DockerEngine(FakeApi()).container("x")
+    info = DockerEngine(FakeApi(), COMPOSE).container("x")
     assert (info.name, info.service, info.project, info.state) == (
         "shop-db-1",
         "db",
@@ -133,7 +135,7 @@ def test_an_inspected_container_is_read_whole() -> None:
 
 def test_the_list_summary_skips_helpers_and_reads_health_from_the_status() -> None:
     api = FakeApi()
-    listed = DockerEngine(api).containers("shop", inspect=False)
+    listed = DockerEngine(api, COMPOSE).containers("shop", inspect=False)
     assert [c.name for c in listed] == ["shop-db-1"]
     assert listed[0].health == "starting" and listed[0].ports == {5432: 15432}
     assert listed[0].created_at.startswith("2025-12-01T")
@@ -142,7 +144,8 @@ def test_the_list_summary_skips_helpers_and_reads_health_from_the_status() -> No
 
 def test_exec_returns_the_exit_code_and_output() -> None:
     api = FakeApi()
-    done = DockerEngine(api).exec("x", ["psql", "-c", "SELECT 1"], env={"PGPASSWORD": "pw"})
+    engine = DockerEngine(api, COMPOSE)
+    done = engine.exec("x", ["psql", "-c", "SELECT 1"], env={"PGPASSWORD": "pw"})
     assert (done.exit_code, done.output) == (0, "1\n")
     assert api.calls[0][2]["environment"] == {"PGPASSWORD": "pw"}
 
@@ -163,7 +166,7 @@ def test_exec_returns_the_exit_code_and_output() -> None:
 def test_engine_errors_are_mapped_once_with_their_text(
     raised: Exception, expected: type[Exception], said: str
 ) -> None:
-    engine = DockerEngine(FakeApi(inspect_container=raised))
+    engine = DockerEngine(FakeApi(inspect_container=raised), COMPOSE)
     with pytest.raises(expected) as caught:
         engine.container("x")
     assert said in str(caught.value)
@@ -172,12 +175,12 @@ def test_engine_errors_are_mapped_once_with_their_text(
 
 
 def test_a_vanished_container_is_not_a_crash_of_the_listing() -> None:
-    engine = DockerEngine(FakeApi(inspect_container=not_found()))
+    engine = DockerEngine(FakeApi(inspect_container=not_found()), COMPOSE)
     assert engine.containers("shop") == []  # gone between the list and the inspect
 
 
 def test_swarm_tasks_are_read_with_their_failure() -> None:
-    (task,) = SwarmEngine(FakeApi()).tasks("shop_db")
+    (task,) = SwarmServices(DockerEngine(FakeApi(), STACK)).tasks("shop_db")
     assert (task.state, task.desired, task.exit_code, task.container_id) == (
         "failed",
         "running",
@@ -185,3 +188,23 @@ def test_swarm_tasks_are_read_with_their_failure() -> None:
         "c1",
     )
     assert "non-zero exit" in task.error
+
+
+def test_each_backend_reads_containers_in_its_own_vocabulary() -> None:
+    """A Swarm task's container: no compose label, the stack's namespace and service name."""
+    task = {
+        **LISTED,
+        "Labels": {
+            "com.docker.stack.namespace": "shop",
+            "com.docker.swarm.service.name": "shop_db",
+        },
+    }
+
+    class TaskApi(FakeApi):
+        def containers(self, **kwargs: Any) -> Any:
+            return self._answer("containers", [task], **kwargs)
+
+    (info,) = DockerEngine(TaskApi(), STACK).containers("shop", inspect=False)
+    assert (info.project, info.service) == ("shop", "db")
+    (as_compose,) = DockerEngine(TaskApi(), COMPOSE).containers("shop", inspect=False)
+    assert (as_compose.project, as_compose.service) == ("", "")  # compose's labels are absent

@@ -32,9 +32,10 @@ class ComposeBackend:
         return self._engine
 
     def _make_engine(self) -> Engine:
-        from bootstrap.backends.compose.engine import DockerEngine
+        from bootstrap.backends.compose.labels import COMPOSE
+        from bootstrap.backends.docker import DockerEngine
 
-        return DockerEngine.from_env()
+        return DockerEngine.from_env(COMPOSE)
 
     @property
     def loader(self) -> ModelLoader:
@@ -109,6 +110,6 @@ def warm_engine_import() -> None:
     """Import the Docker SDK (about 80 ms) in a thread while the caller waits on compose."""
 
     def load() -> None:
-        import bootstrap.backends.compose.engine  # noqa: F401
+        import bootstrap.backends.docker  # noqa: F401
 
     threading.Thread(target=load, daemon=True).start()

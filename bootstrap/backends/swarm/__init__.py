@@ -11,15 +11,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from bootstrap.backends.compose import ComposeBackend
 from bootstrap.backends.compose.composecli import ComposeCLI
 from bootstrap.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:
-    from bootstrap.backends.swarm.engine import SwarmEngine
-    from bootstrap.runtime import ComposeProject, Engine
+    from bootstrap.backends.docker import DockerEngine
+    from bootstrap.backends.swarm.engine import SwarmServices
+    from bootstrap.runtime import ComposeProject, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
@@ -38,24 +38,39 @@ class RecordingCLI(ComposeCLI):
         return self.document
 
 
-class SwarmBackend(ComposeBackend):
-    """Compose's loader and its version checks; Swarm's engine, bring-up and teardown."""
+class SwarmBackend:
+    """A peer of the compose backend, by composition: compose's CLI loads the model (and says
+    its version), the shared Docker plumbing reads this node's task containers with Swarm's
+    vocabulary, Swarm's own API deploys and watches the services."""
 
     name = "swarm"
 
     def __init__(self) -> None:
-        super().__init__()
         self.recording = RecordingCLI()
-        self.cli = self.recording
-
-    def _make_engine(self) -> Engine:
-        from bootstrap.backends.swarm.engine import SwarmEngine
-
-        return SwarmEngine.from_env()
+        self._engine: DockerEngine | None = None
+        self._swarm: SwarmServices | None = None
 
     @property
-    def swarm(self) -> SwarmEngine:
-        return cast("SwarmEngine", self.engine)
+    def engine(self) -> DockerEngine:
+        """Connected on first use (``plan --offline`` never connects)."""
+        if self._engine is None:
+            from bootstrap.backends.docker import DockerEngine
+            from bootstrap.backends.swarm.labels import STACK
+
+            self._engine = DockerEngine.from_env(STACK)
+        return self._engine
+
+    @property
+    def swarm(self) -> SwarmServices:
+        if self._swarm is None:
+            from bootstrap.backends.swarm.engine import SwarmServices
+
+            self._swarm = SwarmServices(self.engine)
+        return self._swarm
+
+    @property
+    def loader(self) -> ModelLoader:
+        return self.recording
 
     def warm_up(self) -> None:
         from bootstrap.backends.compose import warm_engine_import
@@ -65,6 +80,15 @@ class SwarmBackend(ComposeBackend):
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
             raise EngineError("this engine is not part of a swarm", hint=NOT_A_SWARM)
+
+    def versions_seen(self) -> dict[str, str]:
+        found = self.recording.seen_version
+        return {"compose": ".".join(map(str, found))} if found else {}
+
+    def tool_version(self, workspace: Workspace) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        from bootstrap.backends.compose.composecli import MINIMUM_VERSION
+
+        return self.recording.version(dict(workspace.compose.env)), MINIMUM_VERSION
 
     UNSUPPORTED: ClassVar[Mapping[str, str]] = {
         "reset": "a stack's named volumes live on every node that ran one of its tasks, and "
@@ -111,6 +135,7 @@ class SwarmBackend(ComposeBackend):
         )
         driver = SwarmDriver(
             workspace,
+            self.engine,
             self.swarm,
             self._document(),
             options,
@@ -133,7 +158,7 @@ class SwarmBackend(ComposeBackend):
     ) -> list[str]:
         from bootstrap.backends.swarm.teardown import remove_in_reverse_order
 
-        return remove_in_reverse_order(workspace, self.swarm, say, stopping)
+        return remove_in_reverse_order(workspace, self.engine, self.swarm, say, stopping)
 
     def logs(self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str) -> int:
         """``docker service logs`` of every service asked for, at once: with ``follow``, their

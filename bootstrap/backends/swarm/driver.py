@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from bootstrap.backends.docker import DockerEngine
 from bootstrap.backends.probehelper import ProbeHelper
-from bootstrap.backends.swarm.engine import FAILED_STATES, SwarmEngine, TaskInfo
+from bootstrap.backends.swarm.engine import FAILED_STATES, SwarmServices, TaskInfo
 from bootstrap.backends.swarm.stackfile import (
     SwarmOptions,
     file_paths,
@@ -77,7 +78,8 @@ class SwarmDriver:
     def __init__(
         self,
         workspace: Workspace,
-        engine: SwarmEngine,
+        docker: DockerEngine,
+        swarm: SwarmServices,
         document: Mapping[str, Any],
         options: SwarmOptions,
         timeout: float,
@@ -87,7 +89,7 @@ class SwarmDriver:
         clock: Clock | None = None,
     ) -> None:
         self.workspace = workspace
-        self.engine = engine
+        self.engine = swarm
         self.document = document
         self.options = options
         self.timeout = timeout
@@ -100,7 +102,7 @@ class SwarmDriver:
         self.deployed: list[str] = []
         self._existing: set[str] | None = None  # the stack's services before this run
         self._deploy_lock = threading.Lock()
-        self.helper = ProbeHelper(engine, probe_image, self.stack)
+        self.helper = ProbeHelper(docker, probe_image, self.stack)
         self.digests = file_digests(file_paths(document))
 
     def swarm_service(self, name: str) -> str:

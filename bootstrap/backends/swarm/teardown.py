@@ -7,7 +7,8 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from bootstrap.backends.swarm.engine import SwarmEngine
+from bootstrap.backends.docker import DockerEngine
+from bootstrap.backends.swarm.engine import SwarmServices
 from bootstrap.backends.swarm.stackfile import stack_name
 from bootstrap.errors import EngineError
 from bootstrap.workspace import Workspace
@@ -17,7 +18,8 @@ GONE_WAIT = 60.0
 
 def remove_in_reverse_order(
     workspace: Workspace,
-    engine: SwarmEngine,
+    docker: DockerEngine,
+    engine: SwarmServices,
     say: Callable[[str], None],
     stopping: Callable[[], bool] = lambda: False,
 ) -> list[str]:
@@ -33,16 +35,16 @@ def remove_in_reverse_order(
         say(f"removing {phase.name}: {', '.join(names)}")
         for name in names:
             engine.remove_service(running[name])
-        _wait_gone(engine, stack, names)
+        _wait_gone(docker, stack, names)
         removed += names
     leftover = [n for n in engine.stack_services(stack) if n not in removed]
     if leftover:  # services of other profiles, or no longer in the files: after the rest
         say(f"removing {', '.join(sorted(leftover))}")
         for name in leftover:
             engine.remove_service(f"{stack}_{name}")
-        _wait_gone(engine, stack, leftover)
+        _wait_gone(docker, stack, leftover)
         removed += sorted(leftover)
-    _wait_gone(engine, stack, sorted({c.service for c in engine.containers(stack, inspect=False)}))
+    _wait_gone(docker, stack, sorted({c.service for c in docker.containers(stack, inspect=False)}))
     # The stack's networks, configs and secrets (no services are left to stop).
     stack_rm = subprocess.run(
         ["docker", "stack", "rm", stack], capture_output=True, text=True, check=False
@@ -60,7 +62,7 @@ def remove_in_reverse_order(
     left = {
         "services": sorted(engine.stack_services(stack)),
         "networks": sorted(engine.stack_networks(stack)),
-        "containers": sorted(c.name for c in engine.containers(stack, inspect=False)),
+        "containers": sorted(c.name for c in docker.containers(stack, inspect=False)),
     }
     if any(left.values()):
         said = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in left.items() if names)
@@ -75,14 +77,14 @@ def remove_in_reverse_order(
     return removed
 
 
-def _wait_gone(engine: SwarmEngine, stack: str, names: list[str]) -> None:
+def _wait_gone(docker: DockerEngine, stack: str, names: list[str]) -> None:
     """Until no container of these services runs on this node; then the stopped ones their
     tasks left (a job's completed tasks outlive their service) are removed too."""
     deadline = time.monotonic() + GONE_WAIT
     while time.monotonic() < deadline:
-        mine = [c for c in engine.containers(stack, inspect=False) if c.service in names]
+        mine = [c for c in docker.containers(stack, inspect=False) if c.service in names]
         if not [c for c in mine if c.state in ("running", "restarting", "removing")]:
             for container in mine:
-                engine.remove_container(container.id)
+                docker.remove_container(container.id)
             return
         time.sleep(0.25)

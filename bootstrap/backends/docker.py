@@ -1,5 +1,8 @@
-"""The Docker SDK adapter: answers ``runtime.Engine``. Compose's labels are read here and
-nowhere else; callers see ``ContainerInfo.service`` / ``.project`` and ``VolumeInfo.project``.
+"""The Docker plumbing both backends share: the Docker SDK adapter that answers
+``runtime.Engine``. Which labels name a container's project and service is the backend's
+vocabulary (``Vocabulary``: compose's in ``backends/compose/labels.py``, Swarm's in
+``backends/swarm/labels.py``); callers see ``ContainerInfo.service`` / ``.project``. The SDK's
+errors are mapped here, once (``call``).
 """
 
 from __future__ import annotations
@@ -9,30 +12,29 @@ import io
 import tarfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from bootstrap.errors import EngineError, EngineGone, NoSuchObject
 from bootstrap.runtime import ContainerInfo, EngineEvent, ExecResult, ResourceSample, VolumeInfo
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-HASH_LABEL = "com.docker.compose.config-hash"
-HELPER_LABEL = "io.bootstrap.helper"
+HELPER_LABEL = "io.bootstrap.helper"  # bootstrap's own helper containers
+HELPER_OF = "com.docker.compose.project.helper-of"  # whose helper it is (kept: older runs')
 CACHE_LABEL = "io.bootstrap.cache"
 CACHE_ID_LABEL = "io.bootstrap.cache-id"
-STACK_LABEL = "com.docker.stack.namespace"  # Swarm's tasks: the stack and service they run
-SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
 
 
-def _identity(labels: Mapping[str, str]) -> tuple[str, str]:
-    """(project, service) of a container: compose's labels, else a Swarm task's (its
-    service is named ``<stack>_<service>``)."""
-    if PROJECT_LABEL in labels or STACK_LABEL not in labels:
-        return str(labels.get(PROJECT_LABEL, "")), str(labels.get(SERVICE_LABEL, ""))
-    stack = str(labels[STACK_LABEL])
-    return stack, str(labels.get(SWARM_SERVICE_LABEL, "")).removeprefix(f"{stack}_")
+@dataclass(frozen=True)
+class Vocabulary:
+    """A backend's labels: which one selects a project's containers, how a container's
+    (project, service) is read, which one holds compose's config hash."""
+
+    project_label: str
+    identity: Callable[[Mapping[str, str]], tuple[str, str]]
+    hash_label: str = ""
+    service_label: str = ""  # on the events stream: the service of an event's container
 
 
 def _engine_gone(exc: Exception) -> EngineGone:
@@ -81,7 +83,7 @@ def resource_sample(stats: dict[str, Any]) -> ResourceSample:
     )
 
 
-def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
+def _container_info(attrs: Mapping[str, Any], vocabulary: Vocabulary) -> ContainerInfo:
     config = attrs.get("Config") or {}
     labels = config.get("Labels") or {}
     state = attrs.get("State") or {}
@@ -99,7 +101,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
             if binding.get("HostIp") in ("127.0.0.1", "0.0.0.0", "") and binding.get("HostPort"):  # noqa: S104
                 ports.setdefault(int(spec.split("/")[0]), int(binding["HostPort"]))
     networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
-    project, service = _identity(labels)
+    project, service = vocabulary.identity(labels)
     return ContainerInfo(
         id=str(attrs.get("Id", "")),
         name=str(attrs.get("Name", "")).lstrip("/"),
@@ -109,7 +111,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
         health=health,
         exit_code=int(state.get("ExitCode") or 0),
         restart_count=int(attrs.get("RestartCount") or 0),
-        config_hash=str(labels.get(HASH_LABEL, "")),
+        config_hash=str(labels.get(vocabulary.hash_label, "")) if vocabulary.hash_label else "",
         started_at=str(state.get("StartedAt", "")),
         ports=ports,
         addresses={n: str(v.get("IPAddress") or "") for n, v in networks.items()},
@@ -126,7 +128,7 @@ def _container_info(attrs: Mapping[str, Any]) -> ContainerInfo:
     )
 
 
-def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
+def _summary_info(item: Mapping[str, Any], vocabulary: Vocabulary) -> ContainerInfo:
     """A ContainerInfo from the list endpoint's summary of a container."""
     labels = item.get("Labels") or {}
     status = str(item.get("Status") or "")
@@ -140,7 +142,7 @@ def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
         if p.get("PublicPort") and p.get("IP") in ("127.0.0.1", "0.0.0.0", "")  # noqa: S104
     }
     networks = (item.get("NetworkSettings") or {}).get("Networks") or {}
-    project, service = _identity(labels)
+    project, service = vocabulary.identity(labels)
     return ContainerInfo(
         id=str(item.get("Id", "")),
         name=str((item.get("Names") or ["?"])[0]).lstrip("/"),
@@ -148,7 +150,7 @@ def _summary_info(item: Mapping[str, Any]) -> ContainerInfo:
         state=str(item.get("State") or ""),
         project=project,
         health=health,
-        config_hash=str(labels.get(HASH_LABEL, "")),
+        config_hash=str(labels.get(vocabulary.hash_label, "")) if vocabulary.hash_label else "",
         ports=ports,
         addresses={n: str(v.get("IPAddress") or "") for n, v in networks.items()},
         labels=dict(labels),
@@ -170,18 +172,18 @@ def _rfc3339(epoch: object) -> str:
 class DockerEngine:
     """The Docker SDK implementation. ``docker`` is imported here, not at start-up."""
 
-    project_label = PROJECT_LABEL  # which label names a container's project
-
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: Any, vocabulary: Vocabulary) -> None:
         """Over an API client: the SDK's ``APIClient`` (``from_env``), or a fake one that
-        answers with recorded engine JSON in unit tests."""
+        answers with recorded engine JSON in unit tests; ``vocabulary``: the backend's labels."""
         import docker.errors
 
         self._errors = docker.errors
-        self._api = api
+        self.api = api
+        self.vocabulary = vocabulary
+        self.project_label = vocabulary.project_label
 
     @classmethod
-    def from_env(cls, timeout: float = 120.0) -> Self:
+    def from_env(cls, vocabulary: Vocabulary, timeout: float = 120.0) -> Self:
         """The engine the environment names (DOCKER_HOST, the context), answering now."""
         import docker
 
@@ -190,9 +192,9 @@ class DockerEngine:
             client.api.ping()
         except Exception as exc:  # the SDK raises several unrelated types here
             raise _engine_error(exc) from None
-        return cls(client.api)
+        return cls(client.api, vocabulary)
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Every engine call: the SDK's errors mapped here, once, to typed ones."""
         import requests
 
@@ -215,15 +217,15 @@ class DockerEngine:
     def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]:
         """The project's containers. ``inspect=False``: from one list call (no exit code,
         env or healthcheck test): enough for names, state, health, hashes and addresses."""
-        listed = self._call(
-            self._api.containers, all=True, filters={"label": f"{self.project_label}={project}"}
+        listed = self.call(
+            self.api.containers, all=True, filters={"label": f"{self.project_label}={project}"}
         )
         result = []
         for item in listed:
             if HELPER_LABEL in (item.get("Labels") or {}):
                 continue
             if not inspect:
-                result.append(_summary_info(item))
+                result.append(_summary_info(item, self.vocabulary))
                 continue
             try:
                 result.append(self.container(item["Id"]))
@@ -232,21 +234,24 @@ class DockerEngine:
         return result
 
     def project_containers(self, project: str, *, inspect: bool = True) -> dict[str, ContainerInfo]:
-        """The project's containers by service (the first by name where a service has more)."""
+        """The project's containers by service: a running one where a service has several
+        (replicas, a Swarm service's old tasks), else the first by name."""
         by_service: dict[str, ContainerInfo] = {}
         for info in sorted(self.containers(project, inspect=inspect), key=lambda c: c.name):
-            by_service.setdefault(info.service, info)
+            known = by_service.get(info.service)
+            if known is None or (known.state != "running" and info.state == "running"):
+                by_service[info.service] = info
         return by_service
 
     def container(self, container_id: str) -> ContainerInfo:
-        return _container_info(self._call(self._api.inspect_container, container_id))
+        return _container_info(self.call(self.api.inspect_container, container_id), self.vocabulary)
 
     def start(self, container_id: str) -> None:
-        self._call(self._api.start, container_id)
+        self.call(self.api.start, container_id)
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
         with contextlib.suppress(NoSuchObject):
-            self._call(self._api.stop, container_id, timeout=timeout)
+            self.call(self.api.stop, container_id, timeout=timeout)
 
     def exec(
         self,
@@ -256,8 +261,8 @@ class DockerEngine:
         user: str = "",
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
-        created = self._call(
-            self._api.exec_create,
+        created = self.call(
+            self.api.exec_create,
             container_id,
             list(command),
             user=user,
@@ -265,22 +270,22 @@ class DockerEngine:
             stderr=True,
             environment=dict(env or {}) or None,
         )
-        output = self._call(self._api.exec_start, created["Id"])
-        code = self._call(self._api.exec_inspect, created["Id"]).get("ExitCode")
+        output = self.call(self.api.exec_start, created["Id"])
+        code = self.call(self.api.exec_inspect, created["Id"]).get("ExitCode")
         text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
         return ExecResult(int(code if code is not None else -1), text)
 
     def logs(self, container_id: str, tail: int) -> str:
         try:
-            raw = self._call(self._api.logs, container_id, tail=tail, stdout=True, stderr=True)
+            raw = self.call(self.api.logs, container_id, tail=tail, stdout=True, stderr=True)
         except NoSuchObject:
             return ""
         return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
     def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]:
         """Subscribe now (before returning), so no event after this call is missed."""
-        stream = self._call(
-            self._api.events,
+        stream = self.call(
+            self.api.events,
             decode=True,
             filters={"type": "container", "label": f"{self.project_label}={project}"},
         )
@@ -296,7 +301,7 @@ class DockerEngine:
                 attributes = (event.get("Actor") or {}).get("Attributes") or {}
                 yield EngineEvent(
                     container_id=str(event.get("id", "")),
-                    service=str(attributes.get(SERVICE_LABEL, "")),
+                    service=str(attributes.get(self.vocabulary.service_label, "")),
                     action=str(event.get("Action") or event.get("status") or ""),
                     time=float(event.get("timeNano", 0)) / 1e9,
                     attributes=dict(attributes),
@@ -307,14 +312,14 @@ class DockerEngine:
 
     def networks(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
-        for net in self._call(self._api.networks):
+        for net in self.call(self.api.networks):
             config = ((net.get("IPAM") or {}).get("Config")) or []
             result[str(net.get("Name"))] = [str(c["Subnet"]) for c in config if c.get("Subnet")]
         return result
 
     def published_ports(self) -> dict[tuple[str, int], str]:
         taken: dict[tuple[str, int], str] = {}
-        for item in self._call(self._api.containers):
+        for item in self.call(self.api.containers):
             name = (item.get("Names") or ["?"])[0].lstrip("/")
             for port in item.get("Ports") or []:
                 if port.get("PublicPort"):
@@ -322,13 +327,13 @@ class DockerEngine:
         return taken
 
     def volumes(self) -> list[VolumeInfo]:
-        listed = self._call(self._api.volumes).get("Volumes") or []
+        listed = self.call(self.api.volumes).get("Volumes") or []
         return [
             VolumeInfo(
                 str(v["Name"]),
                 dict(v.get("Labels") or {}),
                 str(v.get("CreatedAt", "")),
-                project=str((v.get("Labels") or {}).get(PROJECT_LABEL, "")),
+                project=str((v.get("Labels") or {}).get(self.project_label, "")),
                 cache_kind=str((v.get("Labels") or {}).get(CACHE_LABEL, "")),
                 identity=str((v.get("Labels") or {}).get(CACHE_ID_LABEL, "")),
             )
@@ -343,14 +348,14 @@ class DockerEngine:
         self.create_volume(name, {CACHE_LABEL: kind, CACHE_ID_LABEL: uuid.uuid4().hex})
 
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
-        self._call(self._api.create_volume, name=name, labels=dict(labels))
+        self.call(self.api.create_volume, name=name, labels=dict(labels))
 
     def remove_volume(self, name: str) -> None:
-        self._call(self._api.remove_volume, name)
+        self.call(self.api.remove_volume, name)
 
     def read_file(self, container_id: str, path: str) -> bytes:
         """One regular file out of a container, through the archive API."""
-        stream, _stat = self._call(self._api.get_archive, container_id, path)
+        stream, _stat = self.call(self.api.get_archive, container_id, path)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
             member = next((m for m in archive.getmembers() if m.isfile()), None)
             handle = archive.extractfile(member) if member else None
@@ -365,7 +370,7 @@ class DockerEngine:
 
     def image_id(self, image: str) -> str | None:
         try:
-            return str(self._call(self._api.inspect_image, image).get("Id") or "")
+            return str(self.call(self.api.inspect_image, image).get("Id") or "")
         except NoSuchObject:
             return None
 
@@ -376,34 +381,34 @@ class DockerEngine:
         binds: dict[str, Mapping[str, str]] = {
             source: {"bind": target, "mode": "rw"} for source, target in mounts.items()
         }
-        host_config = self._api.create_host_config(binds=binds, network_mode="none")
-        created = self._call(
-            self._api.create_container,
+        host_config = self.api.create_host_config(binds=binds, network_mode="none")
+        created = self.call(
+            self.api.create_container,
             image,
             command=list(command),
             host_config=host_config,
-            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
+            labels={HELPER_LABEL: "1", HELPER_OF: project},
         )
         try:
-            self._call(self._api.start, created["Id"])
-            status = self._call(self._api.wait, created["Id"])
-            output = self._call(self._api.logs, created["Id"], stdout=True, stderr=True)
+            self.call(self.api.start, created["Id"])
+            status = self.call(self.api.wait, created["Id"])
+            output = self.call(self.api.logs, created["Id"], stdout=True, stderr=True)
             text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
             return ExecResult(int(status.get("StatusCode", -1)), text)
         finally:
             with contextlib.suppress(Exception):  # best effort: it may be gone already
-                self._api.remove_container(created["Id"], force=True)
+                self.api.remove_container(created["Id"], force=True)
 
     def _volume_helper(self, volume: str, image: str, project: str) -> str:
-        host_config = self._api.create_host_config(
+        host_config = self.api.create_host_config(
             binds={volume: {"bind": "/v", "mode": "rw"}}, network_mode="none"
         )
-        created = self._call(
-            self._api.create_container,
+        created = self.call(
+            self.api.create_container,
             image,
             command=["true"],
             host_config=host_config,
-            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
+            labels={HELPER_LABEL: "1", HELPER_OF: project},
         )
         return str(created["Id"])
 
@@ -415,19 +420,19 @@ class DockerEngine:
         """
         helper = self._volume_helper(volume, image, project)
         try:
-            stream, _stat = self._call(self._api.get_archive, helper, "/v/.")
+            stream, _stat = self.call(self.api.get_archive, helper, "/v/.")
             with open(destination, "wb") as handle:
                 for chunk in stream:
                     handle.write(chunk)
         finally:
-            self._api.remove_container(helper, force=True)
+            self.api.remove_container(helper, force=True)
 
     def import_volume(self, volume: str, source: str, *, image: str, project: str) -> None:
         helper = self._volume_helper(volume, image, project)
         try:
             # The SDK's put_archive cannot ask for copyUIDGID; without it a restored database
             # directory would belong to root and the server would refuse to start.
-            api: Any = self._api
+            api: Any = self.api
             with open(source, "rb") as handle:
                 response = api._put(
                     api._url("/containers/{0}/archive", helper),
@@ -436,10 +441,10 @@ class DockerEngine:
                 )
             api._raise_for_status(response)
         finally:
-            self._api.remove_container(helper, force=True)
+            self.api.remove_container(helper, force=True)
 
     def volume_users(self, volume: str) -> list[str]:
-        listed = self._call(self._api.containers, all=True, filters={"volume": volume})
+        listed = self.call(self.api.containers, all=True, filters={"volume": volume})
         return [
             str((c.get("Names") or ["?"])[0]).lstrip("/")
             for c in listed
@@ -453,24 +458,24 @@ class DockerEngine:
     def usage(self, container_id: str, *, cpu: bool = True) -> ResourceSample:
         """One stats reading. With ``cpu`` the engine takes about a second (it measures the
         CPU rate over it); without, it answers at once and ``cpu`` is 0."""
-        stats = self._call(self._api.stats, container_id, stream=False, one_shot=not cpu)
+        stats = self.call(self.api.stats, container_id, stream=False, one_shot=not cpu)
         return resource_sample(stats)
 
     def capacity(self) -> tuple[int, int]:
-        info = self._call(self._api.info)
+        info = self.call(self.api.info)
         return int(info.get("NCPU") or 0), int(info.get("MemTotal") or 0)
 
     def remove_helpers(self, project: str) -> list[str]:
         """Helper containers a killed run of this project left behind (the caller holds the
         project's lock, so none of them is in use)."""
-        listed = self._call(
-            self._api.containers,
+        listed = self.call(
+            self.api.containers,
             all=True,
-            filters={"label": f"{PROJECT_LABEL}.helper-of={project}"},
+            filters={"label": f"{HELPER_OF}={project}"},
         )
         for item in listed:
             with contextlib.suppress(NoSuchObject):
-                self._call(self._api.remove_container, item["Id"], force=True, v=True)
+                self.call(self.api.remove_container, item["Id"], force=True, v=True)
         return [str(item["Id"])[:12] for item in listed]
 
     def volume_sizes(self) -> dict[str, int]:
@@ -480,7 +485,7 @@ class DockerEngine:
         pause, waited = 0.2, 0.0
         while True:
             try:
-                report = self._call(self._api.df)
+                report = self.call(self.api.df)
                 break
             except EngineError as exc:
                 if "already running" not in exc.message or waited >= DF_PATIENCE:
@@ -494,13 +499,13 @@ class DockerEngine:
         }
 
     def connect_network(self, network: str, container_id: str) -> None:
-        self._call(self._api.connect_container_to_network, container_id, network)
+        self.call(self.api.connect_container_to_network, container_id, network)
 
     def root_dir(self) -> str:
-        return str(self._call(self._api.info).get("DockerRootDir") or "/var/lib/docker")
+        return str(self.call(self.api.info).get("DockerRootDir") or "/var/lib/docker")
 
     def version(self) -> dict[str, str]:
-        info = self._call(self._api.version)
+        info = self.call(self.api.version)
         return {"engine": str(info.get("Version")), "api": str(info.get("ApiVersion"))}
 
     # --- the probe helper -------------------------------------------------------------------
@@ -508,13 +513,13 @@ class DockerEngine:
     def start_probe_helper(self, image: str, network: str, project: str, package: Path) -> str:
         """A helper on the stack's network, with this package copied in,
         so it can probe every replica by its address there."""
-        created = self._call(
-            self._api.create_container,
+        created = self.call(
+            self.api.create_container,
             image,
             command=["sleep", "infinity"],
             environment={"PYTHONPATH": "/opt/bootstrap-probe", "PYTHONDONTWRITEBYTECODE": "1"},
-            host_config=self._api.create_host_config(network_mode=network),
-            labels={HELPER_LABEL: "1", PROJECT_LABEL + ".helper-of": project},
+            host_config=self.api.create_host_config(network_mode=network),
+            labels={HELPER_LABEL: "1", HELPER_OF: project},
         )
         helper = str(created["Id"])
         buffer = io.BytesIO()
@@ -524,14 +529,14 @@ class DockerEngine:
                 arcname="opt/bootstrap-probe/bootstrap",
                 filter=lambda info: None if "__pycache__" in info.name else info,
             )
-        self._call(self._api.put_archive, helper, "/", buffer.getvalue())
-        self._call(self._api.start, helper)
+        self.call(self.api.put_archive, helper, "/", buffer.getvalue())
+        self.call(self.api.start, helper)
         return helper
 
     def remove_container(self, container_id: str) -> None:
         """Best effort, with its anonymous volumes: it may be gone already."""
         with contextlib.suppress(EngineError):
-            self._call(self._api.remove_container, container_id, force=True, v=True)
+            self.call(self.api.remove_container, container_id, force=True, v=True)
 
     def ensure_image(self, image: str) -> None:
         """Pull ``image`` where the engine does not have it (a helper's image)."""
@@ -539,4 +544,4 @@ class DockerEngine:
             repository, tag = image, "latest"
             if ":" in image.rsplit("/", 1)[-1]:
                 repository, _sep, tag = image.rpartition(":")
-            self._call(self._api.pull, repository, tag=tag)
+            self.call(self.api.pull, repository, tag=tag)
