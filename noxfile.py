@@ -60,8 +60,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    _install(session, "typecheck")
-    session.run("mypy", "--strict", "bootstrap")
+    """mypy --strict over the package and its tests (the tests' imports come from the test
+    group)."""
+    _install(session, "typecheck", "test")
+    session.run("mypy", "--strict", "bootstrap", "tests")
 
 
 @nox.session(default=False)

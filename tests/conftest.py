@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -168,7 +169,7 @@ class Project:
             env={**os.environ, **self.env, **(env or {})},
         )
 
-    def containers(self) -> list[dict[str, object]]:
+    def containers(self) -> list[dict[str, Any]]:
         ids = subprocess.run(
             ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}"],
             capture_output=True,
@@ -179,9 +180,9 @@ class Project:
         out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True).stdout
         return list(json.loads(out))
 
-    def container(self, service: str) -> dict[str, object]:
+    def container(self, service: str) -> dict[str, Any]:
         for c in self.containers():
-            labels = c["Config"]["Labels"]  # type: ignore[index]
+            labels = c["Config"]["Labels"]
             if labels.get("com.docker.compose.service") == service:
                 return c
         raise KeyError(service)

@@ -9,6 +9,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
@@ -31,7 +32,7 @@ def main() -> int:
     folder = ROOT / ".bootstrap"
     killed = outcomes(folder / "soak-kills.xml")
     repeated = outcomes(folder / "soak-repeat.xml") | outcomes(folder / "soak-engine.xml")
-    report = {
+    report: dict[str, Any] = {
         "kill_points": int(kills),
         "repeat": int(repeat),
         "minutes": float(minutes),

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,15 +57,15 @@ def browser() -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def shot(session: object, name: str) -> Path:
+def shot(session: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
-    session.save_screenshot(str(path))  # type: ignore[attr-defined]
+    session.save_screenshot(str(path))
     return path
 
 
 def test_timeline_page_has_a_row_per_service_and_the_critical_chain(
-    browser: object, make_project: Callable[..., Project]
+    browser: Any, make_project: Callable[..., Project]
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -73,24 +74,24 @@ def test_timeline_page_has_a_row_per_service_and_the_critical_chain(
     assert p.run("up", "--timeout", "120").returncode == 0
     page = p.directory / "timeline.html"
     assert p.run("trace", "--html", str(page)).returncode == 0
-    browser.get(page.as_uri())  # type: ignore[attr-defined]
-    rows = browser.find_elements(By.CSS_SELECTOR, "g[data-service]")  # type: ignore[attr-defined]
+    browser.get(page.as_uri())
+    rows = browser.find_elements(By.CSS_SELECTOR, "g[data-service]")
     assert sorted(r.get_attribute("data-service") for r in rows) == [
         "db",
         "files",
         "metrics",
         "web",
     ]
-    critical = browser.find_elements(By.CSS_SELECTOR, "g.critical")  # type: ignore[attr-defined]
+    critical = browser.find_elements(By.CSS_SELECTOR, "g.critical")
     assert critical and all(c.get_attribute("data-service") for c in critical)
     assert (
         browser.find_element(By.CSS_SELECTOR, "g[data-service=db] rect.engine").size["width"] >= 1
-    )  # type: ignore[attr-defined]
+    )
     assert shot(browser, "timeline.png").stat().st_size > 1000
 
 
 def test_dashboard_follows_a_container_going_down_and_up_without_reload(
-    browser: object, make_project: Callable[..., Project]
+    browser: Any, make_project: Callable[..., Project]
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -104,13 +105,13 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
     )
     assert p.compose("build", "discovery", "mcp").returncode == 0
     assert p.run("up", "--timeout", "240", timeout=900).returncode == 0
-    browser.get(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
-    browser.execute_script("window.loadedOnce = 'yes';")  # type: ignore[attr-defined]
+    browser.get(f"http://127.0.0.1:{port}/")
+    browser.execute_script("window.loadedOnce = 'yes';")
 
     def status(service: str) -> str:
         """Read in one script: the page re-renders rows, so a found element can go stale."""
         return str(
-            browser.execute_script(  # type: ignore[attr-defined]
+            browser.execute_script(
                 "const c = document.querySelector(`tr[data-service='${arguments[0]}'] td.status`);"
                 " return c ? c.textContent : 'absent';",
                 service,
@@ -119,7 +120,7 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
 
     seen: list[tuple[str, str]] = []
 
-    def both_up(_browser: object) -> bool:
+    def both_up(_browser: Any) -> bool:
         seen.append((status("web"), status("mcp")))
         return seen[-1] == ("up", "up")
 
@@ -128,10 +129,10 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
     except Exception:
         shot(browser, "dashboard-timeout.png")
         raise AssertionError(f"web and mcp never both up: last seen {seen[-3:]}") from None
-    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#phases h2")]  # type: ignore[attr-defined]
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#phases h2")]
     assert headings[0].lower() == "databases" and "apps" in [h.lower() for h in headings]
     mcp_cell = str(
-        browser.execute_script(  # type: ignore[attr-defined]
+        browser.execute_script(
             "return document.querySelector('tr[data-service=mcp] td.mcp').textContent;"
         )
     )
@@ -175,7 +176,7 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
 
     def alert_row() -> str:
         return str(
-            browser.execute_script(  # type: ignore[attr-defined]
+            browser.execute_script(
                 "const r = document.querySelector(\"#alerts tr[data-alert='ServiceDown']\");"
                 " return r ? r.textContent : '';"
             )

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,7 +73,7 @@ class Run:
 
     def states(self) -> list[str]:
         return sorted(
-            f"{c['Config']['Labels']['com.docker.compose.service']}={c['State']['Status']}"  # type: ignore[index]
+            f"{c['Config']['Labels']['com.docker.compose.service']}={c['State']['Status']}"
             for c in self.project.containers()
         )
 
@@ -208,7 +209,7 @@ def bootstrap_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def plan_of(done: subprocess.CompletedProcess[str]) -> dict[str, object]:
+def plan_of(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert done.returncode in (0, 2), done.stderr
     return dict(json.loads(done.stdout))
 
@@ -242,17 +243,17 @@ def test_variables_and_env_files_as_compose_reads_them(tmp_path: Path) -> None:
     assert "API_PORT is not set" in done.stderr, done.stderr
     # From a subfolder, the nearest folder above with a compose file is the project's.
     found = plan_of(bootstrap_in(project / "sub" / "deep", "plan", "--json", "--offline"))
-    assert "app" in found["services"]  # type: ignore[operator]
+    assert "app" in found["services"]
     # COMPOSE_PROFILES from the shell, and --profile before and after the command, add up.
     sub = project / "sub"
     by_variable = plan_of(
         bootstrap_in(sub, "plan", "--json", "--offline", COMPOSE_PROFILES="debug")
     )
-    assert "debug" in by_variable["services"]  # type: ignore[operator]
+    assert "debug" in by_variable["services"]
     both = plan_of(
         bootstrap_in(sub, "--profile", "debug", "plan", "--profile", "extra", "--json", "--offline")
     )
-    assert {"debug", "extra"} <= set(both["services"])  # type: ignore[arg-type]
+    assert {"debug", "extra"} <= set(both["services"])
     # COMPOSE_PROFILES in .env naming a profile no service has: compose ignores it; so do we.
     (sub / ".env").write_text("COMPOSE_PROFILES=nosuch\n")
     ignored = bootstrap_in(sub, "plan", "--offline")
@@ -327,6 +328,6 @@ def test_a_service_named_db_running_nginx_is_an_app(tmp_path: Path) -> None:
     )
     (folder / "Dockerfile").write_text("FROM busybox\n")
     plan = plan_of(bootstrap_in(folder, "plan", "--json", "--offline"))
-    phases = {n: s["phase"] for n, s in plan["services"].items()}  # type: ignore[attr-defined]
+    phases = {n: s["phase"] for n, s in plan["services"].items()}
     # The name speaks only where the image says nothing (built here).
     assert phases == {"db": "apps", "cache": "apps", "redis": "databases"}, phases

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,14 +196,14 @@ def validate_without_host_path(
     )
 
 
-def offline_config(folder: Path, extra_env: dict[str, str]) -> dict[str, object]:
+def offline_config(folder: Path, extra_env: dict[str, str]) -> dict[str, Any]:
     """The repository's own devcontainer.json, as a fresh clone has it, with what this machine
     cannot fetch replaced: the docker-outside-of-docker feature (ghcr.io) by what it does
     (the socket, the docker CLI and compose plugin, LOCAL_WORKSPACE_FOLDER)."""
     import re
 
     text = (folder / ".devcontainer" / "devcontainer.json").read_text()
-    config = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE))
+    config: dict[str, Any] = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE))
     config["features"] = {
         k: v for k, v in config["features"].items() if not k.startswith("ghcr.io")
     }
@@ -409,7 +410,7 @@ def test_the_feature_from_a_registry_brings_a_foreign_workspace_up(
             "web"
         ), order
         states = {
-            c["Config"]["Labels"]["com.docker.compose.service"]: c["State"]["Status"]  # type: ignore[index]
+            c["Config"]["Labels"]["com.docker.compose.service"]: c["State"]["Status"]
             for c in project.containers()
         }
         assert states == {"db": "running", "redis": "running", "web": "running"}, states

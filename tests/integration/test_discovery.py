@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,14 +22,14 @@ pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[2]
 
 
-def get_json(port: int, path: str) -> dict[str, object]:
+def get_json(port: int, path: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
 def status_of(port: int, service: str) -> str:
     listed = get_json(port, "/services")["services"]
-    return next((s["status"] for s in listed if s["service"] == service), "absent")  # type: ignore[attr-defined, index]
+    return next((s["status"] for s in listed if s["service"] == service), "absent")
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -43,7 +44,9 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 60) -> Non
     raise AssertionError(f"gave up waiting: {what}")
 
 
-async def snapshot_then_down(port: int, stop: Callable[[], None]) -> tuple[dict, dict]:
+async def snapshot_then_down(
+    port: int, stop: Callable[[], object]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(f"ws://127.0.0.1:{port}/ws") as ws,
@@ -76,10 +79,10 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
         lambda: status_of(port, "web") == status_of(port, "mcp") == "up",
         "web and mcp registered and up",
     )
-    services = {s["service"]: s for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    services = {s["service"]: s for s in get_json(port, "/services")["services"]}
     assert "plain" not in services  # no labels: ignored
     wait_until(lambda: status_of(port, "postgres") == "up", "postgres probed")
-    services = {s["service"]: s for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    services = {s["service"]: s for s in get_json(port, "/services")["services"]}
     assert services["postgres"]["status"] == "up"
     assert "SELECT 1" in services["postgres"]["detail"]  # the same SQL probe as `up`
     mcp = services["mcp"]["mcp"]
@@ -143,13 +146,13 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
     assert down["type"] == "status" and "container" in down["detail"]
     # A stopped container stays registered, down (its metric 0, its target kept for the
     # alert rules), until it is removed.
-    listed = {s["service"]: s for s in get_json(port, "/services")["services"]}  # type: ignore[union-attr, index]
+    listed = {s["service"]: s for s in get_json(port, "/services")["services"]}
     assert listed["web"]["status"] == "down" and "stop" in listed["web"]["detail"]
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         assert 'bootstrap_discovery_service_up{service="web"} 0' in response.read().decode()
     subprocess.run(["docker", "rm", web_id], check=True, capture_output=True)
     deadline = time.monotonic() + 10
-    while "web" in {s["service"] for s in get_json(port, "/services")["services"]}:  # type: ignore[union-attr, index]
+    while "web" in {s["service"] for s in get_json(port, "/services")["services"]}:
         assert time.monotonic() < deadline, "web still listed after its container was removed"
         time.sleep(0.2)
 

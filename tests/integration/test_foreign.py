@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def file_args(expect: dict[str, object]) -> list[str]:
 
 
 @pytest.fixture
-def foreign(tmp_path: Path) -> Callable[[str], Project]:
+def foreign(tmp_path: Path) -> Iterator[Callable[[str], Project]]:
     made: list[Project] = []
 
     def make(name: str) -> Project:
@@ -37,7 +37,7 @@ def foreign(tmp_path: Path) -> Callable[[str], Project]:
         made.append(project)
         return project
 
-    yield make  # type: ignore[misc]
+    yield make
     for project in made:
         project.cleanup()
 

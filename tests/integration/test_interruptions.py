@@ -166,7 +166,7 @@ def test_reset_refuses_when_the_snapshot_would_not_fit(converge: Project, tmp_pa
         assert "nothing was stopped or removed" in done.stderr and "MiB" in done.stderr
         assert "fix:" in done.stderr
         assert {str(c["Id"]) for c in converge.containers()} == before
-        assert all(c["State"]["Running"] for c in converge.containers())  # type: ignore[index]
+        assert all(c["State"]["Running"] for c in converge.containers())
         assert f"{converge.name}_dbdata" in converge.leftovers()["volumes"]
     finally:
         subprocess.run(["umount", str(small)], capture_output=True)

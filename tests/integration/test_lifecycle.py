@@ -53,7 +53,7 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
     # Phase order, seen from the engine: each phase starts after the previous one started.
     started = {
         c["Config"]["Labels"]["com.docker.compose.service"]: c["State"]["StartedAt"]
-        for c in p.containers()  # type: ignore[index]
+        for c in p.containers()
     }
     plan = json.loads(p.run("plan", "--json", "--offline", check=0).stdout)
     phase_of = {name: s["phase"] for name, s in plan["services"].items()}
@@ -90,10 +90,10 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
     assert {s["service"]: s["ready"] for s in status["services"]} == dict.fromkeys(phase_of, True)
 
     # Re-running up recreates and restarts nothing.
-    before = {c["Id"]: c["State"]["StartedAt"] for c in p.containers()}  # type: ignore[index]
+    before = {c["Id"]: c["State"]["StartedAt"] for c in p.containers()}
     again = p.run("up", "--json", "--timeout", "60")
     assert again.returncode == 0, again.stderr
-    assert {c["Id"]: c["State"]["StartedAt"] for c in p.containers()} == before  # type: ignore[index]
+    assert {c["Id"]: c["State"]["StartedAt"] for c in p.containers()} == before
 
     # Rows survive down + up.
     psql(p, "CREATE TABLE dives (site text); INSERT INTO dives VALUES ('Blue Hole')")

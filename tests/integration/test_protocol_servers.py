@@ -76,7 +76,7 @@ def test_every_server_is_recognised_and_comes_up_on_its_own_protocol(protocols: 
 
 
 def published(project: Project, service: str, port: int) -> int:
-    ports = project.container(service)["NetworkSettings"]["Ports"]  # type: ignore[index]
+    ports = project.container(service)["NetworkSettings"]["Ports"]
     return int(ports[f"{port}/tcp"][0]["HostPort"])
 
 

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def reference(tmp_path: Path) -> Iterator[Project]:
         project.cleanup()
 
 
-def get_json(url: str) -> dict[str, object]:
+def get_json(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
@@ -101,19 +102,19 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
 
     # Least privilege: only the proxy mounts the socket; the images we build run unprivileged.
     sockets = [
-        str(c["Config"]["Labels"]["com.docker.compose.service"])  # type: ignore[index]
+        str(c["Config"]["Labels"]["com.docker.compose.service"])
         for c in p.containers()
-        if any("docker.sock" in str(m.get("Source")) for m in c["Mounts"])  # type: ignore[attr-defined]
+        if any("docker.sock" in str(m.get("Source")) for m in c["Mounts"])
     ]
     assert sockets == ["docker-proxy"]
     for service in ("discovery", "scuba-mcp"):
         inspected = p.container(service)
-        user = str(inspected["Config"]["User"])  # type: ignore[index]
+        user = str(inspected["Config"]["User"])
         host = inspected["HostConfig"]
         assert user and not user.startswith(("0", "root")), (service, user)
-        assert host["ReadonlyRootfs"] is True  # type: ignore[index]
-        assert host["CapDrop"] == ["ALL"]  # type: ignore[index]
-        assert "no-new-privileges:true" in host["SecurityOpt"]  # type: ignore[index]
+        assert host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"]
+        assert "no-new-privileges:true" in host["SecurityOpt"]
     # From inside discovery: reads pass, a write is refused by the proxy.
     api = "http://docker-proxy:2375/v1.41"
     script = (
@@ -155,7 +156,7 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
     }
 
     def all_registered_up() -> bool:
-        listed = {s["service"]: s["status"] for s in get_json(f"{discovery}/services")["services"]}  # type: ignore[attr-defined, index]
+        listed = {s["service"]: s["status"] for s in get_json(f"{discovery}/services")["services"]}
         return set(listed) == labelled and set(listed.values()) == {"up"}
 
     eventually(all_registered_up, "discovery to list every labelled service as up")
@@ -172,14 +173,14 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
     }
 
     def targets_up() -> bool:
-        active = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]  # type: ignore[index]
-        health = {t["labels"]["job"]: t["health"] for t in active}  # type: ignore[union-attr]
+        active = get_json(f"{prometheus}/api/v1/targets")["data"]["activeTargets"]
+        health = {t["labels"]["job"]: t["health"] for t in active}
         return wanted <= set(health) and all(health[j] == "up" for j in wanted)
 
     eventually(targets_up, "Prometheus targets up")
 
     # Limits as declared, measured by the engine.
-    assert p.container("postgres")["HostConfig"]["Memory"] == 256 * 1024**2  # type: ignore[index]
+    assert p.container("postgres")["HostConfig"]["Memory"] == 256 * 1024**2
     # Every capacity rule's expression has data to work on (no rule watches nothing).
     for expression in (
         "bootstrap_container_memory_bytes / on(exported_service) "
@@ -190,7 +191,7 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
         "node_filesystem_avail_bytes / node_filesystem_size_bytes",
     ):
         query = urllib.parse.urlencode({"query": expression})
-        found = get_json(f"{prometheus}/api/v1/query?{query}")["data"]["result"]  # type: ignore[index]
+        found = get_json(f"{prometheus}/api/v1/query?{query}")["data"]["result"]
         assert found, expression
     alerts_fire_and_resolve(p, discovery)
 
@@ -222,7 +223,7 @@ def alerts_fire_and_resolve(p: Project, discovery: str) -> None:
 
     def in_discovery() -> set[tuple[str, str]]:
         listed = get_json(f"{discovery}/alerts")["alerts"]
-        return {(a["name"], a["service"]) for a in listed}  # type: ignore[index, union-attr]
+        return {(a["name"], a["service"]) for a in listed}
 
     stopped = time.monotonic()
     assert subprocess.run(["docker", "stop", exporter], capture_output=True).returncode == 0

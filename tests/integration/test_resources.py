@@ -31,7 +31,7 @@ def test_limits_planned_read_suggested_and_an_oom_kill_diagnosed(sized: Project)
 
     assert p.run("up", "--timeout", "120").returncode == 0
     inspected = p.container("web")["HostConfig"]
-    assert inspected["Memory"] == 64 * MIB and inspected["NanoCpus"] == 500_000_000  # type: ignore[index]
+    assert inspected["Memory"] == 64 * MIB and inspected["NanoCpus"] == 500_000_000
 
     rows = json.loads(p.run("stats", "--json", check=0).stdout)["services"]
     by_name = {r["service"]: r for r in rows}
@@ -62,10 +62,10 @@ def test_limits_planned_read_suggested_and_an_oom_kill_diagnosed(sized: Project)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         state = p.container("hog")["State"]
-        if state["Status"] == "exited":  # type: ignore[index]
+        if state["Status"] == "exited":
             break
         time.sleep(0.5)
-    assert state["OOMKilled"] is True, state  # type: ignore[index]
+    assert state["OOMKilled"] is True, state
     doctor = json.loads(p.run("--profile", "hog", "doctor", "--json", check=1).stdout)
     killed = [c for c in doctor["checks"] if "want of memory" in c["message"]]
     assert killed and killed[0]["verdict"] == "fail" and "hog" in killed[0]["message"]

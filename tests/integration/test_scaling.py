@@ -77,23 +77,20 @@ def test_scale_profile_replicas_behind_a_balancer_and_a_read_replica(
     assert "MCP" in ready["scuba-mcp-scaled"]["detail"]
     assert "streaming" in ready["postgres-replica"]["detail"]
 
-    containers = {
-        c["Name"].lstrip("/"): c  # type: ignore[union-attr]
-        for c in reference.containers()
-    }
+    containers = {c["Name"].lstrip("/"): c for c in reference.containers()}
     replicas = [
         c
         for c in containers.values()
-        if c["Config"]["Labels"]["com.docker.compose.service"] == "scuba-mcp-scaled"  # type: ignore[index]
+        if c["Config"]["Labels"]["com.docker.compose.service"] == "scuba-mcp-scaled"
     ]
     assert len(replicas) == 3
     addresses = set()
     for replica in replicas:
-        assert replica["State"]["Running"]  # type: ignore[index]
-        bound = replica["NetworkSettings"]["Ports"]["8000/tcp"][0]  # type: ignore[index]
+        assert replica["State"]["Running"]
+        bound = replica["NetworkSettings"]["Ports"]["8000/tcp"][0]
         assert bound["HostIp"] == "127.0.0.1"
         assert handshake("127.0.0.1", int(bound["HostPort"])).tools  # each replica answers
-        networks = replica["NetworkSettings"]["Networks"]  # type: ignore[index]
+        networks = replica["NetworkSettings"]["Networks"]
         addresses.add(next(iter(networks.values()))["IPAddress"] + ":8000")
 
     # The balancer answers the handshake and spreads requests over every replica.
@@ -106,8 +103,8 @@ def test_scale_profile_replicas_behind_a_balancer_and_a_read_replica(
     assert seen == addresses, (seen, addresses)
 
     # The replica streams from the primary.
-    primary = reference.container("postgres")["Name"].lstrip("/")  # type: ignore[union-attr]
-    standby = reference.container("postgres-replica")["Name"].lstrip("/")  # type: ignore[union-attr]
+    primary = reference.container("postgres")["Name"].lstrip("/")
+    standby = reference.container("postgres-replica")["Name"].lstrip("/")
     assert (
         psql(primary, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == "1"
     )
@@ -152,7 +149,7 @@ def test_scale_profile_replicas_behind_a_balancer_and_a_read_replica(
     # Down stops every replica (the balancer first, the databases last) and keeps the data.
     down = reference.run("--profile", "scale", "down")
     assert down.returncode == 0, down.stdout + down.stderr
-    assert not [c for c in reference.containers() if c["State"]["Running"]]  # type: ignore[index]
+    assert not [c for c in reference.containers() if c["State"]["Running"]]
 
 
 SWARM_SETTINGS = """

@@ -82,7 +82,7 @@ def test_two_workspaces_without_settings_reset_one_keeps_the_other(
 
     # The other workspace: same containers, still running, its volume and its rows.
     assert {str(c["Id"]) for c in shop.containers()} == shop_before
-    assert all(c["State"]["Running"] for c in shop.containers())  # type: ignore[index]
+    assert all(c["State"]["Running"] for c in shop.containers())
     assert f"{shop.name}_dbdata" in shop.leftovers()["volumes"]
     assert rows(shop) == shop.name
     # The snapshot holds the blog's volume only, in the blog's folder.

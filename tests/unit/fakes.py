@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bootstrap.runtime import (
@@ -26,6 +27,7 @@ class FakeEngine:
     removed: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
     samples: dict[str, ResourceSample] = field(default_factory=dict)  # container id -> use
+    helpers_started: list[tuple[str, str]] = field(default_factory=list)  # (image, network)
     machine: tuple[int, int] = (2, 8 * 1024**3)  # (CPUs, memory bytes)
 
     def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]:
@@ -99,6 +101,16 @@ class FakeEngine:
 
     def remove_helpers(self, project: str) -> list[str]:
         return []
+
+    def start_probe_helper(self, image: str, network: str, project: str, package: Path) -> str:
+        self.helpers_started.append((image, network))
+        return f"helper-{len(self.helpers_started)}"
+
+    def remove_container(self, container_id: str) -> None:
+        self.removed.append(container_id)
+
+    def ensure_image(self, image: str) -> None:
+        pass
 
     def volumes(self) -> list[VolumeInfo]:
         return list(self.volume_list)

@@ -81,7 +81,9 @@ def test_plan_json_offline_over_the_backends_model(tmp_path: Path, backend: Fake
     assert [p["waves"] for p in document["phases"] if p["waves"]] == [[["db"]], [["api"]]]
 
 
-def test_a_bad_label_exits_2_naming_it(tmp_path: Path, backend: FakeBackend) -> None:
+def test_a_bad_label_exits_2_naming_it(
+    tmp_path: Path, backend: FakeBackend, capsys: pytest.CaptureFixture[str]
+) -> None:
     backend.loader.document["services"]["api"]["labels"]["bootstrap.probe.port"] = "eighty"
     (tmp_path / "compose.yaml").write_text("services: {}\n")
     from bootstrap.cli.context import run_cli
@@ -94,6 +96,9 @@ def test_a_bad_label_exits_2_naming_it(tmp_path: Path, backend: FakeBackend) -> 
     finally:
         monkeypatch.undo()
     assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert "services.api.labels.bootstrap.probe.port" in said  # the place
+    assert "'eighty' is not a port number" in said and "fix:" in said  # what, and the fix
 
 
 def test_init_writes_every_setting_it_documents(tmp_path: Path) -> None:

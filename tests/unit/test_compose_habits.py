@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap.backends.compose.composecli import classify_failure, compose_warnings
-from bootstrap.errors import ConfigError, ConfigErrors
+from bootstrap.errors import ConfigError, ConfigErrors, EngineError
 from bootstrap.locate import Locator, yaml_problem
 from bootstrap.settings import Settings
 from bootstrap.validate import Finding, Severity, compose_findings, silence
@@ -41,6 +41,7 @@ def test_a_missing_external_network_is_the_users_to_fix() -> None:
 
 def test_any_other_compose_failure_says_how_to_see_it_whole() -> None:
     error = classify_failure("line one\nline two\nthe last", ["docker", "compose", "up"], str)
+    assert isinstance(error, EngineError)
     assert "line two | the last" in error.message and "docker compose up" in error.hint
 
 

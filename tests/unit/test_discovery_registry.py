@@ -129,6 +129,7 @@ def test_alerts_from_alertmanagers_webhook() -> None:
     assert [(a.name, a.status) for a in resolved] == [("ServiceDown", "resolved")]
     assert [a["name"] for a in alerts.active()] == ["ScrapeTargetDown"]
     assert alerts.receive(payload("resolved", "Unknown")) == []  # never seen: nothing to drop
+    bad: object
     for bad in ({}, {"alerts": "x"}, {"alerts": [{"labels": {}}]}, [1]):
         with pytest.raises(PayloadError):
             alerts.receive(bad)

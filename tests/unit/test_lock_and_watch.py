@@ -59,10 +59,14 @@ def test_events_drive_the_live_state() -> None:
 
 def test_wait_wakes_on_a_change_not_at_the_timeout() -> None:
     watch = ContainerWatch()
-    threading.Timer(0.05, lambda: watch.apply(event("start"))).start()
+    threading.Timer(0.3, lambda: watch.apply(event("start"))).start()
     began = time.monotonic()
     watch.wait(5)
-    assert time.monotonic() - began < 2
+    waited = time.monotonic() - began
+    assert 0.25 <= waited < 2  # it did wait, until the change, not until the timeout
+    began = time.monotonic()
+    watch.wait(0.3)  # nothing changes: it waits the whole timeout
+    assert time.monotonic() - began >= 0.28
 
 
 class BrokenStream:

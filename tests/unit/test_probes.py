@@ -57,6 +57,7 @@ def test_poll_stops_at_fatal_and_maps_exceptions() -> None:
         item = next(calls)
         if isinstance(item, Exception):
             raise item
+        assert isinstance(item, Observation)
         return item
 
     result = poll(check, timeout=100, clock=clock)

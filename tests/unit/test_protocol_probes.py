@@ -23,7 +23,7 @@ from bootstrap.probespec import choose_probe
 
 
 @contextmanager
-def peer(serve: Callable[[socket.socket], None], connections: int = 1) -> Iterator[int]:
+def peer(serve: Callable[[socket.socket], object], connections: int = 1) -> Iterator[int]:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -181,7 +181,12 @@ def test_mssql_prelogin_then_login7() -> None:
     with peer(mssql_server("Str0ng!pass")) as port:
         ready, said = check("mssql", port, 1433, password="wrong")
         assert not ready and "error 18456: Login failed for user 'sa'" in said
-    with peer(lambda s: (_read_tds(s), s.sendall(_prelogin_answer(0x03)))) as port:
+
+    def encrypted_only(sock: socket.socket) -> None:
+        _read_tds(sock)
+        sock.sendall(_prelogin_answer(0x03))
+
+    with peer(encrypted_only) as port:
         ready, said = check("mssql", port, 1433, password="x")
         assert ready and "requires encryption" in said
 
@@ -192,7 +197,11 @@ def test_mssql_password_obfuscation_is_the_documented_one() -> None:
 
 
 def test_zookeeper_ruok_and_srvr() -> None:
-    with peer(lambda s: (s.recv(4), s.sendall(b"imok"))) as port:
+    def imok(sock: socket.socket) -> None:
+        sock.recv(4)
+        sock.sendall(b"imok")
+
+    with peer(imok) as port:
         assert check("zookeeper", port, 2181)[0]
 
     def whitelisted(sock: socket.socket) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bootstrap.classify import database_engine, recognise
+from bootstrap.model import Service
 
 from .helpers import plan, svc
 
@@ -88,7 +89,6 @@ def test_sql_engine_by_whole_name() -> None:
     assert database_engine(svc_model("dpage/pgadmin4")) is None
 
 
-def svc_model(image: str) -> object:
-    from bootstrap.model import Service
+def svc_model(image: str) -> Service:
 
     return Service(name="x", image=image)

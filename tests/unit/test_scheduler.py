@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bootstrap.outcome import ProbeResult
 from bootstrap.plan import PlannedService
@@ -43,9 +44,9 @@ class FakeDriver:
         return f"{service.name}: FATAL something broke"
 
 
-def run(services: dict[str, object], driver: FakeDriver) -> tuple[object, list[Event]]:
+def run(services: Mapping[str, Any], driver: FakeDriver) -> tuple[Any, list[Event]]:
     events: list[Event] = []
-    outcome = Scheduler(plan(services), driver, events.append).run()  # type: ignore[arg-type]
+    outcome = Scheduler(plan(dict(services)), driver, events.append).run()
     return outcome, events
 
 
@@ -67,13 +68,13 @@ def test_phases_are_barriers_and_dependencies_order_inside_a_phase() -> None:
     assert order[2] == "registry"
     assert order.index("api") < order.index("web")
     assert order[-1] == "prometheus"
-    assert all(r.status is Status.READY for r in outcome.results.values())  # type: ignore[attr-defined]
+    assert all(r.status is Status.READY for r in outcome.results.values())
 
 
 def test_required_failure_stops_new_starts_and_keeps_the_log_tail() -> None:
     driver = FakeDriver(fail={"pg"})
     outcome, _ = run(STACK, driver)
-    results = outcome.results  # type: ignore[attr-defined]
+    results = outcome.results
     assert results["pg"].status is Status.FAILED
     assert "connection refused" in results["pg"].reason
     assert "FATAL something broke" in results["pg"].log_tail  # apart from the reason
@@ -81,7 +82,7 @@ def test_required_failure_stops_new_starts_and_keeps_the_log_tail() -> None:
     assert "registry" not in driver.started and "prometheus" not in driver.started
     assert results["prometheus"].status is Status.SKIPPED
     assert "required service pg failed" in results["prometheus"].reason
-    assert not outcome.ok  # type: ignore[attr-defined]
+    assert not outcome.ok
 
 
 def test_optional_failure_degrades_dependents_and_goes_on() -> None:
@@ -99,22 +100,22 @@ def test_optional_failure_degrades_dependents_and_goes_on() -> None:
     }
     driver = FakeDriver(fail={"tracing"}, crash_on_start=set())
     outcome, _ = run(services, driver)
-    results = outcome.results  # type: ignore[attr-defined]
+    results = outcome.results
     assert results["tracing"].status is Status.FAILED
     assert results["api"].status is Status.DEGRADED
     assert "tracing unavailable" in results["api"].reason
     assert results["reporter"].status is Status.SKIPPED
     assert "upstream tracing failed" in results["reporter"].reason
     assert "prometheus" in driver.started
-    assert outcome.ok  # type: ignore[attr-defined]
-    degraded = {r.service for r in outcome.degraded}  # type: ignore[attr-defined]
+    assert outcome.ok
+    degraded = {r.service for r in outcome.degraded}
     assert degraded == {"tracing", "api", "reporter"}
 
 
 def test_start_error_becomes_a_failed_result() -> None:
     driver = FakeDriver(crash_on_start={"maria"})
     outcome, events = run(STACK, driver)
-    result = outcome.results["maria"]  # type: ignore[attr-defined]
+    result = outcome.results["maria"]
     assert result.status is Status.FAILED and "no such image" in result.reason
     assert any(e.service == "maria" and e.state == "failed" for e in events)
 
@@ -130,7 +131,7 @@ def test_events_flow_starting_probing_ready() -> None:
 def test_critical_chain_follows_the_last_link() -> None:
     driver = FakeDriver()
     outcome, _ = run(STACK, driver)
-    chain = outcome.critical_chain()  # type: ignore[attr-defined]
+    chain = outcome.critical_chain()
     assert chain[-1] == "prometheus"
     assert chain[0] in ("pg", "maria")
     assert "registry" in chain
@@ -189,7 +190,7 @@ def test_services_of_a_wave_are_probed_at_the_same_time() -> None:
             Scheduler(
                 plan({"pg": svc("postgres"), "maria": svc("mariadb")}), driver, lambda e: None
             ).run()
-        )  # type: ignore[arg-type]
+        )
         finished.set()
 
     threading.Thread(target=go, daemon=True).start()
@@ -199,7 +200,7 @@ def test_services_of_a_wave_are_probed_at_the_same_time() -> None:
 
 def test_a_later_phase_starts_only_after_the_earlier_one_is_ready() -> None:
     driver = GatedDriver()
-    Scheduler(plan(STACK), driver, lambda e: None).run()  # type: ignore[arg-type]
+    Scheduler(plan(STACK), driver, lambda e: None).run()
     assert {"pg", "maria"} <= set(driver.starts_seen_ready["registry"])
     assert "registry" in driver.starts_seen_ready["api"]
     assert "pg" in driver.starts_seen_ready["api"]  # api waits for pg (service_healthy)
@@ -210,7 +211,7 @@ def test_cancel_stops_probes_and_new_starts_promptly() -> None:
     never = threading.Event()
     driver = GatedDriver(gates={"pg": never})
     cancel = threading.Event()
-    scheduler = Scheduler(plan(STACK), driver, lambda e: None, cancel=cancel)  # type: ignore[arg-type]
+    scheduler = Scheduler(plan(STACK), driver, lambda e: None, cancel=cancel)
     result: list[object] = []
     thread = threading.Thread(target=lambda: result.append(scheduler.run()), daemon=True)
     thread.start()
@@ -232,6 +233,6 @@ def test_skip_reason_is_typed_not_parsed() -> None:
         "reporter": svc(depends={"tracing": "service_healthy"}),
     }
     outcome, _ = run(services, driver)
-    reporter = outcome.results["reporter"]  # type: ignore[attr-defined]
+    reporter = outcome.results["reporter"]
     assert reporter.status is Status.SKIPPED and reporter.optional  # inherits the upstream's
     assert reporter.reason == "skipped: upstream tracing failed"

@@ -96,7 +96,7 @@ def test_status_of_a_replicated_service_is_every_replicas(tmp_path: Path) -> Non
     ws = workspace(tmp_path, {"web": web})
     replicas = [
         ContainerInfo(f"id-{n}", f"shop-web-{n}", "web", state, project="shop", exit_code=code)
-        for n, state, code in ((1, "running", None), (2, "exited", 1), (3, "running", None))
+        for n, state, code in ((1, "running", 0), (2, "exited", 1), (3, "running", 0))
     ]
     rows = collect_status(ws, FakeEngine(infos=replicas))
     assert len(rows) == 1 and not rows[0].ready

@@ -31,14 +31,14 @@ class SlowDriver:
 
 def record() -> dict[str, object]:
     events: list[object] = []
-    recorder = Recorder(events.append)  # type: ignore[arg-type]
+    recorder = Recorder(events.append)
     began = time.time()
     stack = {
         "pg": svc("postgres"),
         "api": svc(depends={"pg": "service_healthy"}),
         "prom": svc("prom/prometheus"),
     }
-    outcome = Scheduler(plan(stack), SlowDriver(), recorder).run()  # type: ignore[arg-type]
+    outcome = Scheduler(plan(stack), SlowDriver(), recorder).run()
     return build_record(
         project="shop",
         outcome=outcome,
@@ -52,12 +52,12 @@ def record() -> dict[str, object]:
 
 def test_record_has_every_moment_in_order_and_the_chain() -> None:
     r = record()
-    services = r["services"]  # type: ignore[index]
+    services = r["services"]
     pg, api = services["pg"], services["api"]  # type: ignore[index]
     assert pg["launched"] <= pg["started"] <= pg["first_probe"] <= pg["ended"]
     assert api["launched"] >= pg["ended"]  # the barrier: apps after databases
     assert pg["attempts"] == 2 and pg["detail"] == "pg ok"  # masked like every output
-    assert [p["name"] for p in r["phases"]] == ["databases", "apps", "monitoring"]  # type: ignore[index]
+    assert [p["name"] for p in r["phases"]] == ["databases", "apps", "monitoring"]  # type: ignore[attr-defined]
     assert r["critical_chain"][-1] == "prom" and pg["critical"]  # type: ignore[index]
 
 

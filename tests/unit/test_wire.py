@@ -22,7 +22,7 @@ from bootstrap.probes import mysqlwire, pgwire
 
 
 @contextmanager
-def peer(serve: Callable[[socket.socket], None]) -> Iterator[int]:
+def peer(serve: Callable[[socket.socket], object]) -> Iterator[int]:
     """A one-connection server on 127.0.0.1; yields its port."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -164,7 +164,11 @@ def test_postgres_scram_sha_256_right_and_wrong_password() -> None:
 
 
 def test_postgres_no_row_and_a_starting_server() -> None:
-    with peer(lambda s: (_pg_read(s, startup=True), _pg_ready_and_answer(s, None))) as port:
+    def no_row(sock: socket.socket) -> None:
+        _pg_read(sock, startup=True)
+        _pg_ready_and_answer(sock, None)
+
+    with peer(no_row) as port:
         assert (
             pgwire.query("127.0.0.1", port, user="a", password="", database="d", sql="SELECT 1")
             is None
