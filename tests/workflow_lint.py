@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml
 
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
@@ -39,7 +39,7 @@ def main(paths: list[str]) -> int:
         return 0
     failed = 0
     for path in paths:
-        workflow = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
+        workflow = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         for where, script in run_steps(workflow):
             text = EXPRESSION.sub("${GITHUB_EXPRESSION}", script)
             with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as handle:
