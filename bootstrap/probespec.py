@@ -29,6 +29,10 @@ PROBE_LABEL = "bootstrap.probe"
 OPTIONAL_LABEL = "bootstrap.optional"
 ALLOW_LABEL = "bootstrap.allow"  # risks a service accepts on purpose, comma-separated
 ALLOWANCES = ("docker-socket", "privileged", "sys-admin")
+# The supervisor's (bootstrap supervise): restart this service when a dependency comes back;
+# restart it after N failed probes in a row (0: never)
+RESTART_LABEL = "bootstrap.restart-with-dependencies"
+HEAL_LABEL = "bootstrap.heal"
 ROLES = ("discovery",)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 __all__ = ["DEFAULT_QUERY", "ParamValue", "ProbeSpec"]
@@ -48,7 +52,15 @@ def check_labels(service: Service, phases: tuple[str, ...]) -> None:
     reported (``ConfigErrors``), not only the first."""
     problems: list[ConfigError] = []
     probe_prefix = PROBE_LABEL + "."
-    known = [PHASE_LABEL, ROLE_LABEL, OPTIONAL_LABEL, PROBE_LABEL, ALLOW_LABEL]
+    known = [
+        PHASE_LABEL,
+        ROLE_LABEL,
+        OPTIONAL_LABEL,
+        PROBE_LABEL,
+        ALLOW_LABEL,
+        RESTART_LABEL,
+        HEAL_LABEL,
+    ]
     for key in sorted(service.labels):
         if not key.startswith("bootstrap.") or key.startswith(probe_prefix) or key in known:
             continue
@@ -81,14 +93,24 @@ def check_labels(service: Service, phases: tuple[str, ...]) -> None:
                 _suggest(role, list(ROLES)) + f"roles are: {', '.join(ROLES)}",
             )
         )
-    optional = service.label(OPTIONAL_LABEL).lower()
-    if OPTIONAL_LABEL in service.labels and optional not in _TRUE + _FALSE:
+    for flag in (OPTIONAL_LABEL, RESTART_LABEL):
+        if flag in service.labels and service.label(flag).lower() not in _TRUE + _FALSE:
+            problems.append(
+                _bad(
+                    service,
+                    flag,
+                    f"{service.label(flag)!r} is not true or false",
+                    'write "true" or "false"',
+                )
+            )
+    heal = service.label(HEAL_LABEL)
+    if HEAL_LABEL in service.labels and not heal.isdigit():
         problems.append(
             _bad(
                 service,
-                OPTIONAL_LABEL,
-                f"{service.label(OPTIONAL_LABEL)!r} is not true or false",
-                'write "true" or "false"',
+                HEAL_LABEL,
+                f"{heal!r} is not a count of failed probes",
+                'write how many failed probes in a row restart it, e.g. "3" ("0": never)',
             )
         )
     for allowance in allowances(service):
@@ -216,6 +238,17 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         why = f"no known image or healthcheck; it listens on {listening[0]}: ready when that "
         why += "port accepts a connection"
         params: dict[str, ParamValue] = {"port": listening[0]}
-        return ProbeSpec("tcp", {**params, **_label_params(service, "tcp", why)}, why)
+        labelled = _label_params(service, "tcp", why)
+        return ProbeSpec("tcp", {**params, **labelled}, why, guessed=True)
     why = "no healthcheck, probe label or port: ready once running"
     return ProbeSpec("running", _label_params(service, "running", why), why)
+
+
+def wants_restart_with_dependencies(service: Service) -> bool:
+    return service.label(RESTART_LABEL).lower() in _TRUE
+
+
+def heal_after(service: Service) -> int:
+    """Failed probes in a row after which the supervisor restarts it (0: never)."""
+    value = service.label(HEAL_LABEL)
+    return int(value) if value.isdigit() else 0

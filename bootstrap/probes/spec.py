@@ -80,6 +80,9 @@ class ProbeSpec:
     kind: str
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     reason: str = ""
+    # chosen by bootstrap as a better guess than "running" (a port the service listens on):
+    # where it cannot be tried at all, "running" is what compose would wait for
+    guessed: bool = False
 
     def public(self) -> dict[str, str]:
         """Parameters safe to print (no passwords); an empty one is said as ``none``."""

@@ -14,15 +14,21 @@ from bootstrap.probes.spec import PORT, ProbeSpec
 DEFAULT_PORT = 80
 
 
+NOT_RUNNABLE = (126, 127)  # the exec's command is not in the image
+
+
 @dataclass(frozen=True)
 class TcpProbe:
     port: int
     kind: str = "tcp"
+    guessed: bool = False  # bootstrap's guess, not asked for: no way to try it is "running"
 
     def check(self, target: Target) -> Observation:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             code, _output = target.exec(["nc", "-z", "127.0.0.1", str(self.port)])
+            if code in NOT_RUNNABLE:
+                return self._no_nc()
             return Observation(code == 0, f"nc -z port {self.port} in the container: exit {code}")
         try:
             with socket.create_connection(endpoint, timeout=1.0):
@@ -30,9 +36,23 @@ class TcpProbe:
         except OSError as exc:
             return Observation(False, f"{endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}")
 
+    def _no_nc(self) -> Observation:
+        where = (
+            f"port {self.port} is not published on 127.0.0.1 and the image has no nc to try it "
+            "from inside"
+        )
+        if self.guessed:
+            return Observation(True, f"running ({where}; as compose, ready once running)")
+        return Observation(
+            False,
+            f"{where}: publish it on 127.0.0.1, or choose another probe with the label "
+            "bootstrap.probe",
+            fatal=True,
+        )
+
 
 def _build(spec: ProbeSpec, exposed: Sequence[int]) -> Probe:
-    return TcpProbe(port_of(spec, exposed, DEFAULT_PORT))
+    return TcpProbe(port_of(spec, exposed, DEFAULT_PORT), guessed=spec.guessed)
 
 
 register(

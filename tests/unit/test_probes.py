@@ -223,3 +223,17 @@ def test_query_label_is_parsed_for_sql_kinds_only() -> None:
     )
     with pytest.raises(ConfigError, match="not a parameter of the http probe"):
         choose_probe(web)
+
+
+def test_a_guessed_tcp_probe_is_running_where_the_image_has_no_nc_an_asked_one_fails() -> None:
+    from bootstrap.probes.tcp import TcpProbe
+
+    missing = ExecResult(126, 'exec: "nc": executable file not found in $PATH')
+    guessed = TcpProbe(9100, guessed=True).check(target(ExecEngine([missing]), ContainerWatch()))
+    assert guessed.ready and "no nc" in guessed.detail and "as compose" in guessed.detail
+    asked = TcpProbe(9100).check(target(ExecEngine([missing]), ContainerWatch()))
+    assert not asked.ready and asked.fatal and "bootstrap.probe" in asked.detail
+    closed = TcpProbe(9100, guessed=True).check(
+        target(ExecEngine([ExecResult(1, "")]), ContainerWatch())
+    )
+    assert not closed.ready and not closed.fatal  # nc ran: the port is not open yet
