@@ -12,6 +12,7 @@ class Dependency:
     name: str
     condition: str = "service_started"
     required: bool = True
+    restart: bool = False  # depends_on.restart: restart the dependent when this one comes back
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,7 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
                 dep,
                 str((spec or {}).get("condition") or "service_started"),
                 bool((spec or {}).get("required", True)),
+                bool((spec or {}).get("restart", False)),
             )
             for dep, spec in sorted(depends.items())
         ),

@@ -28,6 +28,26 @@ def _span(entry: dict[str, Any]) -> tuple[float, float, float]:
     return float(launched), float(started), float(ended)
 
 
+def supervision_lines(record: Record) -> list[str]:
+    """The supervision lane: what the supervisor did after this run (its ``supervision``)."""
+    actions = record.get("supervision") or []
+    if not actions:
+        return []
+    began = _epoch(record["began"])
+    lines = ["supervision (after the run)"]
+    for action in actions:
+        offset = float(action["at"]) - began
+        who = action.get("service") or "(engine)"
+        lines.append(f"  +{offset:8.2f}s {who:<20} {action['kind']}: {action['reason']}")
+    return lines
+
+
+def _epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).timestamp()
+
+
 def text(record: Record, width: int = 48) -> str:
     """One line per service: its bar over the run (= engine start, - waiting for readiness)."""
     total = max(float(record["total"]), 0.001)
@@ -51,7 +71,7 @@ def text(record: Record, width: int = 48) -> str:
         )
     lines.append("* critical chain: " + " -> ".join(record["critical_chain"]))
     lines.append("= the engine starting the container, - waiting for readiness")
-    return "\n".join(lines)
+    return "\n".join(lines + supervision_lines(record))
 
 
 def compare(older: Record, newer: Record) -> list[tuple[str, float | None, float | None]]:
@@ -87,6 +107,14 @@ def compare_text(older: Record, newer: Record) -> str:
         word = "slower" if change > 0 else "faster"
         lines.append(f"  {name:<24} {before:6.2f}s -> {after:6.2f}s  {abs(change):.2f}s {word}")
     return "\n".join(lines)
+
+
+def _supervision_html(record: Record) -> str:
+    lines = supervision_lines(record)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line.strip())}</li>" for line in lines[1:])
+    return f'<h2>Supervision after the run</h2><ul class="supervision">{items}</ul>'
 
 
 def html(record: Record, previous: Record | None = None) -> str:
@@ -164,6 +192,7 @@ text.barrier-label, text.tick {{ fill: #666; font-size: 11px; }}
 <svg width="{left + width + 40}" height="{y + 30}">
 {chr(10).join(svg)}
 </svg>
+{_supervision_html(record)}
 <p class="versions">{versions}</p>
 </body></html>
 """

@@ -18,6 +18,7 @@ from bootstrap.errors import ConfigError
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.supervise import Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
@@ -84,6 +85,10 @@ class Backend(Protocol):
 
     def unsupported(self, command: str) -> str | None:
         """Why this backend cannot run ``command`` (and what to do instead), or None."""
+        ...
+
+    def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
+        """The supervisor's hands: re-gate, restart, the containers now (``supervise``)."""
         ...
 
 

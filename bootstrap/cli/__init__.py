@@ -26,6 +26,7 @@ _COMMANDS = {
     "doctor": "bootstrap.cli.doctor:doctor",
     "trace": "bootstrap.cli.trace:trace",
     "stats": "bootstrap.cli.stats:stats",
+    "supervise": "bootstrap.cli.supervise:supervise",
 }
 _HELP = {
     "plan": "Show the ordered waves: phase, reason, address, ports, probe per service.",
@@ -44,6 +45,7 @@ _HELP = {
     "doctor": "Check versions, startup, network, volumes, resources, tracked secrets.",
     "trace": "The timeline of a recorded up: text, --html page, --json, --compare.",
     "stats": "CPU and memory per service against its limits; --suggest proposes limits.",
+    "supervise": "Keep the order after up: restart dependents when a dependency comes back.",
 }
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from bootstrap.workspace import Workspace
 
 
-def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
+def project_lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
     """The project's lock: in the workspace's .bootstrap/, or, where the workspace is not
     writable (a read-only or foreign-owned mount), in the user's state directory."""
     import hashlib
@@ -63,7 +63,7 @@ def _lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
 def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Iterator[None]:
     """The project's lock; once held, the helper containers a killed run left are removed
     (none can be in use: their owner held this lock)."""
-    with _lock(ctx, project, wait):
+    with project_lock(ctx, project, wait):
         left = engine.remove_helpers(project)
         if left:
             say(f"removed {len(left)} helper container(s) a killed run left behind")
@@ -81,6 +81,11 @@ def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Ite
     is_flag=True,
     help="Inside a dev container: join the stack's network and probe services by name.",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Once up, keep supervising in the foreground (as `bootstrap supervise`).",
+)
 @click.pass_obj
 def up(
     ctx: CliContext,
@@ -90,6 +95,7 @@ def up(
     dry_run: bool,
     no_wait_lock: bool,
     join_network: bool,
+    watch: bool,
 ) -> int:
     """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
     from bootstrap.caches import ensure_cache_volumes
@@ -98,6 +104,10 @@ def up(
     from bootstrap.workspace import materialise
 
     backend = ctx.backend()
+    if watch:
+        from bootstrap.backends import refuse_unsupported
+
+        refuse_unsupported(backend, "supervise")
     backend.warm_up()
     workspace = ctx.workspace(profiles, generate=not dry_run)
     backend.prepare(workspace)
@@ -139,7 +149,12 @@ def up(
         finally:
             reporter.close()
         keep_record(workspace, backend, outcome, recorder, began_wall, ctx.redact)
-    return conclude(ctx, outcome, as_json, signalled.exit_code)
+    code = conclude(ctx, outcome, as_json, signalled.exit_code)
+    if watch and code in (0, int(ExitCode.DEGRADED)) and not signalled.event.is_set():
+        from bootstrap.cli.supervise import supervise_stack
+
+        supervise_stack(ctx, backend, workspace, as_json=as_json, wait=600.0, converge_first=False)
+    return code
 
 
 def conclude(ctx: CliContext, outcome: Outcome, as_json: bool, signal_exit: int) -> int:
@@ -269,6 +284,7 @@ def status(
         rows = collect_status(workspace, engine, selected)
         healthy = all(r.ready for r in rows if r.counts)
         alerts = _alerts(workspace, engine)
+        supervisor, actions = _supervision(workspace)
         if as_json:
             emit_json(
                 {
@@ -276,6 +292,8 @@ def status(
                     "healthy": healthy,
                     "services": [r.as_dict() for r in rows],
                     "alerts": alerts,
+                    "supervisor": supervisor,
+                    "supervision": actions,
                 },
                 ctx.redact,
             )
@@ -295,6 +313,7 @@ def status(
             if alerts:
                 lines.append(f"alerts firing: {len(alerts)}")
                 lines += [f"  {a['name']} ({a['severity']}): {a['summary']}" for a in alerts]
+            lines += _supervision_lines(supervisor, actions)
             click.echo(ctx.redact("\n".join(lines)))
         if not follow or terminating():
             return 0 if healthy else int(ExitCode.FAILED)
@@ -302,6 +321,39 @@ def status(
             TERMINATION.wait(interval)  # SIGTERM wakes it at once
         except KeyboardInterrupt:
             return 0
+
+
+def _supervision(
+    workspace: Workspace,
+) -> tuple[dict[str, object] | None, list[dict[str, object]]]:
+    """The supervisor running for this workspace (or None) and its last actions."""
+    from bootstrap.supervise import logged_actions, running_supervisor, supervision_log
+
+    running = running_supervisor(workspace.directory)
+    if running is not None and running.get("project") != workspace.compose.name:
+        running = None
+    log = supervision_log(workspace.directory)
+    project = workspace.compose.name
+    actions = [a for a in logged_actions(log) if a.get("project", project) == project]
+    return running, actions[-5:]
+
+
+def _supervision_lines(
+    supervisor: dict[str, object] | None, actions: list[dict[str, object]]
+) -> list[str]:
+    from bootstrap.cli.supervise import action_line
+
+    if supervisor is None and not actions:
+        return []
+    lines = [
+        f"supervisor: running (pid {supervisor['pid']})"
+        if supervisor
+        else "supervisor: not running (`bootstrap supervise`, or `bootstrap up --watch`)"
+    ]
+    if actions:
+        lines.append("last supervision actions:")
+        lines += ["  " + action_line(a) for a in actions]
+    return lines
 
 
 def _alerts(workspace: Workspace, engine: Engine) -> list[dict[str, str]] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,6 +36,29 @@ def _find(folder: Path, name: str | None) -> tuple[Path, Path | None]:
     return chosen, (earlier[-1] if earlier else None)
 
 
+def with_supervision(record: dict[str, Any], folder: Path, chosen: Path) -> dict[str, Any]:
+    """The record with what the supervisor did between this run and the project's next."""
+    from datetime import datetime
+
+    from bootstrap.runrecord import list_records, load_record
+    from bootstrap.supervise import logged_actions, supervision_log
+
+    began = datetime.fromisoformat(record["began"]).timestamp()
+    later = [p for p in list_records(folder) if p.name > chosen.name]
+    until = None
+    for path in later:
+        other = load_record(path)
+        if other.get("project") == record.get("project"):
+            until = datetime.fromisoformat(other["began"]).timestamp()
+            break
+    actions = [
+        a
+        for a in logged_actions(supervision_log(folder.parent.parent), since=began, until=until)
+        if a.get("project", record.get("project")) == record.get("project")
+    ]
+    return {**record, "supervision": actions}
+
+
 @click.command()
 @click.argument("run", required=False)
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path))
@@ -59,7 +83,7 @@ def trace(
         click.echo(timeline.compare_text(load_record(older), load_record(newer)))
         return
     chosen, previous = _find(folder, run)
-    record = load_record(chosen)
+    record = with_supervision(load_record(chosen), folder, chosen)
     if as_json:
         emit_json(record)
         return

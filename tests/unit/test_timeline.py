@@ -91,3 +91,29 @@ def test_compare_names_what_got_slower() -> None:
     first = timeline.compare(older, newer)[0]
     assert first[0] == "api" and round(first[2] - first[1], 2) == 1.5  # type: ignore[operator]
     assert "1.50s slower" in timeline.compare_text(older, newer)
+
+
+def test_the_supervision_lane_shows_what_was_done_after_the_run(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from bootstrap.cli.trace import with_supervision
+    from bootstrap.supervise import Action, ActionKind, keep
+
+    r = record()
+    began = datetime.fromisoformat(str(r["began"])).timestamp()
+    folder = tmp_path / ".bootstrap" / "runs"
+    first = save_record(folder, r)
+    later = {**r, "began": datetime.fromtimestamp(began + 100).astimezone().isoformat()}
+    save_record(folder, later)
+    write = keep(tmp_path / ".bootstrap" / "supervision.jsonl", "shop")
+    write(Action("api", ActionKind.RESTARTED, "pg came back", at=began + 10, cause="pg"))
+    write(Action("api", ActionKind.READY, "re-gated", at=began + 11))
+    write(Action("api", ActionKind.RESTARTED, "after the next run", at=began + 150))
+    other = keep(tmp_path / ".bootstrap" / "supervision.jsonl", "other")
+    other(Action("x", ActionKind.RESTARTED, "another project", at=began + 12))
+    shown = with_supervision(load_record(first), folder, first)
+    assert [a["reason"] for a in shown["supervision"]] == ["pg came back", "re-gated"]
+    text = timeline.text(shown)
+    assert "supervision (after the run)" in text
+    assert re.search(r"\+\s*10\.00s api\s+restarted: pg came back", text)
+    assert "pg came back" in timeline.html(shown) and "supervision (after" not in timeline.text(r)

@@ -12,6 +12,7 @@ from bootstrap.backends.compose.composecli import MINIMUM_VERSION, ComposeCLI
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.supervise import Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
@@ -104,6 +105,11 @@ class ComposeBackend:
 
     def unsupported(self, command: str) -> str | None:
         return None
+
+    def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
+        from bootstrap.backends.compose.driver import supervision_probing
+
+        return supervision_probing(workspace, self.engine, self.cli, reporter)
 
 
 def warm_engine_import() -> None:

@@ -20,7 +20,7 @@ from bootstrap.probes import Probe, SystemClock, Target, run_probe
 from bootstrap.probes import kind as kind_of
 from bootstrap.probes.docker import WithHealthcheck
 from bootstrap.reach import in_container
-from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.runtime import ContainerInfo, Engine, EngineEvent
 from bootstrap.scheduler import Event, EventKind, Outcome, Reporter, Scheduler
 from bootstrap.targets import effective_healthcheck, exposed_ports, target_and_probe
 from bootstrap.watch import ContainerWatch
@@ -62,7 +62,7 @@ class DockerDriver:
             )
         return info
 
-    def _replicas(self, service: PlannedService) -> list[ContainerInfo]:
+    def replicas_of(self, service: PlannedService) -> list[ContainerInfo]:
         """Every container of the service: one, or ``deploy.replicas`` of them."""
         first = self._container(service)
         if service.service.replicas <= 1:
@@ -73,7 +73,7 @@ class DockerDriver:
     def start(self, service: PlannedService) -> str:
         if service.service.replicas == 0:
             return "deploy.replicas is 0: no container, as compose has it"
-        replicas = self._replicas(service)
+        replicas = self.replicas_of(service)
         waiting = [info for info in replicas if info.state != "running"]
         if not waiting:
             return "already running"
@@ -110,7 +110,7 @@ class DockerDriver:
         """Ready when every replica passes the service's probe (one container: its probe)."""
         if service.service.replicas == 0:
             return ProbeResult(True, "deploy.replicas is 0: no container to wait for", 0, 0.0)
-        replicas = self._replicas(service)
+        replicas = self.replicas_of(service)
         timeout = service.probe.number("timeout", self.timeout)
         began, attempts, details = time.monotonic(), 0, []
         for index, listed in enumerate(replicas):
@@ -416,3 +416,55 @@ def bring_up(
         stop.set()
         if driver.helper is not None:
             driver.helper.close()
+
+
+@dataclass
+class ComposeProbing:
+    """The supervisor's hands on compose: the driver's probes and starts, the engine's stop."""
+
+    driver: DockerDriver
+
+    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> bool:
+        return self.driver.wait_ready(service, cancelled).ready
+
+    def restart(self, service: PlannedService) -> None:
+        grace = max(0, round(service.service.stop_grace))
+        for info in self.driver.replicas_of(service):
+            self.driver.engine.stop(info.id, grace)
+        self.refresh()
+        self.driver.start(service)
+
+    def refresh(self) -> dict[str, ContainerInfo]:
+        fresh = self.driver.engine.project_containers(self.driver.workspace.compose.name)
+        self.driver.containers.clear()
+        self.driver.containers.update(fresh)
+        return fresh
+
+    def observe(self, event: EngineEvent) -> None:
+        self.driver.watch.apply(event)
+
+    def forget(self) -> None:
+        self.driver.watch = ContainerWatch()  # re-seeded from inspect at the next probe
+
+    def close(self) -> None:
+        if self.driver.helper is not None:
+            self.driver.helper.close()
+
+
+def supervision_probing(
+    workspace: Workspace, engine: Engine, compose: ComposeCLI, reporter: Reporter
+) -> ComposeProbing:
+    """A driver for the supervisor: the same probes and starts as ``up``'s."""
+    watch = ContainerWatch()
+    driver = DockerDriver(
+        workspace,
+        engine,
+        watch,
+        engine.project_containers(workspace.compose.name),
+        workspace.settings.probe_timeout,
+        on_network=in_container(),
+        compose=compose,
+        helper=ProbeHelper(engine, workspace.settings.helper_image, workspace.compose.name),
+        report=reporter,
+    )
+    return ComposeProbing(driver)

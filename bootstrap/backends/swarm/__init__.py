@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bootstrap.backends.swarm.engine import SwarmServices
     from bootstrap.runtime import ComposeProject, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.supervise import Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
@@ -98,10 +99,18 @@ class SwarmBackend:
         "cache": "the package caches are volumes of one engine; on a swarm each node has its "
         "own, created where a task first mounts it",
         "stats": "the engine's stats are per node: `docker stats` on each node",
+        "supervise": "the supervisor follows one engine's container events; a swarm "
+        "reschedules tasks itself (bootstrap's re-gating of their dependents there is not "
+        "built yet)",
     }
 
     def unsupported(self, command: str) -> str | None:
         return self.UNSUPPORTED.get(command)
+
+    def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
+        raise EngineError(
+            "supervision is not built for the swarm backend", hint=self.UNSUPPORTED["supervise"]
+        )
 
     def findings(self, workspace: Workspace) -> list[Finding]:
         from bootstrap.backends.swarm.stackfile import swarm_findings

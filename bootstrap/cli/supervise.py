@@ -1,0 +1,139 @@
+"""``bootstrap supervise`` (and ``up --watch``): keep the order after ``up``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bootstrap.backends import Backend
+    from bootstrap.supervise import Action
+    from bootstrap.workspace import Workspace
+
+_COLOURS = {
+    "restarted": "yellow",
+    "out-of-order": "yellow",
+    "healed": "yellow",
+    "waiting": "yellow",
+    "ready": "green",
+    "back": "green",
+    "engine-back": "green",
+    "watching": "green",
+    "crash-loop": "red",
+    "gave-up": "red",
+    "engine-gone": "red",
+    "stopped": "red",
+}
+
+
+def action_line(entry: dict[str, object]) -> str:
+    """One action as a line: when, which service, what, why."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(float(str(entry.get("at") or 0))))
+    service = str(entry.get("service") or "(engine)")
+    return f"{stamp} {service:<20} {entry.get('kind')}: {entry.get('reason')}"
+
+
+def printer(as_json: bool, redact: Callable[[str], str]) -> Callable[[Action], None]:
+    lock = threading.Lock()
+
+    def show(action: Action) -> None:
+        with lock:
+            if as_json:
+                emit_json({"state": "supervision", **action.as_dict()}, redact, indent=None)
+            else:
+                say(
+                    action_line(action.as_dict()),
+                    fg=_COLOURS.get(action.kind.value),
+                    redact=redact,
+                )
+
+    return show
+
+
+def supervise_stack(
+    ctx: CliContext,
+    backend: Backend,
+    workspace: Workspace,
+    *,
+    as_json: bool,
+    wait: float,
+    converge_first: bool,
+) -> int:
+    """Follow the project until SIGINT or SIGTERM; the containers keep running after."""
+    from bootstrap.cli.lifecycle import project_lock
+    from bootstrap.supervise import Supervisor, announced, keep, supervision_log
+
+    project = workspace.compose.name
+    logged = keep(supervision_log(workspace.directory), project)
+    shown = printer(as_json, ctx.redact)
+
+    def report(action: Action) -> None:
+        logged(action)
+        shown(action)
+
+    probing = backend.supervision(workspace, lambda _event: None)
+    supervisor = Supervisor(
+        workspace,
+        backend.engine,
+        probing,
+        report,
+        wait=wait,
+        acting=lambda: project_lock(ctx, project, wait=True),
+    )
+    try:
+        with SignalFlag() as signalled, announced(workspace.directory, project):
+            say(f"supervising {project} (Ctrl-C stops this; the containers keep running)")
+            worker = threading.Thread(
+                target=supervisor.run,
+                args=(signalled.event,),
+                kwargs={"converge_first": converge_first},
+                daemon=True,
+                name="bootstrap-supervise",
+            )
+            worker.start()
+            while worker.is_alive() and not signalled.event.is_set():
+                worker.join(0.2)
+            supervisor.stop.set()
+            worker.join(5.0)
+    finally:
+        probing.close()
+    say("supervision stopped; the containers keep running")
+    return 0
+
+
+@click.command()
+@click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON action per line on stdout.")
+@click.option(
+    "--wait",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for a service that went away to be ready again.",
+)
+@click.option(
+    "--no-converge",
+    is_flag=True,
+    help="Do not first check that every running service started after what it needs.",
+)
+@click.pass_obj
+def supervise(
+    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, wait: float, no_converge: bool
+) -> int:
+    """Keep the order after up: re-gate and restart dependents when a dependency restarts,
+    put the stack back in order after an engine restart, heal services that opt in."""
+    from bootstrap.backends import refuse_unsupported
+
+    backend = ctx.backend()
+    refuse_unsupported(backend, "supervise")
+    workspace = ctx.workspace(profiles)
+    return supervise_stack(
+        ctx, backend, workspace, as_json=as_json, wait=wait, converge_first=not no_converge
+    )
