@@ -15,6 +15,14 @@ from pathlib import Path
 
 from bootstrap.errors import EngineError
 
+_CHOSEN: list[str] = []  # the context this run's engine came from, if any
+
+
+def chosen_engine(environ: MutableMapping[str, str] | None = None) -> tuple[str, str]:
+    """(the context named by --context or DOCKER_CONTEXT, or "", the engine's host, or "")."""
+    env = os.environ if environ is None else environ
+    return (_CHOSEN[0] if _CHOSEN else "", env.get("DOCKER_HOST", ""))
+
 
 def use_context(name: str | None, environ: MutableMapping[str, str] | None = None) -> str | None:
     """Point this process (and what it starts) at the context's engine; returns its host."""
@@ -42,6 +50,7 @@ def use_context(name: str | None, environ: MutableMapping[str, str] | None = Non
         raise EngineError(f"Docker context {name!r} has no engine endpoint", location="--context")
     env.pop("DOCKER_CONTEXT", None)  # the CLI refuses a context and a host together
     env["DOCKER_HOST"] = host
+    _CHOSEN[:] = [name]
     tls = Path(str((context.get("Storage") or {}).get("TLSPath") or "")) / "docker"
     if (tls / "ca.pem").is_file() or (tls / "cert.pem").is_file():
         env["DOCKER_CERT_PATH"] = str(tls)

@@ -137,19 +137,26 @@ class Project:
         env: dict[str, str] | None = None,
         check: int | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, **self.env, **(env or {})}
-        full_env.pop("COMPOSE_PROFILES", None)
         done = subprocess.run(
-            [sys.executable, "-m", "bootstrap", "-C", str(self.directory), "-p", self.name, *args],
+            [*self.command(), *args],
             capture_output=True,
             text=True,
-            env=full_env,
+            env=self.environment(env),
             timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
         if check is not None:
             assert done.returncode == check, (done.returncode, done.stdout, done.stderr)
         return done
+
+    def command(self) -> list[str]:
+        """``bootstrap -C DIR -p NAME``: the command's options follow."""
+        return [sys.executable, "-m", "bootstrap", "-C", str(self.directory), "-p", self.name]
+
+    def environment(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        full_env = {**os.environ, **self.env, **(env or {})}
+        full_env.pop("COMPOSE_PROFILES", None)
+        return full_env
 
     def compose(
         self, *args: str, env: dict[str, str] | None = None

@@ -18,6 +18,7 @@ from bootstrap.errors import ConfigError
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.status import ServiceStatus
     from bootstrap.supervise import Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
@@ -83,8 +84,18 @@ class Backend(Protocol):
         """What this backend cannot do with the workspace, found before anything starts."""
         ...
 
+    def engine_findings(self, workspace: Workspace) -> list[Finding]:
+        """What only its engine can tell (a swarm's nodes, say); may raise EngineError."""
+        ...
+
     def unsupported(self, command: str) -> str | None:
         """Why this backend cannot run ``command`` (and what to do instead), or None."""
+        ...
+
+    def status(
+        self, workspace: Workspace, selected: frozenset[str] | None = None
+    ) -> list[ServiceStatus]:
+        """Every service now (``status``), read-only: no container started, nothing written."""
         ...
 
     def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:

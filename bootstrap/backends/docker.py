@@ -47,11 +47,26 @@ def _engine_gone(exc: Exception) -> EngineGone:
 
 
 def _engine_error(exc: Exception) -> EngineError:
+    from bootstrap.dockercontext import chosen_engine
+
+    context, host = chosen_engine()
+    if context:
+        return EngineError(
+            f"the engine of Docker context {context!r} ({host}) does not answer: {exc}",
+            location="--context",
+            hint=f"check that it is up and reachable (`docker --context {context} info`), or "
+            "choose another context (`docker context ls`)",
+        )
+    if host:
+        return EngineError(
+            f"the Docker engine at DOCKER_HOST={host} does not answer: {exc}",
+            location="DOCKER_HOST",
+            hint="check that it is up and reachable, or unset DOCKER_HOST for the local engine",
+        )
     return EngineError(
         f"the Docker engine does not answer: {exc}",
         location="docker",
-        hint="start the engine (dockerd), or check DOCKER_HOST and that your user can read "
-        "/var/run/docker.sock",
+        hint="start the engine (dockerd), or check that your user can read /var/run/docker.sock",
     )
 
 

@@ -125,10 +125,12 @@ def up(
         holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock),
         SignalFlag() as signalled,
     ):
-        caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
-        made = [c.name for c in caches if c.created]
-        if made:
-            say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
+        # The package caches are one engine's volumes; a swarm's nodes make their own
+        if backend.unsupported("cache") is None:
+            caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
+            made = [c.name for c in caches if c.created]
+            if made:
+                say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
         services = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
         if as_json:
             reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
@@ -263,7 +265,6 @@ def status(
     ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bool, interval: float
 ) -> int:
     """Every service: phase, container state, probe result, ports, address."""
-    from bootstrap.status import collect_status
     from bootstrap.workspace import active_profiles
 
     workspace = ctx.workspace(("*",))  # every service of the project, as `compose ps` shows
@@ -277,11 +278,12 @@ def status(
         for n, s in workspace.stack.services.items()
         if workspace.stack.with_profiles(asked).is_active(s)
     )
-    engine = ctx.backend().engine
+    backend = ctx.backend()
+    engine = backend.engine
     if follow:
         _follow_discovery(ctx, workspace, engine, as_json)
     while True:
-        rows = collect_status(workspace, engine, selected)
+        rows = backend.status(workspace, selected)
         healthy = all(r.ready for r in rows if r.counts)
         alerts = _alerts(workspace, engine)
         supervisor, actions = _supervision(workspace)
@@ -308,7 +310,7 @@ def status(
                 lines.append(
                     f"{r.service:<22} {r.phase:<11} {r.state:<10} {r.probe:<10} "
                     f"{'yes' if r.ready else 'no':<6} {r.address or '-':<14} {ports}  "
-                    f"{r.detail[:60]}{note}"
+                    f"{r.detail[:100]}{note}"
                 )
             if alerts:
                 lines.append(f"alerts firing: {len(alerts)}")

@@ -48,6 +48,7 @@ def collect_findings(
             from bootstrap.preflight import engine_findings
 
             findings += engine_findings(workspace, backend.engine, helpers=helpers)
+            findings += backend.engine_findings(workspace)
         except EngineError as exc:
             findings.append(
                 Finding(

@@ -148,3 +148,79 @@ def test_a_file_config_is_named_after_its_content() -> None:
     assert two["configs"]["hba"]["name"] == "shop-dev_hba_cdcdcdcdcd"
     unread, _ = stack_document(document, ["db"], plan, options, {})
     assert unread["configs"]["hba"] == {"file": "/srv/pg_hba.conf"}
+
+
+def test_a_local_volume_without_placement_is_a_warning_only_on_more_than_one_node() -> None:
+    from bootstrap.backends.swarm.stackfile import placement_findings
+
+    document = compose_document()
+    plan = plan_of(document)
+    assert placement_findings(document, plan, 1) == []
+    found = placement_findings(document, plan, 3)
+    assert [(f.rule, f.location, f.severity.value) for f in found] == [
+        ("swarm-placement", "services.db.deploy.placement", "warning")
+    ]
+    assert "dbdata" in found[0].message and "3 nodes" in found[0].message
+    document["services"]["db"]["deploy"]["placement"] = {"constraints": ["node.role == manager"]}
+    assert placement_findings(document, plan, 3) == []
+    document["services"]["db"]["deploy"]["placement"] = {}
+    document["volumes"]["dbdata"] = {"name": "shared", "external": True}  # not bootstrap's
+    assert placement_findings(document, plan, 3) == []
+
+
+def test_status_from_the_tasks_says_what_a_lost_node_took_and_where_it_went() -> None:
+    from bootstrap.backends.swarm.engine import NodeInfo, TaskInfo
+    from bootstrap.backends.swarm.status import service_state
+
+    nodes = {
+        "m": NodeInfo("m", "manager", "ready", "active", True),
+        "w1": NodeInfo("w1", "worker-1", "ready", "active", False),
+        "w2": NodeInfo("w2", "worker-2", "down", "active", False),
+    }
+
+    def task(node: str, desired: str, state: str, slot: int, error: str = "") -> TaskInfo:
+        return TaskInfo(f"t{node}{slot}", state, desired, error, node, "", None, "", slot)
+
+    moved = [
+        task("m", "running", "running", 1),
+        task("w1", "running", "running", 2),
+        task("w2", "shutdown", "running", 2),  # what the lost node last said
+        task("w1", "shutdown", "shutdown", 1),  # history of an update: not a loss
+    ]
+    state, ready, detail = service_state(moved, 2, nodes, job=False)
+    assert (state, ready) == ("running", True)
+    assert detail == (
+        "2/2 tasks running on manager, worker-1; 1 lost with worker-2 (down), now on worker-1"
+    )
+    stuck = [
+        task("m", "running", "running", 1),
+        task("w2", "shutdown", "running", 2),
+        task("", "running", "pending", 2, "no suitable node (scheduling constraints)"),
+    ]
+    state, ready, detail = service_state(stuck, 2, nodes, job=False)
+    assert (state, ready) == ("starting", False)
+    assert "1/2 tasks running on manager; 1 lost with worker-2 (down)" in detail
+    assert "1 pending" in detail
+
+
+def test_a_task_on_a_lost_node_waits_a_jobs_runs_again_once_a_pinned_one_fails() -> None:
+    from bootstrap.backends.swarm.driver import lost_nodes
+    from bootstrap.backends.swarm.engine import NodeInfo, TaskInfo
+
+    nodes = {
+        "w1": NodeInfo("w1", "worker-1", "ready", "active", False),
+        "w2": NodeInfo("w2", "worker-2", "down", "active", False),
+    }
+    assigned = TaskInfo("t1", "assigned", "running", "", "w2", "", None, "", 1)
+    seen, again = lost_nodes([assigned], nodes, job=False, rerun_already=False)
+    assert seen is not None and not seen.fatal and "worker-2, which is down" in seen.detail
+    assert not again  # Swarm moves a service's task itself
+    job_task = TaskInfo("t2", "assigned", "complete", "", "w2", "", None, "", None)
+    seen, again = lost_nodes([job_task], nodes, job=True, rerun_already=False)
+    assert again and seen is not None and "run again" in seen.detail
+    assert lost_nodes([job_task], nodes, job=True, rerun_already=True) == (None, False)
+    pending = TaskInfo("t3", "pending", "running", "no suitable node (1/2)", "", "", None, "")
+    seen, again = lost_nodes([pending], nodes, job=False, rerun_already=False)
+    assert seen is not None and seen.fatal and "down: worker-2" in seen.detail
+    running = TaskInfo("t4", "running", "running", "", "w1", "", None, "", 1)
+    assert lost_nodes([running], nodes, job=False, rerun_already=False) == (None, False)

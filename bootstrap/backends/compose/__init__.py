@@ -12,6 +12,7 @@ from bootstrap.backends.compose.composecli import MINIMUM_VERSION, ComposeCLI
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.status import ServiceStatus
     from bootstrap.supervise import Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
@@ -103,8 +104,18 @@ class ComposeBackend:
     def findings(self, workspace: Workspace) -> list[Finding]:
         return []
 
+    def engine_findings(self, workspace: Workspace) -> list[Finding]:
+        return []  # the engine's checks are preflight's, the same for every backend
+
     def unsupported(self, command: str) -> str | None:
         return None
+
+    def status(
+        self, workspace: Workspace, selected: frozenset[str] | None = None
+    ) -> list[ServiceStatus]:
+        from bootstrap.status import collect_status
+
+        return collect_status(workspace, self.engine, selected)
 
     def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
         from bootstrap.backends.compose.driver import supervision_probing

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bootstrap.backends.swarm.engine import SwarmServices
     from bootstrap.runtime import ComposeProject, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
+    from bootstrap.status import ServiceStatus
     from bootstrap.supervise import Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
@@ -81,6 +82,10 @@ class SwarmBackend:
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
             raise EngineError("this engine is not part of a swarm", hint=NOT_A_SWARM)
+        if workspace.settings.swarm_resolve_image != "never":
+            from bootstrap.backends.swarm.stackfile import service_images
+
+            self.swarm.check_images(service_images(self._document(), workspace.plan))
 
     def versions_seen(self) -> dict[str, str]:
         found = self.recording.seen_version
@@ -104,8 +109,23 @@ class SwarmBackend:
         "built yet)",
     }
 
+    def engine_findings(self, workspace: Workspace) -> list[Finding]:
+        from bootstrap.backends.swarm.stackfile import placement_findings
+
+        if not self.swarm.swarm_active():
+            return []  # said by prepare, with the fix
+        nodes = self.swarm.nodes()
+        return placement_findings(self._document(), workspace.plan, len(nodes))
+
     def unsupported(self, command: str) -> str | None:
         return self.UNSUPPORTED.get(command)
+
+    def status(
+        self, workspace: Workspace, selected: frozenset[str] | None = None
+    ) -> list[ServiceStatus]:
+        from bootstrap.backends.swarm.status import swarm_status
+
+        return swarm_status(workspace, self.swarm, selected)
 
     def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
         raise EngineError(

@@ -15,7 +15,7 @@ from typing import Any
 
 from bootstrap.backends.docker import DockerEngine
 from bootstrap.backends.probehelper import ProbeHelper
-from bootstrap.backends.swarm.engine import FAILED_STATES, SwarmServices, TaskInfo
+from bootstrap.backends.swarm.engine import FAILED_STATES, NodeInfo, SwarmServices, TaskInfo
 from bootstrap.backends.swarm.stackfile import (
     SwarmOptions,
     file_paths,
@@ -74,6 +74,57 @@ def deploy(stack_file: Path, stack: str, resolve_image: str, env: Mapping[str, s
         )
 
 
+def lost_nodes(
+    tasks: list[TaskInfo], nodes: Mapping[str, NodeInfo], job: bool, rerun_already: bool
+) -> tuple[Observation | None, bool]:
+    """(what to say, whether to run the job again) for tasks on nodes that are down. Swarm
+    moves a service's tasks elsewhere by itself once it sees the node down; a job's task it
+    leaves assigned there forever, so the job is run again (once). A task that no node can take
+    (pinned to the lost one) fails the wait, naming the nodes that are down. Pure."""
+    done_state = "complete" if job else "running"
+    waiting = [t for t in tasks if t.state != done_state]
+    unplaced = [t for t in waiting if t.state == "pending" and "no suitable node" in t.error]
+    if unplaced:
+        gone = sorted(n.hostname for n in nodes.values() if n.state != "ready")
+        lost_said = f"; down: {', '.join(gone)}" if gone else ""
+        return (
+            Observation(
+                False, f"no node can run its task: {unplaced[0].error}{lost_said}", fatal=True
+            ),
+            False,
+        )
+    down = [t for t in waiting if t.node in nodes and nodes[t.node].state != "ready"]
+    if not down:
+        return None, False
+    where = ", ".join(sorted({nodes[t.node].hostname for t in down}))
+    if job:
+        if rerun_already:
+            return None, False
+        return Observation(False, f"its task was on {where}, which is down: run again"), True
+    return (
+        Observation(
+            False, f"{len(down)} task(s) on {where}, which is down: Swarm moves them elsewhere"
+        ),
+        False,
+    )
+
+
+def rerun(service: str, env: Mapping[str, str]) -> None:
+    """Run a job's task again (a job re-runs on every update)."""
+    done = subprocess.run(
+        ["docker", "service", "update", "--force", "--detach", service],
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise EngineError(
+            f"could not run {service} again: {done.stderr.strip()[-400:]}",
+            hint=f"`docker service update --force {service}`",
+        )
+
+
 class SwarmDriver:
     def __init__(
         self,
@@ -102,6 +153,7 @@ class SwarmDriver:
         self.deployed: list[str] = []
         self._existing: set[str] | None = None  # the stack's services before this run
         self._deploy_lock = threading.Lock()
+        self._rerun: set[str] = set()  # jobs run again after their node was lost
         self.helper = ProbeHelper(docker, probe_image, self.stack)
         self.digests = file_digests(file_paths(document))
 
@@ -155,6 +207,9 @@ class SwarmDriver:
 
         def attempt() -> Observation:
             tasks = self._current(self.engine.tasks(name), job)
+            lost = self._on_lost_nodes(name, tasks, job)
+            if lost is not None:
+                return lost
             failed = [t for t in tasks if t.state in FAILED_STATES]
             if failed:
                 task = failed[0]
@@ -182,6 +237,17 @@ class SwarmDriver:
             cancelled=cancelled,
             on_change=self._observer(service),
         )
+
+    def _on_lost_nodes(self, name: str, tasks: list[TaskInfo], job: bool) -> Observation | None:
+        """A task on a node that is down: see ``lost_nodes``; a job's is run again, once."""
+        if all(t.state == ("complete" if job else "running") for t in tasks):
+            return None
+        nodes = {node.id: node for node in self.engine.nodes()}
+        seen, run_again = lost_nodes(tasks, nodes, job, name in self._rerun)
+        if run_again:
+            self._rerun.add(name)
+            rerun(name, self.env)
+        return seen
 
     def _observer(self, service: PlannedService) -> Callable[[Observation], None]:
         def observed(seen: Observation) -> None:

@@ -24,6 +24,16 @@ class TaskInfo:
     container_id: str
     exit_code: int | None
     timestamp: str
+    slot: int | None = None  # a replicated service's replica number (None: global)
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    id: str
+    hostname: str
+    state: str  # ready, down, unknown, disconnected
+    availability: str  # active, pause, drain
+    manager: bool
 
 
 class SwarmServices:
@@ -71,9 +81,46 @@ class SwarmServices:
                     container_id=str(container.get("ContainerID") or ""),
                     exit_code=container.get("ExitCode"),
                     timestamp=str(status.get("Timestamp", "")),
+                    slot=int(task["Slot"]) if task.get("Slot") else None,
                 )
             )
         return tasks
+
+    def nodes(self) -> list[NodeInfo]:
+        """The swarm's nodes, as the manager sees them now."""
+        listed = self.docker.call(self.docker.api.nodes)
+        return [
+            NodeInfo(
+                id=str(node.get("ID", "")),
+                hostname=str((node.get("Description") or {}).get("Hostname", "")),
+                state=str((node.get("Status") or {}).get("State", "unknown")),
+                availability=str((node.get("Spec") or {}).get("Availability", "")),
+                manager=bool(node.get("ManagerStatus")),
+            )
+            for node in listed
+        ]
+
+    def check_images(self, images: dict[str, str]) -> None:
+        """Every service's image is in its registry (the manager asks it, as ``stack deploy
+        --resolve-image always`` will): one missing is an error naming each, before anything
+        is deployed. An image the manager has locally is taken as there (a node without it
+        fails its task, said at once)."""
+        missing = {}
+        for service, image in sorted(images.items()):
+            try:
+                self.docker.call(self.docker.api.inspect_distribution, image)
+            except EngineError as exc:
+                if self.docker.image_exists(image):
+                    continue
+                missing[service] = (image, exc.message.splitlines()[0][:160])
+        if missing:
+            listed = "; ".join(f"{s}: {i} ({why})" for s, (i, why) in missing.items())
+            raise EngineError(
+                f"images the swarm cannot pull: {listed}",
+                location="services." + next(iter(missing)) + ".image",
+                hint="push them to their registry (`docker push IMAGE`), or set "
+                'swarm_resolve_image = "never" where every node has them already',
+            )
 
     def remove_service(self, service: str) -> None:
         with contextlib.suppress(NoSuchObject):

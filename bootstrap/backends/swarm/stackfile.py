@@ -308,6 +308,57 @@ def swarm_findings(document: Mapping[str, Any], plan: Plan) -> list[Finding]:
     return findings
 
 
+def stateful_volumes(document: Mapping[str, Any], name: str) -> list[str]:
+    """The named volumes of the service whose data stays on a node (not external ones, not
+    a volume driver's other than local)."""
+    volumes = document.get("volumes") or {}
+    found = []
+    for mount in document["services"][name].get("volumes") or []:
+        if not isinstance(mount, Mapping) or mount.get("type") != "volume":
+            continue
+        source = str(mount.get("source") or "")
+        spec = volumes.get(source) or {}
+        if source and not spec.get("external") and spec.get("driver", "local") == "local":
+            found.append(source)
+    return found
+
+
+def placement_findings(document: Mapping[str, Any], plan: Plan, nodes: int) -> list[Finding]:
+    """On a swarm of more than one node: a service that keeps data in a local named volume
+    and has no placement constraint may run on another node next time, with an empty one."""
+    if nodes < 2:
+        return []
+    findings = []
+    for name in plan.order():
+        spec = document["services"][name]
+        constraints = ((spec.get("deploy") or {}).get("placement") or {}).get("constraints")
+        volumes = stateful_volumes(document, name)
+        if constraints or not volumes:
+            continue
+        findings.append(
+            warning(
+                "swarm-placement",
+                f"services.{name}.deploy.placement",
+                f"{name} keeps its data in the volume {volumes[0]}, which lives on the node "
+                f"that runs its task; this swarm has {nodes} nodes, and a task moved to "
+                "another (a node lost, an update) starts there with an empty volume",
+                f"pin {name} to one node: deploy.placement.constraints: "
+                '["node.hostname == NODE"] (or a node label), or use a volume driver every '
+                "node mounts",
+            )
+        )
+    return findings
+
+
+def service_images(document: Mapping[str, Any], plan: Plan) -> dict[str, str]:
+    """service -> the image its tasks run, for the plan's services."""
+    return {
+        name: str(document["services"][name]["image"])
+        for name in plan.order()
+        if document["services"][name].get("image")
+    }
+
+
 def file_paths(document: Mapping[str, Any]) -> list[str]:
     """The ``file:`` sources of the top-level configs and secrets."""
     return [
