@@ -22,7 +22,8 @@ from typing import Any
 
 from bench import stacks
 from bench.common import BOOTSTRAP, REPO, Figure, log, pairwise, run, summary
-from bench.swarm import bench_swarm
+from bench.supervise import bench_supervise
+from bench.swarm import bench_cluster, bench_swarm
 
 
 class Project:
@@ -580,7 +581,7 @@ def main() -> int:
     parser.add_argument(
         "--json", dest="json_path", type=Path, default=REPO / "bench" / "results" / "latest.json"
     )
-    names = ["synthetic", "reference", "startup", "reset", "scale", "swarm"]
+    names = ["synthetic", "reference", "startup", "reset", "scale", "swarm", "cluster", "supervise"]
     parser.add_argument("--only", nargs="*", default=names, choices=names)
     options = parser.parse_args()
     benches = {
@@ -590,6 +591,8 @@ def main() -> int:
         "reset": bench_reset,
         "scale": bench_scale,
         "swarm": bench_swarm,
+        "cluster": bench_cluster,
+        "supervise": bench_supervise,
     }
     # This machine's environment sets it; users' machines do not: without it every process
     # would recompile every module (about 0.3 s per bootstrap call).

@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,43 @@ from bench import stacks
 from bench.common import BOOTSTRAP, REPO, Figure, log, pairwise
 
 SWARM_SH = REPO.parent / "shared" / "testenv" / "swarm.sh"
+CLUSTER_SH = REPO.parent / "shared" / "testenv" / "cluster.sh"
 # This machine has no IPVS: DNS round robin and host-mode ports; images exist only here.
 SETTINGS = (
     'swarm_endpoint_mode = "dnsrr"\nswarm_publish_mode = "host"\nswarm_resolve_image = "never"\n'
 )
 TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Where:
+    """A swarm to bench on: the docker CLI for its stacks and services, one per node for the
+    containers, bootstrap's options, the settings, the image the chain runs."""
+
+    name: str  # in the figures' names: swarm_..., cluster_...
+    said: str  # in the figures' text
+    cli: tuple[str, ...] = ("docker",)
+    nodes: tuple[tuple[str, ...], ...] = (("docker",),)
+    options: tuple[str, ...] = ()
+    settings: str = SETTINGS
+    image: str = "busybox:latest"
+    resolve: str = "never"
+
+
+ONE_NODE = Where("swarm", "a one-node swarm")
+CLUSTER = Where(
+    "cluster",
+    "cluster.sh's swarm (a manager and two workers in dind, images from its registry)",
+    cli=("docker", "--context", "testenv-cluster"),
+    nodes=tuple(
+        ("docker", "exec", f"testenv-cluster-{node}", "docker")
+        for node in ("manager", "worker-1", "worker-2")
+    ),
+    options=("--context", "testenv-cluster"),
+    settings='swarm_endpoint_mode = "dnsrr"\nswarm_publish_mode = "host"\n',
+    image="127.0.0.1:5000/busybox:latest",
+    resolve="always",
+)
 
 
 def _call(args: list[str], *, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -42,41 +75,49 @@ def _timed(args: list[str], *, cwd: Path | None = None) -> float:
     return elapsed
 
 
-def _of_stack(kind: str, stack: str) -> list[str]:
-    listing = ["docker", "ps", "-aq"] if kind == "container" else ["docker", kind, "ls", "-q"]
+def _containers(where: Where, stack: str, *extra: str) -> list[tuple[tuple[str, ...], str]]:
+    """(the node's docker CLI, container id) of the stack's containers on every node."""
     label = f"label=com.docker.stack.namespace={stack}"
-    return _call([*listing, "--filter", label]).stdout.split()
+    return [
+        (node, cid)
+        for node in where.nodes
+        for cid in _call([*node, "ps", "-aq", "--filter", label, *extra]).stdout.split()
+    ]
 
 
-def remove_stack(stack: str) -> None:
+def _networks(where: Where, stack: str) -> list[str]:
+    label = f"label=com.docker.stack.namespace={stack}"
+    return _call([*where.cli, "network", "ls", "-q", "--filter", label]).stdout.split()
+
+
+def remove_stack(stack: str, where: Where = ONE_NODE) -> None:
     """``docker stack rm`` returns at once; wait until its containers and networks are gone."""
-    _call(["docker", "stack", "rm", stack])
+    _call([*where.cli, "stack", "rm", stack])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if not _of_stack("container", stack) and not _of_stack("network", stack):
+        if not _containers(where, stack) and not _networks(where, stack):
             return
         time.sleep(0.25)
     raise RuntimeError(f"stack {stack} still has containers or networks after 120 s")
 
 
-def wait_healthy(stack: str, count: int) -> None:
+def wait_healthy(stack: str, count: int, where: Where = ONE_NODE) -> None:
     deadline = time.monotonic() + TIMEOUT
-    label = f"label=com.docker.stack.namespace={stack}"
     while time.monotonic() < deadline:
-        healthy = _call(["docker", "ps", "-q", "--filter", label, "--filter", "health=healthy"])
-        if len(healthy.stdout.split()) >= count:
+        if len(_containers(where, stack, "--filter", "health=healthy")) >= count:
             return
         time.sleep(0.25)
     raise RuntimeError(f"stack {stack}: not every task healthy after {TIMEOUT} s")
 
 
-def order_breaks(stack: str) -> int:
-    """How many phases had a service ready before every service of the phase before it."""
+def order_breaks(stack: str, where: Where = ONE_NODE) -> int:
+    """How many phases had a service ready before every service of the phase before it (the
+    moments are the kernel's uptime, which every node of cluster.sh shares)."""
     ready: dict[int, list[float]] = {}
-    for cid in _of_stack("container", stack):
+    for node, cid in _containers(where, stack):
         name = _call(
             [
-                "docker",
+                *node,
                 "inspect",
                 "--format",
                 '{{index .Config.Labels "com.docker.swarm.service.name"}}',
@@ -85,7 +126,7 @@ def order_breaks(stack: str) -> int:
         ).stdout.strip()
         service = name.removeprefix(f"{stack}_")
         phase = stacks.PHASES.index(service.rsplit("-", 1)[0])
-        at = _call(["docker", "exec", cid, "cat", "/tmp/ready_at"]).stdout.strip()
+        at = _call([*node, "exec", cid, "cat", "/tmp/ready_at"]).stdout.strip()
         if at:
             ready.setdefault(phase, []).append(float(at))
     return sum(
@@ -131,47 +172,70 @@ def bench_swarm(runs: int, work: Path) -> list[Figure]:
         log("swarm: this engine cannot be made a swarm; skipped")
         return []
     try:
-        return _measure(runs, work)
+        return _measure(runs, work, ONE_NODE)
     finally:
         if before != "active":
             _call(["bash", str(SWARM_SH), "down"])
 
 
-def _measure(runs: int, work: Path) -> list[Figure]:
-    log("swarm: the synthetic chain on a one-node swarm (dnsrr, host ports)")
-    directory = work / "swarm-chain"
+def bench_cluster(runs: int, work: Path) -> list[Figure]:
+    """The same chain on cluster.sh's multi-node swarm, through its Docker context, the
+    busybox image pulled by every node from the cluster's registry."""
+    runs = min(runs, 3)
+    if not CLUSTER_SH.exists():
+        log("cluster: no testenv cluster.sh here; skipped")
+        return []
+    existed = _call(["docker", "container", "inspect", "testenv-cluster-manager"]).returncode == 0
+    if _call(["bash", str(CLUSTER_SH), "up"]).returncode != 0:
+        log("cluster: cluster.sh up failed; skipped")
+        return []
+    try:
+        return _measure(runs, work, CLUSTER)
+    finally:
+        if not existed:
+            _call(["bash", str(CLUSTER_SH), "down"])
+
+
+def _measure(runs: int, work: Path, where: Where) -> list[Figure]:
+    log(f"{where.name}: the synthetic chain on {where.said} (dnsrr, host ports)")
+    directory = work / f"{where.name}-chain"
     limit = stacks.synthetic(directory)
-    (directory / "bootstrap.toml").write_text((directory / "bootstrap.toml").read_text() + SETTINGS)
-    chain = json.loads((directory / "docker-compose.yml").read_text())
+    compose = directory / "docker-compose.yml"
+    chain = json.loads(compose.read_text())
+    for spec in chain["services"].values():
+        spec["image"] = where.image
+    compose.write_text(json.dumps(chain, indent=1))
+    settings = directory / "bootstrap.toml"
+    settings.write_text(settings.read_text() + where.settings)
     files = {}
     for variant, wait_for in (("deploy", False), ("wait-for", True)):
-        path = work / f"swarm-{variant}.json"
+        path = work / f"{where.name}-{variant}.json"
         path.write_text(json.dumps(stack_file(chain, wait_for=wait_for), indent=1))
         files[variant] = path
-    project = f"benchsw{uuid.uuid4().hex[:6]}"
+    project = f"bench{where.name[:2]}{uuid.uuid4().hex[:6]}"
     breaks: dict[str, list[int]] = {"bootstrap": [], "deploy": [], "wait-for": []}
 
     def with_bootstrap() -> float:
-        args = [BOOTSTRAP, "-C", str(directory), "-p", project, "--backend", "swarm"]
-        elapsed = _timed([*args, "up"])
-        breaks["bootstrap"].append(order_breaks(project))
-        _call([*args, "down"])
-        remove_stack(project)
+        args = [BOOTSTRAP, "-C", str(directory), "-p", project, *where.options]
+        elapsed = _timed([*args, "--backend", "swarm", "up"])
+        breaks["bootstrap"].append(order_breaks(project, where))
+        _call([*args, "--backend", "swarm", "down"])
+        remove_stack(project, where)
         shutil.rmtree(directory / ".bootstrap", ignore_errors=True)
         return elapsed
 
     def plain(variant: str) -> float:
         stack = f"{project}{variant.replace('-', '')}"
-        deploy = ["docker", "stack", "deploy", "--resolve-image", "never"]
+        deploy = [*where.cli, "stack", "deploy", "--resolve-image", where.resolve]
         if variant == "deploy":  # the CLI's own wait
             elapsed = _timed([*deploy, "--detach=false", "-c", str(files[variant]), stack])
         else:  # detached, then the moment every task is healthy (polled every 0.25 s)
             began = time.perf_counter()
             _timed([*deploy, "--detach=true", "-c", str(files[variant]), stack])
-            wait_healthy(stack, len(chain["services"]))
+            wait_healthy(stack, len(chain["services"]), where)
             elapsed = time.perf_counter() - began
-        breaks[variant].append(order_breaks(stack))
-        remove_stack(stack)
+        breaks[variant].append(order_breaks(stack, where))
+        remove_stack(stack, where)
         return elapsed
 
     figures = []
@@ -185,9 +249,9 @@ def _measure(runs: int, work: Path) -> list[Figure]:
     ):
         boot, other = pairwise(runs, with_bootstrap, lambda v=variant: plain(v), lambda: None)
         figure = Figure(
-            f"swarm_{variant.replace('-', '_')}",
+            f"{where.name}_{variant.replace('-', '_')}",
             f"the chain (4 phases x 3 busybox services, readiness delays {stacks.DELAYS} s) on "
-            f"a one-node swarm: `bootstrap --backend swarm up` against {how}",
+            f"{where.said}: `bootstrap --backend swarm up` against {how}",
         )
         figure.runs = {"bootstrap": boot, variant: other, "limit": [limit]}
         figure.ratios = {

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,6 +81,27 @@ def free_port(low: int = 3000, high: int = 3099) -> int:
         if f":{port}->" not in busy:
             return port
     raise RuntimeError("no free port")
+
+
+TESTENV = Path(__file__).resolve().parents[2] / "shared" / "testenv"
+DOCKER_UP = TESTENV / "docker-up.sh"
+DOCKER_PID = Path("/var/run/docker.pid")
+
+
+def engine_restartable() -> bool:
+    """The testenv's engine, which a test may stop and start again (docker-up.sh)."""
+    return DOCKER_UP.exists() and DOCKER_PID.exists()
+
+
+def engine_started_again(daemon: int) -> None:
+    """After SIGTERM to ``daemon``: wait until it is gone, then start the engine again."""
+    for _ in range(150):
+        try:
+            os.kill(daemon, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    subprocess.run(["bash", str(DOCKER_UP)], check=True, capture_output=True)
 
 
 SHARED_CACHES = {"bootstrap-uv-cache", "bootstrap-pip-cache", "bootstrap-npm-cache"}

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import DOCKER_PID, Project, engine_restartable, engine_started_again
 from tests.integration.test_faults import popen_up
 
 pytestmark = [pytest.mark.docker, pytest.mark.fault]
 KILLS = int(os.environ.get("BOOTSTRAP_KILL_POINTS", "3"))
-TESTENV = Path(__file__).resolve().parents[3] / "shared" / "testenv"
 
 
 @pytest.fixture
@@ -174,16 +173,14 @@ def test_reset_refuses_when_the_snapshot_would_not_fit(converge: Project, tmp_pa
 
 @pytest.mark.engine_restart
 def test_engine_stopped_mid_up_exits_3_then_up_finishes(converge: Project) -> None:
-    docker_up = TESTENV / "docker-up.sh"
-    pid_file = Path("/var/run/docker.pid")
-    if not docker_up.exists() or not pid_file.exists():
+    if not engine_restartable():
         pytest.skip("needs the testenv's engine, which this test stops and starts again")
     process = popen(converge, "up", "--json", "--timeout", "120")
     assert process.stdout is not None
     for line in process.stdout:
         if '"state": "probing"' in line:
             break
-    daemon = int(pid_file.read_text())
+    daemon = int(DOCKER_PID.read_text())
     os.kill(daemon, signal.SIGTERM)
     try:
         _out, err = process.communicate(timeout=120)
@@ -191,11 +188,5 @@ def test_engine_stopped_mid_up_exits_3_then_up_finishes(converge: Project) -> No
         assert "the Docker engine went away" in err and "fix:" in err
         assert "Traceback" not in err
     finally:
-        for _ in range(100):  # until the old daemon is gone
-            try:
-                os.kill(daemon, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        subprocess.run(["bash", str(docker_up)], check=True, capture_output=True)
+        engine_started_again(daemon)
     assert_converged(converge)

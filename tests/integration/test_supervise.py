@@ -11,16 +11,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import DOCKER_PID, DOCKER_UP, Project, engine_restartable, engine_started_again
 
 pytestmark = [pytest.mark.docker, pytest.mark.fault]
 
-TESTENV = Path(__file__).resolve().parents[3] / "shared" / "testenv"
 Action = dict[str, Any]
 
 
@@ -204,24 +202,16 @@ def test_a_crash_loop_is_reported_and_left_alone(supervised: Project) -> None:
 
 @pytest.mark.engine_restart
 def test_after_an_engine_restart_the_stack_is_put_back_in_order(supervised: Project) -> None:
-    docker_up = TESTENV / "docker-up.sh"
-    pid_file = Path("/var/run/docker.pid")
-    if not docker_up.exists() or not pid_file.exists():
+    if not engine_restartable():
         pytest.skip("needs the testenv's engine, which this test stops and starts again")
     up = supervised.run("--profile", "slow", "up", "--timeout", "120")
     assert up.returncode == 0, up.stderr
     watcher = Supervising(supervised, "--profile", "slow")
-    daemon = int(pid_file.read_text())
+    daemon = int(DOCKER_PID.read_text())
     try:
         os.kill(daemon, signal.SIGTERM)
         watcher.until(lambda a: a["kind"] == "engine-gone", 60)
-        for _ in range(150):  # until the old daemon is gone
-            try:
-                os.kill(daemon, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        subprocess.run(["bash", str(docker_up)], check=True, capture_output=True)
+        engine_started_again(daemon)
         watcher.until(lambda a: a["kind"] == "engine-back", 60)
         # early started with slowdb (restart: always), 4 s before slowdb was ready
         out = watcher.until(lambda a: a["service"] == "early" and a["kind"] == "out-of-order")
@@ -233,5 +223,5 @@ def test_after_an_engine_restart_the_stack_is_put_back_in_order(supervised: Proj
         assert early["StartedAt"] > slow["StartedAt"]
     finally:
         err = watcher.stop()
-        subprocess.run(["bash", str(docker_up)], capture_output=True)
+        subprocess.run(["bash", str(DOCKER_UP)], capture_output=True)
     assert watcher.process.returncode == 0, err
