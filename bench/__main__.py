@@ -22,6 +22,7 @@ from typing import Any
 
 from bench import stacks
 from bench.common import BOOTSTRAP, REPO, Figure, log, pairwise, run, summary
+from bench.daily import bench_daily
 from bench.supervise import bench_supervise
 from bench.swarm import bench_cluster, bench_swarm
 
@@ -581,7 +582,10 @@ def main() -> int:
     parser.add_argument(
         "--json", dest="json_path", type=Path, default=REPO / "bench" / "results" / "latest.json"
     )
-    names = ["synthetic", "reference", "startup", "reset", "scale", "swarm", "cluster", "supervise"]
+    names = [
+        "daily", "synthetic", "reference", "startup", "reset", "scale", "swarm", "cluster",
+        "supervise",
+    ]  # fmt: skip
     parser.add_argument("--only", nargs="*", default=names, choices=names)
     options = parser.parse_args()
     benches = {
@@ -590,6 +594,7 @@ def main() -> int:
         "startup": bench_startup,
         "reset": bench_reset,
         "scale": bench_scale,
+        "daily": bench_daily,
         "swarm": bench_swarm,
         "cluster": bench_cluster,
         "supervise": bench_supervise,

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-BOOTSTRAP = str(Path(sys.executable).parent / "bootstrap")
+# BENCH_BOOTSTRAP: another build's command (a "before" figure from the same bench code)
+BOOTSTRAP = os.environ.get("BENCH_BOOTSTRAP") or str(Path(sys.executable).parent / "bootstrap")
 
 
 def log(message: str) -> None:

@@ -7,7 +7,6 @@ library only: it runs in probes many times a second and in the discovery service
 
 from __future__ import annotations
 
-import http.client
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +67,8 @@ def _parse_body(content_type: str, body: bytes, request_id: int) -> dict[str, An
 
 class _Session:
     def __init__(self, host: str, port: int, path: str, timeout: float) -> None:
+        import http.client  # only when it asks: planning loads every kind
+
         self.connection = http.client.HTTPConnection(host, port, timeout=timeout)
         self.path = path
         self.session_id: str | None = None
@@ -114,6 +115,8 @@ class _Session:
         )
 
     def close(self) -> None:
+        import http.client  # only when it asks: planning loads every kind
+
         if self.session_id:
             try:
                 self.connection.request(
@@ -127,6 +130,8 @@ class _Session:
 
 def handshake(host: str, port: int, path: str = DEFAULT_PATH, timeout: float = 2.0) -> McpReport:
     """Run the compliance handshake. Raises ``McpError`` (contract) or ``OSError`` (network)."""
+    import http.client  # only when it asks: planning loads every kind
+
     session = _Session(host, port, path, timeout)
     try:
         result = session.initialize()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from bootstrap.errors import EngineGone
 from bootstrap.outcome import ProbeResult
@@ -140,6 +140,14 @@ class Driver(Protocol):
     def log_tail(self, service: PlannedService, lines: int) -> str: ...
 
 
+@runtime_checkable
+class Settling(Protocol):
+    """A driver that calls a ``running`` service ready as soon as it runs, and checks once,
+    after every phase, that it stayed up for its settle time."""
+
+    def settle(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult: ...
+
+
 Reporter = Callable[[Event], None]
 
 
@@ -249,12 +257,48 @@ class Scheduler:
                 ]
                 if failed and stopped_by is None:
                     stopped_by = failed[0]
+            if isinstance(self.driver, Settling) and not self.cancel.is_set() and not self._gone:
+                self._settle(results, pool)
         finally:
             self._done.set()
             pool.shutdown(wait=True, cancel_futures=True)
         return Outcome(
             results, began, self.clock(), cancelled=self.cancel.is_set(), engine_gone=self._gone
         )
+
+    def _settle(self, results: dict[str, Result], pool: ThreadPoolExecutor) -> None:
+        """The settle time of every service that was ready once running, paid once: one that
+        exited since is failed (its dependents started, as compose's would have)."""
+        driver = self.driver
+        assert isinstance(driver, Settling)
+        names = [
+            n
+            for n, r in results.items()
+            if r.status.usable and self.plan.services[n].probe.kind == "running"
+        ]
+        checks = {
+            n: pool.submit(driver.settle, self.plan.services[n], self._stopping) for n in names
+        }
+        for name, future in checks.items():
+            try:
+                settled = future.result()
+            except EngineGone as exc:
+                self._gone = self._gone or exc
+                return
+            except Exception as exc:  # a check that breaks is said, not raised
+                settled = ProbeResult(False, f"{type(exc).__name__}: {exc}", 0, 0.0)
+            if settled.ready:
+                continue
+            before = results[name]
+            results[name] = self._final(
+                name,
+                Status.FAILED,
+                f"did not stay up after it was ready: {settled.detail}",
+                started_at=before.started_at,
+                waited_for=before.waited_for,
+                attempts=before.attempts + settled.attempts,
+                log_tail=self.driver.log_tail(self.plan.services[name], 20).rstrip(),
+            )
 
     def interrupt(self) -> None:
         self.cancel.set()

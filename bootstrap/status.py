@@ -10,7 +10,7 @@ from bootstrap.outcome import Observation
 from bootstrap.probes import container_gate, exit_zero_is_ready
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine
-from bootstrap.targets import target_and_probe
+from bootstrap.targets import network_only_port, target_and_probe
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -86,6 +86,18 @@ def _one(
     observation = container_gate(
         target, completed_ok=exit_zero_is_ready(probe.kind, planned.long_running)
     )
+    port = network_only_port(planned, probe, target) if observation is None else None
+    if port is not None and _asks_inside(planned):
+        inside = probe.check(target)  # through the image's own client, where it has one
+        if inside.ready or "not reachable from here" not in inside.detail:
+            observation, port = inside, None
+    if port is not None:  # status starts no helper: what the engine says, and why
+        healthy = info.health in (None, "healthy")
+        observation = Observation(
+            healthy,
+            f"{info.health or 'running'}; its {planned.probe.kind} probe asks port {port}, not "
+            "reachable from here (`bootstrap up` asks it from a helper on the stack's network)",
+        )
     if observation is None:
         try:
             observation = probe.check(target)
@@ -104,6 +116,13 @@ def _one(
         planned.address or address,
         planned.optional,
     )
+
+
+def _asks_inside(planned: Any) -> bool:
+    from bootstrap.probes import kind
+
+    found = kind(planned.probe.kind)
+    return found is not None and bool(found.clients)
 
 
 def _replicas(rows: list[ServiceStatus]) -> ServiceStatus:

@@ -64,3 +64,22 @@ def target_and_probe(
     if healthcheck is not None and spec.kind not in ("docker", "completed"):
         probe = WithHealthcheck(probe)  # the user's own healthcheck must pass too
     return target, probe
+
+
+def network_only_port(service: PlannedService, probe: Probe, target: Target) -> int | None:
+    """The port of a probe that can only ask over the network (no way in through the
+    container) when that port is not reachable from here; None when it can be asked here."""
+    from bootstrap.probes import kind as kind_of
+
+    inner = probe.probe if isinstance(probe, WithHealthcheck) else probe
+    port = getattr(inner, "port", None)
+    found = kind_of(service.probe.kind)
+    if (
+        found is None
+        or found.needs_container
+        or found.in_container
+        or not isinstance(port, int)
+        or target.endpoint(port) is not None
+    ):
+        return None
+    return port

@@ -42,9 +42,10 @@ class Backend(Protocol):
     @property
     def loader(self) -> ModelLoader: ...
 
-    def warm_up(self) -> None:
-        """``up`` is coming (called before the workspace loads): start in the background
-        what it will need and does not depend on the workspace's model."""
+    def warm_up(self, *, engine: bool = True) -> None:
+        """A command is coming (called before the workspace loads): start in the background
+        what it will need and does not depend on the workspace's model (``engine``: the
+        engine's client too)."""
         ...
 
     def prepare(self, workspace: Workspace) -> None:

@@ -267,6 +267,7 @@ def status(
     """Every service: phase, container state, probe result, ports, address."""
     from bootstrap.workspace import active_profiles
 
+    ctx.backend().warm_up()
     workspace = ctx.workspace(("*",))  # every service of the project, as `compose ps` shows
     import os
 

@@ -125,6 +125,7 @@ def plan(
     Read-only: writes no file and starts no container."""
     from bootstrap.plan import plan_document
 
+    ctx.backend().warm_up(engine=not offline)
     workspace = ctx.workspace(profiles)
     findings = collect_findings(
         workspace, ctx.backend(), engine_checks=not offline, helpers=check_mounts
@@ -189,6 +190,7 @@ def validate(
 ) -> None:
     """Check networks, addresses, ports, volumes and env; exit 2 on any error. Read-only:
     writes no file and starts no container (unless --check-mounts)."""
+    ctx.backend().warm_up(engine=not offline)
     workspace = ctx.workspace(profiles)
     findings = collect_findings(
         workspace, ctx.backend(), engine_checks=not offline, helpers=check_mounts

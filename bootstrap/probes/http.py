@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ DEFAULT_PORT = 80
 def get(host: str, port: int, where: str, timeout: float = 2.0) -> tuple[int, str]:
     """(status, body's first 64 KiB) of ``GET where``. Raises ``OSError`` or
     ``http.client.HTTPException``."""
+    import http.client  # only when it asks: planning loads every kind
+
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         connection.request("GET", where, headers={"User-Agent": "bootstrap-probe"})
@@ -36,6 +37,8 @@ class HttpProbe:
     kind: str = "http"
 
     def check(self, target: Target) -> Observation:
+        import http.client  # only when it asks: planning loads every kind
+
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             url = f"http://127.0.0.1:{self.port}{self.path}"

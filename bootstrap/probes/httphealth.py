@@ -5,7 +5,6 @@ the paths, and what answer is ready."""
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ class HttpHealthProbe:
     password: str = field(repr=False, default="")
 
     def check(self, target: Target) -> Observation:
+        import http.client  # only when it asks: planning loads every kind
+
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             return unreachable(target, self.port, self.kind)

@@ -14,6 +14,8 @@ from bootstrap.probes.registry import ProbeKind, register, server_port
 from bootstrap.probes.spec import PORT, TEXT, ParamValue, ProbeSpec
 
 DEFAULT_PORT = 6379
+CLIENTS = ("redis-cli", "valkey-cli", "keydb-cli")
+NOT_RUNNABLE = (126, 127)
 
 
 def command(*words: str) -> bytes:
@@ -38,7 +40,7 @@ class RedisProbe:
     def check(self, target: Target) -> Observation:  # noqa: PLR0911 - one return per reply
         endpoint = target.endpoint(self.port)
         if endpoint is None:
-            return unreachable(target, self.port, "redis")
+            return self._inside(target) or unreachable(target, self.port, "redis")
         send = b""
         if self.password:
             send += command("AUTH", *([self.user] if self.user else []), self.password)
@@ -61,6 +63,29 @@ class RedisProbe:
         if reply.startswith(("-NOAUTH", "-WRONGPASS")):
             return Observation(False, f"redis needs a password: {reply[1:]}")
         return Observation(False, f"redis answered {reply or 'nothing'!r}")
+
+    def _inside(self, target: Target) -> Observation | None:
+        """``PING`` through the image's own client (the password in REDISCLI_AUTH, never on
+        the command line); None where the image has none."""
+        if target.container is None:
+            return None
+        env = {"REDISCLI_AUTH": self.password} if self.password else {}
+        user = ["--user", self.user] if self.user else []
+        for client in CLIENTS:
+            code, output = target.exec(
+                [client, "-h", "127.0.0.1", "-p", str(self.port), *user, "ping"], env=env
+            )
+            if code in NOT_RUNNABLE:
+                continue
+            reply = output.strip().splitlines()[-1] if output.strip() else ""
+            if reply == "PONG":
+                return Observation(True, f"PING answered PONG ({client} in the container)")
+            if "LOADING" in reply:
+                return Observation(False, "redis is loading its dataset into memory")
+            if "NOAUTH" in reply or "WRONGPASS" in reply:
+                return Observation(False, f"redis needs a password: {reply}")
+            return Observation(False, f"{client} ping: exit {code}: {reply or 'no answer'}")
+        return None
 
 
 def derive(env: Mapping[str, str], command_line: Sequence[str]) -> dict[str, ParamValue]:
@@ -95,5 +120,6 @@ register(
         images=frozenset({"redis", "valkey", "keydb", "dragonfly", "redis-stack"}),
         derive=derive,
         phase="databases",
+        clients=CLIENTS,
     )
 )

@@ -71,6 +71,9 @@ class ProbeKind:
     # Where its port is not reachable from here, it can still ask from inside the container
     # (psql, nc, wget in the image): no probe helper needed on compose.
     in_container: bool = False
+    # Clients an image may carry that let it ask from inside the container (redis-cli): where
+    # one is there, compose asks through it instead of starting the probe helper.
+    clients: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # other label values for it (mysql -> mariadb)
     signal: str = ""  # what "ready" means, for the docs
     tested: str = ""  # what it is tested against: "real server" or "handshake peer"

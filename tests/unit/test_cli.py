@@ -26,6 +26,12 @@ class FakeBackend:
     def findings(self, workspace: object) -> list[object]:
         return []
 
+    def engine_findings(self, workspace: object) -> list[object]:
+        return []
+
+    def warm_up(self, *, engine: bool = True) -> None:
+        pass
+
 
 @pytest.fixture
 def backend(monkeypatch: pytest.MonkeyPatch) -> FakeBackend:

@@ -237,3 +237,21 @@ def test_a_guessed_tcp_probe_is_running_where_the_image_has_no_nc_an_asked_one_f
         target(ExecEngine([ExecResult(1, "")]), ContainerWatch())
     )
     assert not closed.ready and not closed.fatal  # nc ran: the port is not open yet
+
+
+def test_redis_asks_through_the_images_own_client_where_its_port_is_not_reachable() -> None:
+    from bootstrap.probes.redis import RedisProbe
+
+    pong = ExecEngine([ExecResult(0, "PONG\n")])
+    seen = RedisProbe(6379, password="s3cret").check(target(pong, ContainerWatch()))
+    assert seen.ready and "redis-cli in the container" in seen.detail
+    command, env = pong.calls[0]
+    assert command[0] == "redis-cli" and "s3cret" not in command  # the password in the env
+    assert env == {"REDISCLI_AUTH": "s3cret"}
+    valkey = ExecEngine([ExecResult(127, "not found"), ExecResult(0, "PONG")])
+    assert "valkey-cli" in RedisProbe(6379).check(target(valkey, ContainerWatch())).detail
+    refused = ExecEngine([ExecResult(0, "NOAUTH Authentication required.")])
+    assert "needs a password" in RedisProbe(6379).check(target(refused, ContainerWatch())).detail
+    none = ExecEngine([ExecResult(127, ""), ExecResult(127, ""), ExecResult(126, "")])
+    lost = RedisProbe(6379).check(target(none, ContainerWatch()))
+    assert not lost.ready and "not reachable from here" in lost.detail

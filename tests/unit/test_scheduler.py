@@ -236,3 +236,41 @@ def test_skip_reason_is_typed_not_parsed() -> None:
     reporter = outcome.results["reporter"]
     assert reporter.status is Status.SKIPPED and reporter.optional  # inherits the upstream's
     assert reporter.reason == "skipped: upstream tracing failed"
+
+
+@dataclass
+class SettlingDriver(FakeDriver):
+    """Also checks, once every phase is up, that `running` services stayed up."""
+
+    crashed_after_ready: set[str] = field(default_factory=set)
+    settled: list[str] = field(default_factory=list)
+
+    def settle(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+        with self.lock:
+            self.settled.append(service.name)
+        if service.name in self.crashed_after_ready:
+            return ProbeResult(False, "exited with code 1", 1, 0.1, fatal=True)
+        return ProbeResult(True, "stayed up", 1, 0.0)
+
+
+def test_the_running_settle_is_paid_once_after_every_phase_and_a_crash_then_fails_it() -> None:
+    stack = {
+        "pg": svc("postgres"),
+        "api": svc(depends={"pg": "service_healthy"}),  # probe: running
+        "web": svc(depends={"api": "service_started"}),  # probe: running
+    }
+    driver = SettlingDriver(crashed_after_ready={"api"})
+    outcome, events = run(stack, driver)
+    assert sorted(driver.settled) == ["api", "web"]  # pg has a probe of its own
+    assert driver.started == ["pg", "api", "web"]  # web did not wait for api's settle
+    api = outcome.results["api"]
+    assert api.status is Status.FAILED and "did not stay up" in api.reason
+    assert "exited with code 1" in api.reason and "FATAL" in api.log_tail
+    assert outcome.results["web"].status is Status.READY and not outcome.ok
+    said = [(e.service, e.state.value) for e in events if e.service == "api"]
+    assert said[-2:] == [("api", "ready"), ("api", "failed")]
+
+
+def test_a_driver_that_does_not_settle_later_is_not_asked_to() -> None:
+    outcome, _ = run({"api": svc()}, FakeDriver())
+    assert outcome.ok

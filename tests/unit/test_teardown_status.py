@@ -103,3 +103,25 @@ def test_status_of_a_replicated_service_is_every_replicas(tmp_path: Path) -> Non
     assert rows[0].detail.startswith("2/3 replicas ready") and rows[0].state == "exited"
     rows = collect_status(ws, FakeEngine(infos=[replicas[0], replicas[2]]))
     assert rows[0].ready and rows[0].detail.startswith("2/2 replicas ready")
+
+
+class NoClients(FakeEngine):
+    """An image without redis-cli (or any client): every exec is "not found"."""
+
+    def exec(self, container_id: str, command: Any, *, user: str = "", env: Any = None) -> Any:
+        from bootstrap.runtime import ExecResult
+
+        return ExecResult(127, "executable file not found")
+
+
+def test_status_says_what_it_cannot_ask_without_a_helper_instead_of_not_ready(
+    tmp_path: Path,
+) -> None:
+    ws = workspace(tmp_path, {"cache": {"image": "redis:7"}})
+    engine = NoClients(infos=[info("cache", addresses={"shop_default": "172.30.0.2"})])
+    row = collect_status(ws, engine)[0]
+    assert row.ready and row.probe == "redis"
+    assert "port 6379, not reachable from here" in row.detail and "helper" in row.detail
+    assert engine.helpers_started == []  # status starts nothing
+    sick = NoClients(infos=[info("cache", health="unhealthy")])
+    assert not collect_status(ws, sick)[0].ready  # the engine's own verdict still counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -43,9 +44,9 @@ class ComposeBackend:
     def loader(self) -> ModelLoader:
         return self.cli
 
-    def warm_up(self) -> None:
-        """``up`` is coming: import the engine's client while compose reads the files."""
-        warm_engine_import()
+    def warm_up(self, *, engine: bool = True) -> None:
+        """Import the engine's client (and the rules) while compose reads the files."""
+        warm_engine_import(engine=engine)
 
     def prepare(self, workspace: Workspace) -> None:
         """Ask compose for its config hashes in the background, where there are containers
@@ -123,10 +124,17 @@ class ComposeBackend:
         return supervision_probing(workspace, self.engine, self.cli, reporter)
 
 
-def warm_engine_import() -> None:
-    """Import the Docker SDK (about 80 ms) in a thread while the caller waits on compose."""
+def warm_engine_import(*, engine: bool = True) -> None:
+    """Import what the command will need next (the Docker SDK, about 80 ms; PyYAML for the
+    findings' file:line; the rules) in a thread, while the caller waits on compose's
+    ``config``: a subprocess, so the import does not wait for it."""
 
     def load() -> None:
-        import bootstrap.backends.docker  # noqa: F401
+        import bootstrap.validate
+
+        if engine:
+            import bootstrap.backends.docker  # noqa: F401
+        with contextlib.suppress(ImportError):
+            import yaml  # noqa: F401
 
     threading.Thread(target=load, daemon=True).start()

@@ -19,10 +19,16 @@ from bootstrap.plan import PlannedService
 from bootstrap.probes import Probe, SystemClock, Target, run_probe
 from bootstrap.probes import kind as kind_of
 from bootstrap.probes.docker import WithHealthcheck
+from bootstrap.probes.running import RunningProbe
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine, EngineEvent
 from bootstrap.scheduler import Event, EventKind, Outcome, Reporter, Scheduler
-from bootstrap.targets import effective_healthcheck, exposed_ports, target_and_probe
+from bootstrap.targets import (
+    effective_healthcheck,
+    exposed_ports,
+    network_only_port,
+    target_and_probe,
+)
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
@@ -43,6 +49,10 @@ class DockerDriver:
     report: Reporter = lambda _event: None  # each change of a probe's outcome, as it happens
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _refreshed: bool = False
+    # services gated on `running` and ready once running: their settle is checked once, at
+    # the end of the run (``settle``), instead of holding every wave behind them
+    _settle_later: dict[str, float] = field(default_factory=dict)
+    _clients: dict[str, bool] = field(default_factory=dict)  # container id -> has a client
 
     def _container(self, service: PlannedService) -> ContainerInfo:
         if self.creation is not None and service.name not in self.creation.first:
@@ -124,6 +134,9 @@ class DockerDriver:
             target, probe = target_and_probe(
                 service, info, self.engine, self.watch, self.on_network
             )
+            if isinstance(probe, RunningProbe) and probe.settle > 0:
+                self._settle_later[service.name] = probe.settle
+                probe = RunningProbe(settle=0.0)
             target.window = 2.0
             remote = self._over_the_network(service, info, probe, target, len(replicas))
             if remote is not None:  # one helper attempt probes every replica
@@ -166,6 +179,48 @@ class DockerDriver:
             time.monotonic() - began,
         )
 
+    def settle(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+        """Once every phase is up: a service that was ready once running has stayed up for
+        its settle time since it started (it did not crash at once). Usually long past."""
+        settle = self._settle_later.get(service.name)
+        if settle is None:
+            return ProbeResult(True, "not settled later", 0, 0.0)
+        began, attempts = time.monotonic(), 0
+        for listed in self.replicas_of(service):
+            info = self.engine.container(listed.id)
+            self.watch.seed(info)
+            target, _probe = target_and_probe(
+                service, info, self.engine, self.watch, self.on_network
+            )
+            result = run_probe(
+                RunningProbe(settle=settle),
+                target,
+                timeout=max(settle * 4, 2.0),
+                clock=SystemClock(),
+                cancelled=cancelled,
+                long_running=service.long_running,
+                between=self.watch.wait,
+            )
+            attempts += result.attempts
+            if not result.ready:
+                return replace(result, attempts=attempts, elapsed=time.monotonic() - began)
+        return ProbeResult(True, "stayed up", attempts, time.monotonic() - began)
+
+    def _has_client(self, service: PlannedService, info: ContainerInfo) -> bool:
+        """Whether the container has one of the kind's clients (one exec, remembered)."""
+        found = kind_of(service.probe.kind)
+        if found is None or not found.clients:
+            return False
+        if info.id not in self._clients:
+            test = " || ".join(f"command -v {c} >/dev/null 2>&1" for c in found.clients)
+            try:
+                self._clients[info.id] = (
+                    self.engine.exec(info.id, ["sh", "-c", test]).exit_code == 0
+                )
+            except EngineError:
+                self._clients[info.id] = False
+        return self._clients[info.id]
+
     def _over_the_network(
         self,
         service: PlannedService,
@@ -176,17 +231,11 @@ class DockerDriver:
     ) -> Probe | None:
         """The probe from a helper on the stack's network, where it needs only the network
         and its port is not reachable from here (not published on 127.0.0.1, not by name)."""
-        inner = probe.probe if isinstance(probe, WithHealthcheck) else probe
-        port = getattr(inner, "port", None)
-        found = kind_of(service.probe.kind)
         if (
             self.helper is None
-            or found is None
-            or found.needs_container
-            or found.in_container  # it asks from inside the container instead
-            or not isinstance(port, int)
-            or target.endpoint(port) is not None
+            or network_only_port(service, probe, target) is None
             or not info.addresses
+            or self._has_client(service, info)  # it asks through the image's own client
         ):
             return None
         main = self.workspace.stack.networks.get(self.workspace.settings.network)

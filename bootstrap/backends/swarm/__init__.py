@@ -74,10 +74,10 @@ class SwarmBackend:
     def loader(self) -> ModelLoader:
         return self.recording
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, engine: bool = True) -> None:
         from bootstrap.backends.compose import warm_engine_import
 
-        warm_engine_import()  # no config hashes: Swarm compares its own specs
+        warm_engine_import(engine=engine)  # no config hashes: Swarm compares its own specs
 
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
