@@ -53,9 +53,9 @@ class Tools:
         self.directory, self.project = directory, project
 
     def bootstrap(self, *args: str, check: bool = True) -> float:
-        return run(
-            [BOOTSTRAP, "-C", str(self.directory), "-p", self.project, *args], check=check
-        )[0]
+        return run([BOOTSTRAP, "-C", str(self.directory), "-p", self.project, *args], check=check)[
+            0
+        ]
 
     def compose(self, *args: str) -> float:
         return run(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bootstrap.classify import Placement, classify, static_address
@@ -66,6 +66,42 @@ class Plan:
 
     def order(self) -> list[str]:
         return [name for phase in self.phases for name in phase.services]
+
+
+def targeted(plan: Plan, names: Sequence[str], *, dependencies: bool = True) -> Plan:
+    """The plan for ``up SERVICE...``: those services and, as compose starts them, what they
+    depend on (transitively; ``dependencies=False`` is compose's ``--no-deps``). Phases and
+    waves keep their order; an emptied phase stays, with no services."""
+    keep: set[str] = set()
+    todo = [n for n in names if n in plan.services]
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        if dependencies:
+            todo += [d.name for d in plan.services[name].depends_on if d.name in plan.services]
+    phases = tuple(
+        Phase(
+            phase.name,
+            tuple(w for w in (tuple(n for n in wave if n in keep) for wave in phase.waves) if w),
+        )
+        for phase in plan.phases
+    )
+    services = {
+        name: replace(
+            planned,
+            wave=next(i for i, w in enumerate(_phase(phases, planned.phase).waves, 1) if name in w),
+            depends_on=tuple(d for d in planned.depends_on if d.name in keep),
+        )
+        for name, planned in plan.services.items()
+        if name in keep
+    }
+    return replace(plan, phases=phases, services=services)
+
+
+def _phase(phases: Sequence[Phase], name: str) -> Phase:
+    return next(p for p in phases if p.name == name)
 
 
 def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -> bool:

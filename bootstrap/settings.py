@@ -91,6 +91,9 @@ class Settings:
     swarm_endpoint_mode: str = "vip"
     swarm_publish_mode: str = "ingress"
     swarm_resolve_image: str = "always"  # never: images that only exist on this machine
+    # A registry every node pulls from: services compose builds are built, pushed there as
+    # REGISTRY/IMAGE and deployed from it (empty: a built service is an error on Swarm)
+    swarm_registry: str = ""
     # Any image with python3: the probe helper on a stack's network (Swarm's replicas, and a
     # compose service whose port is neither published on 127.0.0.1 nor reachable by name).
     probe_image: str = "python:3.11-slim"
@@ -144,6 +147,7 @@ _SCALARS: dict[str, type] = {
     "swarm_endpoint_mode": str,
     "swarm_publish_mode": str,
     "swarm_resolve_image": str,
+    "swarm_registry": str,
     "swarm_probe_image": str,
     "probe_image": str,
 }
@@ -354,6 +358,7 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         "swarm_endpoint_mode": settings.swarm_endpoint_mode,
         "swarm_publish_mode": settings.swarm_publish_mode,
         "swarm_resolve_image": settings.swarm_resolve_image,
+        "swarm_registry": settings.swarm_registry,
         "probe_image": settings.probe_image,
         "caches": dict(settings.caches),
         "tiers": {

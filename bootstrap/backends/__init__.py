@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bootstrap.errors import ConfigError
@@ -29,6 +30,30 @@ BACKENDS = {
     "swarm": "bootstrap.backends.swarm:SwarmBackend",
 }
 Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Creating:
+    """How ``up`` creates containers, in compose's words (``up --build``, ``--force-recreate``,
+    ``--remove-orphans``)."""
+
+    build: bool = False
+    force_recreate: bool = False
+    remove_orphans: bool = False
+    # the services named on the command line: --build and --force-recreate are theirs, what
+    # they depend on is created as compose would (as `docker compose up --force-recreate web`)
+    targets: tuple[str, ...] = ()
+
+    def compose_flags(self) -> tuple[str, ...]:
+        chosen = (
+            (self.build, "--build"),
+            (self.force_recreate, "--force-recreate"),
+            (self.remove_orphans, "--remove-orphans"),
+        )
+        return tuple(flag for wanted, flag in chosen if wanted)
+
+
+AS_IS = Creating()  # compose's own decision: create what is missing, recreate what changed
 
 
 class Backend(Protocol):
@@ -60,13 +85,20 @@ class Backend(Protocol):
         timeout: float | None,
         join_network: bool,
         cancel: threading.Event,
+        creating: Creating = AS_IS,
     ) -> Outcome: ...
 
     def down(
-        self, workspace: Workspace, say: Say, stopping: Callable[[], bool] = lambda: False
+        self,
+        workspace: Workspace,
+        say: Say,
+        stopping: Callable[[], bool] = lambda: False,
+        *,
+        volumes: bool = False,
     ) -> list[str]:
         """Stop and remove in reverse phase order; ``stopping`` (SIGTERM) ends it between
-        two phases, what is still up staying up."""
+        two phases, what is still up staying up; ``volumes``: compose's ``down --volumes``
+        (the named volumes the files declare, and anonymous ones)."""
         ...
 
     def logs(

@@ -69,6 +69,44 @@ class CliContext:
             )
         return workspace
 
+    def targeted(
+        self,
+        workspace: Workspace,
+        names: Sequence[str],
+        profiles: Sequence[str],
+        *,
+        dependencies: bool,
+        generate: bool = False,
+    ) -> Workspace:
+        """The workspace for ``up SERVICE...``: a service in a profile that is not active has
+        its profiles added, as compose does for a service named on its command line; the plan
+        is those services and (unless ``--no-deps``) what they depend on."""
+        from dataclasses import replace
+        from difflib import get_close_matches
+
+        from bootstrap.errors import NotFoundError
+        from bootstrap.plan import targeted
+
+        known = list(workspace.stack.services)
+        for name in names:
+            if name not in workspace.stack.services:
+                close = get_close_matches(name, known, n=1)
+                raise NotFoundError(
+                    f"no such service: {name}",
+                    location="up SERVICE",
+                    hint=(f"did you mean {close[0]!r}? " if close else "")
+                    + f"services: {', '.join(known)}",
+                )
+        extra = [
+            p
+            for n in names
+            if n not in workspace.plan.services
+            for p in workspace.stack.services[n].profiles
+        ]
+        if extra:
+            workspace = self.workspace([*profiles, *extra], generate=generate)
+        return replace(workspace, plan=targeted(workspace.plan, names, dependencies=dependencies))
+
 
 def announce_generated(directory: Path, store: str, names: Sequence[str]) -> None:
     """Say which secrets were generated, and whether git ignores where they went."""

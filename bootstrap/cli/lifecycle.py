@@ -86,6 +86,19 @@ def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Ite
     is_flag=True,
     help="Once up, keep supervising in the foreground (as `bootstrap supervise`).",
 )
+@click.option("--no-deps", is_flag=True, help="Only the SERVICEs named, not what they need.")
+@click.option("--build", is_flag=True, help="Build images before creating (compose's --build).")
+@click.option("--force-recreate", is_flag=True, help="Recreate containers even if unchanged.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers of services not defined.")
+@click.option(
+    "-d",
+    "--detach",
+    "--wait",
+    "compose_habit",
+    is_flag=True,
+    help="Accepted as compose has them: up always waits, then leaves the stack running.",
+)
+@click.argument("services", nargs=-1)
 @click.pass_obj
 def up(
     ctx: CliContext,
@@ -96,8 +109,16 @@ def up(
     no_wait_lock: bool,
     join_network: bool,
     watch: bool,
+    no_deps: bool,
+    build: bool,
+    force_recreate: bool,
+    remove_orphans: bool,
+    compose_habit: bool,
+    services: tuple[str, ...],
 ) -> int:
-    """Bring the stack up: databases, discovery, apps, monitoring, each gated on its probe."""
+    """Bring the stack up (or the SERVICEs named and what they need): databases, discovery,
+    apps, monitoring, each gated on its probe."""
+    from bootstrap.backends import Creating, refuse_unsupported
     from bootstrap.caches import ensure_cache_volumes
     from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
     from bootstrap.runrecord import Recorder
@@ -105,11 +126,16 @@ def up(
 
     backend = ctx.backend()
     if watch:
-        from bootstrap.backends import refuse_unsupported
-
         refuse_unsupported(backend, "supervise")
+    if force_recreate:
+        refuse_unsupported(backend, "up --force-recreate")
+    creating = Creating(build, force_recreate, remove_orphans, targets=services)
     backend.warm_up()
     workspace = ctx.workspace(profiles, generate=not dry_run)
+    if services:
+        workspace = ctx.targeted(
+            workspace, services, profiles, dependencies=not no_deps, generate=not dry_run
+        )
     backend.prepare(workspace)
     engine = backend.engine
     findings = collect_findings(workspace, backend, helpers=True)
@@ -131,11 +157,11 @@ def up(
             made = [c.name for c in caches if c.created]
             if made:
                 say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
-        services = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
+        rows = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
         if as_json:
             reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
         elif sys.stderr.isatty():
-            reporter = LiveReporter(ctx.redact, services)
+            reporter = LiveReporter(ctx.redact, rows)
         else:
             reporter = PlainReporter(ctx.redact)
         recorder = Recorder(reporter)
@@ -147,6 +173,7 @@ def up(
                 timeout=timeout,
                 join_network=join_network,
                 cancel=signalled.event,
+                creating=creating,
             )
         finally:
             reporter.close()
@@ -196,7 +223,8 @@ def conclude(ctx: CliContext, outcome: Outcome, as_json: bool, signal_exit: int)
         say(f"degraded: optional services unavailable: {names}", fg="yellow")
         return int(ExitCode.DEGRADED)
     say(
-        f"ready: {len(outcome.results)} services in {outcome.ended - outcome.began:.2f}s",
+        f"ready: {len(outcome.results)} service{'s' if len(outcome.results) != 1 else ''} in "
+        f"{outcome.ended - outcome.began:.2f}s",
         fg="green",
     )
     return 0
@@ -244,15 +272,30 @@ def keep_record(
 
 @click.command()
 @click.option("--no-wait-lock", is_flag=True, help="Fail at once if another run holds the lock.")
+@click.option(
+    "-v",
+    "--volumes",
+    is_flag=True,
+    help="Also remove the named volumes the files declare, and anonymous ones (as compose's "
+    "down -v: no snapshot; `bootstrap reset` snapshots first).",
+)
+@click.option(
+    "--remove-orphans", is_flag=True, help="Accepted as compose has it: down always removes them."
+)
 @click.pass_obj
-def down(ctx: CliContext, no_wait_lock: bool) -> None:
-    """Stop and remove the project's containers and networks (monitoring first); keep volumes."""
+def down(ctx: CliContext, no_wait_lock: bool, volumes: bool, remove_orphans: bool) -> None:
+    """Stop and remove the project's containers and networks (monitoring first); volumes stay
+    unless -v."""
+    from bootstrap.backends import refuse_unsupported
 
     workspace = ctx.workspace(("*",))
     backend = ctx.backend()
+    if volumes:
+        refuse_unsupported(backend, "down --volumes")
     with holding(ctx, workspace.compose.name, backend.engine, wait=not no_wait_lock):
-        stopped = backend.down(workspace, say, terminating)
-    say(f"down: stopped {len(stopped)} containers; volumes kept", fg="green")
+        stopped = backend.down(workspace, say, terminating, volumes=volumes)
+    kept = "volumes removed" if volumes else "volumes kept"
+    say(f"down: stopped {len(stopped)} containers; {kept}", fg="green")
 
 
 @click.command()

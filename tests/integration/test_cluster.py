@@ -296,6 +296,37 @@ def test_a_service_pinned_to_a_lost_node_fails_naming_it(stack: Project) -> None
     assert "no node can run its task" in up.stderr and "down: worker-2" in up.stderr
 
 
+def test_a_built_service_is_built_pushed_to_the_registry_and_deployed_from_it(
+    cluster: None, make_project: Callable[..., Project]
+) -> None:
+    import urllib.request
+
+    project = make_project("cluster-build")
+    try:
+        up = swarm(project, "up", "--json", "--timeout", "180", timeout=600)
+        assert up.returncode == 0, up.stderr
+        pushed = f"{REGISTRY}/{project.name}-app:latest"
+        notes = [str(e.get("detail")) for e in events(up.stdout)]
+        assert f"pushed {pushed}" in notes, notes
+        ready = next(e for e in events(up.stdout) if e.get("state") == "ready")
+        assert "2 replicas ready" in str(ready["detail"])
+        with urllib.request.urlopen(
+            f"http://{REGISTRY}/v2/{project.name}-app/tags/list", timeout=10
+        ) as answer:
+            assert "latest" in json.loads(answer.read())["tags"]
+        images = on_cluster(
+            "service",
+            "inspect",
+            f"{project.name}_app",
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        ).stdout
+        assert images.startswith(pushed), images
+    finally:
+        swarm(project, "down", timeout=300)
+        on_cluster("stack", "rm", project.name)
+
+
 def test_an_unreachable_manager_exits_3_naming_the_context(
     make_project: Callable[..., Project],
 ) -> None:

@@ -331,3 +331,101 @@ def test_a_service_named_db_running_nginx_is_an_app(tmp_path: Path) -> None:
     phases = {n: s["phase"] for n, s in plan["services"].items()}
     # The name speaks only where the image says nothing (built here).
     assert phases == {"db": "apps", "cache": "apps", "redis": "databases"}, phases
+
+
+TARGETED = """\
+services:
+  db:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    volumes: [data:/data]
+  web:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    depends_on: [db]
+  other:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+  tool:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    profiles: [debug]
+volumes:
+  data: {}
+"""
+
+
+def test_up_service_no_deps_force_recreate_and_down_volumes_as_compose_has_them(
+    tmp_path: Path,
+) -> None:
+    """`up SERVICE...` (what it depends on too; a service of a profile not active has its
+    profile added), `--no-deps`, `-d`/`--wait` accepted, `--force-recreate`, `down -v`:
+    compose's and bootstrap's side by side on the same file."""
+    tag = uuid.uuid4().hex[:6]
+    folders = {who: tmp_path / f"{who}{tag}" for who in ("cmp", "bst")}
+    for folder in folders.values():
+        folder.mkdir()
+        (folder / "compose.yaml").write_text(TARGETED)
+    projects = {who: Project(folder.name, folder) for who, folder in folders.items()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+
+    def both(compose_args: list[str], bootstrap_args: list[str]) -> dict[str, list[str]]:
+        done = subprocess.run(
+            ["docker", "compose", "-p", folders["cmp"].name, *compose_args],
+            cwd=folders["cmp"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stderr
+        ours = bootstrap_in(folders["bst"], "-p", folders["bst"].name, *bootstrap_args)
+        assert ours.returncode == 0, ours.stderr
+        return {who: Run(p, 0, "").states() for who, p in projects.items()}
+
+    def ids() -> dict[str, dict[str, str]]:
+        return {
+            who: {
+                c["Config"]["Labels"]["com.docker.compose.service"]: c["Id"] for c in p.containers()
+            }
+            for who, p in projects.items()
+        }
+
+    def volumes() -> dict[str, list[str]]:
+        return {
+            who: subprocess.run(
+                ["docker", "volume", "ls", "-q", "--filter", f"name={folder.name}_"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            for who, folder in folders.items()
+        }
+
+    try:
+        seen = both(["up", "-d", "--wait", "--no-deps", "other"], ["up", "--no-deps", "other"])
+        assert seen["bst"] == seen["cmp"] == ["other=running"], seen
+        seen = both(["up", "-d", "--wait", "web"], ["up", "-d", "--wait", "web"])
+        assert seen["bst"] == seen["cmp"] == ["db=running", "other=running", "web=running"]
+        seen = both(["up", "-d", "--wait", "tool"], ["up", "tool"])  # its profile, added
+        assert seen["bst"] == seen["cmp"] and "tool=running" in seen["bst"], seen
+        before = ids()
+        both(["up", "-d", "--wait", "--force-recreate", "web"], ["up", "--force-recreate", "web"])
+        after = ids()
+        for who in ("cmp", "bst"):  # web recreated; db (what it needs), other, tool left alone
+            changed = sorted(n for n in before[who] if before[who][n] != after[who].get(n))
+            assert changed == ["web"], (who, changed)
+        assert all(volumes().values()), volumes()
+        both(["down", "-v"], ["down", "-v"])
+        assert volumes() == {"cmp": [], "bst": []}
+        assert ids() == {"cmp": {}, "bst": {}}
+        unknown = bootstrap_in(folders["bst"], "up", "wbe")
+        assert unknown.returncode == 6, unknown.stderr
+        assert "no such service: wbe" in unknown.stderr and "did you mean 'web'" in unknown.stderr
+        assert ids()["bst"] == {}  # nothing started
+    finally:
+        for project in projects.values():
+            project.cleanup()

@@ -91,3 +91,16 @@ def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
     engine.api = Broken()
     with pytest.raises(EngineError, match="something else"):
         engine.volume_sizes()
+
+
+def test_up_s_compose_flags_reach_the_create_call() -> None:
+    from bootstrap.backends import Creating
+    from bootstrap.backends.compose.composecli import create_args, down_args
+
+    flags = Creating(build=True, force_recreate=True, remove_orphans=True).compose_flags()
+    assert flags == ("--build", "--force-recreate", "--remove-orphans")
+    assert Creating().compose_flags() == ()
+    project = ComposeProject(Path("/w"), ("compose.yaml",), "shop")
+    args = create_args(project, ["web"], no_deps=True, flags=flags)
+    assert args[-5:] == ["--quiet-pull", "--build", "--force-recreate", "--remove-orphans", "web"]
+    assert down_args(project, volumes=True)[-1] == "--volumes"

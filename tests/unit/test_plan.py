@@ -247,3 +247,25 @@ def test_any_acyclic_stack_plans_with_edges_respected(
     for name, planned in p.services.items():
         for dep in planned.depends_on:
             assert position[dep.name] < position[name]
+
+
+def test_a_targeted_plan_is_the_services_named_and_what_they_need() -> None:
+    from bootstrap.plan import targeted
+
+    whole = plan(
+        {
+            "db": svc("postgres:16"),
+            "cache": svc("redis:7"),
+            "api": svc(depends={"db": "service_started"}),
+            "web": svc(depends={"api": "service_started"}),
+            "other": svc(),
+        }
+    )
+    web = targeted(whole, ["web"])
+    assert web.order() == ["db", "api", "web"]
+    assert [p.name for p in web.phases] == [p.name for p in whole.phases]
+    assert web.services["web"].wave == 2 and web.services["api"].wave == 1
+    alone = targeted(whole, ["web"], dependencies=False)
+    assert alone.order() == ["web"]
+    assert alone.services["web"].depends_on == () and alone.services["web"].wave == 1
+    assert sorted(targeted(whole, ["cache", "other"]).order()) == ["cache", "other"]

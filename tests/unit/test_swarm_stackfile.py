@@ -224,3 +224,15 @@ def test_a_task_on_a_lost_node_waits_a_jobs_runs_again_once_a_pinned_one_fails()
     assert seen is not None and seen.fatal and "down: worker-2" in seen.detail
     running = TaskInfo("t4", "running", "running", "", "w1", "", None, "", 1)
     assert lost_nodes([running], nodes, job=False, rerun_already=False) == (None, False)
+
+
+def test_a_built_service_is_an_error_unless_a_registry_takes_it() -> None:
+    from bootstrap.backends.swarm.stackfile import registry_image
+
+    document = compose_document()
+    document["services"]["built"] = {"build": {"context": "."}, "networks": {"back": None}}
+    rules = {f.rule for f in swarm_findings(document, plan_of(document), "127.0.0.1:5000")}
+    assert "swarm-build" not in rules
+    assert registry_image("127.0.0.1:5000", "shop-api") == "127.0.0.1:5000/shop-api:latest"
+    assert registry_image("reg.example:5000/", "acme/api:1.2") == "reg.example:5000/acme/api:1.2"
+    assert registry_image("127.0.0.1:5000", "ghcr.io/acme/api:2") == "127.0.0.1:5000/acme/api:2"

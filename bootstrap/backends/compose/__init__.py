@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
+from bootstrap.backends import AS_IS, Creating
 from bootstrap.backends.compose.composecli import MINIMUM_VERSION, ComposeCLI
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class ComposeBackend:
         timeout: float | None,
         join_network: bool,
         cancel: threading.Event,
+        creating: Creating = AS_IS,
     ) -> Outcome:
         from bootstrap.backends.compose.driver import bring_up
 
@@ -77,6 +79,7 @@ class ComposeBackend:
             join_network=join_network,
             hashes=self._hashes,
             cancel=cancel,
+            creating=creating,
         )
 
     def down(
@@ -84,12 +87,14 @@ class ComposeBackend:
         workspace: Workspace,
         say: Callable[[str], None],
         stopping: Callable[[], bool] = lambda: False,
+        *,
+        volumes: bool = False,
     ) -> list[str]:
         from bootstrap.backends.compose.stop import stop_in_reverse_order
 
         stopped = stop_in_reverse_order(workspace, self.engine, say, stopping)
         if not stopping():
-            self.cli.down(workspace.compose)
+            self.cli.down(workspace.compose, volumes=volumes)
         return stopped
 
     def logs(self, workspace: Workspace, services: Sequence[str], follow: bool, tail: str) -> int:

@@ -77,13 +77,19 @@ def config_args(project: ComposeProject) -> list[str]:
 
 
 def create_args(
-    project: ComposeProject, services: Sequence[str], *, no_deps: bool = False
+    project: ComposeProject,
+    services: Sequence[str],
+    *,
+    no_deps: bool = False,
+    flags: Sequence[str] = (),
 ) -> list[str]:
     # --no-recreate is *not* used: a changed config hash must recreate, as compose does.
     # `up --no-start` is `create` that can also leave dependencies alone (--no-deps).
+    # ``flags``: what the user gave `up` (--build, --force-recreate, --remove-orphans).
     if no_deps:
-        return [*base_args(project), "up", "--no-start", "--no-deps", "--quiet-pull", *services]
-    return [*base_args(project), "create", "--quiet-pull", *services]
+        verb = ["up", "--no-start", "--no-deps"]
+        return [*base_args(project), *verb, "--quiet-pull", *flags, *services]
+    return [*base_args(project), "create", "--quiet-pull", *flags, *services]
 
 
 def start_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
@@ -285,12 +291,21 @@ class ComposeCLI:
         return document
 
     def create(
-        self, project: ComposeProject, services: Sequence[str], *, no_deps: bool = False
+        self,
+        project: ComposeProject,
+        services: Sequence[str],
+        *,
+        no_deps: bool = False,
+        flags: Sequence[str] = (),
     ) -> None:
-        self._run(create_args(project, services, no_deps=no_deps), project.env)
+        self._run(create_args(project, services, no_deps=no_deps, flags=flags), project.env)
 
     def start(self, project: ComposeProject, services: Sequence[str]) -> None:
         self._run(start_args(project, services), project.env)
+
+    def build(self, project: ComposeProject, services: Sequence[str]) -> None:
+        """``compose build`` of the services, on the engine the run talks to."""
+        self._run([*base_args(project), "build", *services], project.env)
 
     def config_hashes(self, project: ComposeProject, services: Sequence[str]) -> dict[str, str]:
         """Compose's own config hash per service: what it compares to decide to recreate."""

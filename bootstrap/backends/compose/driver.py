@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
+from bootstrap.backends import AS_IS, Creating
 from bootstrap.backends.compose.composecli import ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
 from bootstrap.errors import EngineError
@@ -293,16 +294,23 @@ class Creation:
         compose: ComposeCLI,
         engine: Engine,
         hashes: Future[dict[str, str]] | None = None,
+        creating: Creating = AS_IS,
     ) -> None:
         self.workspace = workspace
         self.compose = compose
         self.engine = engine
         self.hashes = hashes
+        self.flags = creating.compose_flags()
+        # compose decides what --build and --force-recreate change: never "nothing to do"
+        self.always_create = creating.build or creating.force_recreate
+        self.targets = creating.targets
         self.first: set[str] = set()
         self._background: threading.Thread | None = None
         self._failure: BaseException | None = None
 
     def _unchanged(self, containers: dict[str, ContainerInfo]) -> bool:
+        if self.always_create:
+            return False
         order = self.workspace.plan.order()
         if any(name not in containers for name in order):
             return False
@@ -338,19 +346,21 @@ class Creation:
             return "every container matches its configuration: nothing to create"
         missing = self._missing_images()
         builds = any(s.service.build for s in self.workspace.plan.services.values())
-        if missing or builds:  # pulls and builds can fail: all of it before anything starts
+        if (
+            missing or builds or self.always_create
+        ):  # pulls and builds can fail: all of it before anything starts
             self._create_all(missing)
             self.first = set(order)
             return "created all containers"
         phases = [p.services for p in self.workspace.plan.phases if p.services]
         first, rest = list(phases[0]), [n for p in phases[1:] for n in p]
-        self.compose.create(project, first, no_deps=True)
+        self.compose.create(project, first, no_deps=True, flags=self.flags)
         self.first = set(first)
         if rest:
 
             def create_rest() -> None:
                 try:
-                    self.compose.create(project, rest, no_deps=True)
+                    self.compose.create(project, rest, no_deps=True, flags=self.flags)
                 except BaseException as exc:  # handed to whoever needs those containers
                     self._failure = exc
 
@@ -360,7 +370,11 @@ class Creation:
 
     def _create_all(self, missing: list[str]) -> None:
         try:
-            self.compose.create(self.workspace.compose, self.workspace.plan.order())
+            order = self.workspace.plan.order()
+            named = list(self.targets) or order
+            # compose creates what the named services need, with its own recreate rule
+            alone = set(named) == set(order)
+            self.compose.create(self.workspace.compose, named, no_deps=alone, flags=self.flags)
         except EngineError as exc:
             if missing:
                 raise EngineError(
@@ -421,6 +435,7 @@ def bring_up(
     join_network: bool = False,
     hashes: Future[dict[str, str]] | None = None,
     cancel: threading.Event | None = None,
+    creating: Creating = AS_IS,
 ) -> Outcome:
     """Create what is missing, then start and probe phase by phase. Returns the outcome.
 
@@ -428,7 +443,7 @@ def bring_up(
     the outcome then says ``cancelled``. Nothing is raised into the threads."""
     began = time.monotonic()
     cancel = cancel or threading.Event()
-    creation = Creation(workspace, compose, engine, hashes)
+    creation = Creation(workspace, compose, engine, hashes, creating)
     created = creation.start()
     reporter(Event("", EventKind.NOTE, created, time.time()))
     if join_network:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from bootstrap.backends import AS_IS, Creating
 from bootstrap.backends.compose.composecli import ComposeCLI
 from bootstrap.errors import ConfigError, EngineError
 
@@ -85,7 +86,9 @@ class SwarmBackend:
         if workspace.settings.swarm_resolve_image != "never":
             from bootstrap.backends.swarm.stackfile import service_images
 
-            self.swarm.check_images(service_images(self._document(), workspace.plan))
+            pushed_later = bool(workspace.settings.swarm_registry)  # built, then pushed by up
+            images = service_images(self._document(), workspace.plan, built_too=not pushed_later)
+            self.swarm.check_images(images)
 
     def versions_seen(self) -> dict[str, str]:
         found = self.recording.seen_version
@@ -104,6 +107,11 @@ class SwarmBackend:
         "cache": "the package caches are volumes of one engine; on a swarm each node has its "
         "own, created where a task first mounts it",
         "stats": "the engine's stats are per node: `docker stats` on each node",
+        "down --volumes": "a stack's named volumes live on every node that ran one of its "
+        "tasks: remove them per node (`docker volume rm`) after `bootstrap --backend swarm "
+        "down`",
+        "up --force-recreate": "a stack deploy replaces the tasks whose spec changed; "
+        "`docker service update --force SERVICE` replaces one service's tasks",
         "supervise": "the supervisor follows one engine's container events; a swarm "
         "reschedules tasks itself (bootstrap's re-gating of their dependents there is not "
         "built yet)",
@@ -135,7 +143,7 @@ class SwarmBackend:
     def findings(self, workspace: Workspace) -> list[Finding]:
         from bootstrap.backends.swarm.stackfile import swarm_findings
 
-        return swarm_findings(self._document(), workspace.plan)
+        return swarm_findings(self._document(), workspace.plan, workspace.settings.swarm_registry)
 
     def _document(self) -> dict[str, Any]:
         if self.recording.document is None:
@@ -150,6 +158,7 @@ class SwarmBackend:
         timeout: float | None,
         join_network: bool,
         cancel: threading.Event,
+        creating: Creating = AS_IS,  # --build: built ones are built (swarm_registry)
     ) -> Outcome:
         from bootstrap.backends.swarm.driver import SwarmDriver
         from bootstrap.backends.swarm.stackfile import SwarmOptions
@@ -173,17 +182,42 @@ class SwarmBackend:
             settings.helper_image,
             dict(workspace.compose.env),
         )
+        if settings.swarm_registry:
+            self._push_built(workspace, reporter)
         reporter(Event("", EventKind.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))
         try:
             return Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel).run()
         finally:
             driver.close()
 
+    def _push_built(self, workspace: Workspace, reporter: Reporter) -> None:
+        """Build the services compose builds, push them to ``swarm_registry`` and deploy
+        them from there (every node pulls the same image)."""
+        from bootstrap.backends.swarm.stackfile import built_services, registry_image
+        from bootstrap.scheduler import Event, EventKind
+
+        document = self._document()
+        built = built_services(document, workspace.plan)
+        if not built:
+            return
+        registry = workspace.settings.swarm_registry
+        reporter(Event("", EventKind.NOTE, f"building {', '.join(built)}", time.time()))
+        self.recording.build(workspace.compose, built)
+        for name in built:
+            spec = document["services"][name]
+            local = str(spec.get("image") or f"{workspace.compose.name}-{name}")
+            target = registry_image(registry, local)
+            self.swarm.push(local, target)
+            spec["image"] = target
+            reporter(Event(name, EventKind.NOTE, f"pushed {target}", time.time()))
+
     def down(
         self,
         workspace: Workspace,
         say: Callable[[str], None],
         stopping: Callable[[], bool] = lambda: False,
+        *,
+        volumes: bool = False,  # refused before: `down --volumes` is unsupported here
     ) -> list[str]:
         from bootstrap.backends.swarm.teardown import remove_in_reverse_order
 

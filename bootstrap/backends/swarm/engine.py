@@ -122,6 +122,22 @@ class SwarmServices:
                 'swarm_resolve_image = "never" where every node has them already',
             )
 
+    def push(self, local: str, target: str) -> None:
+        """Tag ``local`` as ``target`` and push it (from the engine that built it)."""
+        repository, _colon, tag = target.rpartition(":")
+        if "/" in tag:  # a registry port, no tag
+            repository, tag = target, "latest"
+        self.docker.call(self.docker.api.tag, local, repository, tag)
+        said = self.docker.call(self.docker.api.push, repository, tag=tag, stream=True, decode=True)
+        for line in said:
+            if isinstance(line, dict) and line.get("error"):
+                raise EngineError(
+                    f"pushing {target} failed: {line['error']}",
+                    location="swarm_registry",
+                    hint="check that the registry is up and that this engine may push to it "
+                    "(`docker login`, or --insecure-registry for plain HTTP)",
+                )
+
     def remove_service(self, service: str) -> None:
         with contextlib.suppress(NoSuchObject):
             self.docker.call(self.docker.api.remove_service, service)

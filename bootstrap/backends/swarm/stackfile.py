@@ -238,19 +238,21 @@ def stack_document(
     return out, {k: v for k, v in files.items() if k in needed}
 
 
-def swarm_findings(document: Mapping[str, Any], plan: Plan) -> list[Finding]:
-    """What Swarm cannot do, found before anything is deployed."""
+def swarm_findings(document: Mapping[str, Any], plan: Plan, registry: str = "") -> list[Finding]:
+    """What Swarm cannot do, found before anything is deployed (``registry``: where built
+    services are pushed, so they can be built)."""
     findings: list[Finding] = []
     for name in plan.order():
         spec = document["services"][name]
         where = f"services.{name}"
-        if spec.get("build") and not spec.get("image"):
+        if spec.get("build") and not spec.get("image") and not registry:
             findings.append(
                 error(
                     "swarm-build",
                     f"{where}.build",
                     f"{name} is built, and Swarm does not build: every node pulls an image",
-                    "name an image (`image:`), build and push it first",
+                    "set swarm_registry (bootstrap builds and pushes it there), or name an "
+                    "image (`image:`) you build and push first",
                 )
             )
         for key, why in IGNORED.items():
@@ -350,13 +352,31 @@ def placement_findings(document: Mapping[str, Any], plan: Plan, nodes: int) -> l
     return findings
 
 
-def service_images(document: Mapping[str, Any], plan: Plan) -> dict[str, str]:
-    """service -> the image its tasks run, for the plan's services."""
+def service_images(
+    document: Mapping[str, Any], plan: Plan, *, built_too: bool = True
+) -> dict[str, str]:
+    """service -> the image its tasks run, for the plan's services (``built_too``: also the
+    services compose builds)."""
     return {
-        name: str(document["services"][name]["image"])
+        name: str(spec["image"])
         for name in plan.order()
-        if document["services"][name].get("image")
+        if (spec := document["services"][name]).get("image")
+        and (built_too or not spec.get("build"))
     }
+
+
+def built_services(document: Mapping[str, Any], plan: Plan) -> list[str]:
+    return [n for n in plan.order() if document["services"][n].get("build")]
+
+
+def registry_image(registry: str, image: str) -> str:
+    """``image`` as the registry names it: REGISTRY/PATH:TAG (a registry host it had is
+    replaced; a tag it lacked is latest)."""
+    first, _slash, rest = image.partition("/")
+    path = rest if rest and ("." in first or ":" in first or first == "localhost") else image
+    if ":" not in path.rsplit("/", 1)[-1] and "@" not in path:
+        path += ":latest"
+    return f"{registry.rstrip('/')}/{path}"
 
 
 def file_paths(document: Mapping[str, Any]) -> list[str]:

@@ -26,8 +26,11 @@ CREATE TABLE IF NOT EXISTS dive_logs (
     logged_at timestamptz NOT NULL DEFAULT now()
 );
 """
-SEED = [("Blue Hole", "Belize", 124.0), ("SS Thistlegorm", "Egypt", 32.0),
-        ("Barracuda Point", "Malaysia", 40.0)]
+SEED = [
+    ("Blue Hole", "Belize", 124.0),
+    ("SS Thistlegorm", "Egypt", 32.0),
+    ("Barracuda Point", "Malaysia", 40.0),
+]
 
 mcp = MCPServer("react-scuba-dives")
 
