@@ -92,3 +92,49 @@ def export_run(record: Mapping[str, Any]) -> None:
         phase_span.end(end_time=at(end))
     root.end(end_time=at(record["total"]))
     provider.shutdown()  # flushes: the spans are sent before `up` returns
+
+
+# What a supervision action that ends badly says in its span's status.
+FAILING_ACTIONS = frozenset({"crash-loop", "gave-up", "engine-gone", "stopped"})
+
+
+class ActionSpans:
+    """Supervision actions as spans (``supervise {kind}``, one per action, at its moment, with
+    the service, the cause and the reason), sent in the background so a slow or absent
+    receiver never holds the supervisor up; ``close`` sends what is left."""
+
+    def __init__(self, project: str) -> None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        from bootstrap import __version__
+
+        self.provider = TracerProvider(
+            resource=Resource.create({"service.name": "bootstrap", "bootstrap.project": project})
+        )
+        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        self.tracer = self.provider.get_tracer("bootstrap.supervise", __version__)
+
+    def __call__(self, action: Mapping[str, Any]) -> None:
+        from opentelemetry.trace import Status, StatusCode
+
+        at = int(float(action["at"]) * 1e9)
+        kind = str(action["kind"])
+        span = self.tracer.start_span(
+            f"supervise {kind}",
+            start_time=at,
+            attributes={
+                "bootstrap.service": str(action["service"]),
+                "bootstrap.supervise.kind": kind,
+                "bootstrap.supervise.cause": str(action.get("cause") or ""),
+                "bootstrap.supervise.reason": str(action["reason"]),
+            },
+        )
+        if kind in FAILING_ACTIONS:
+            span.set_status(Status(StatusCode.ERROR, str(action["reason"])))
+        span.end(end_time=at)
+
+    def close(self) -> None:
+        self.provider.shutdown()

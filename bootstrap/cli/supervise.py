@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from bootstrap.backends import Backend
+    from bootstrap.otel import ActionSpans
     from bootstrap.supervise import Action
     from bootstrap.workspace import Workspace
 
@@ -57,6 +58,21 @@ def printer(as_json: bool, redact: Callable[[str], str]) -> Callable[[Action], N
     return show
 
 
+def action_spans(project: str) -> ActionSpans | None:
+    """Where OpenTelemetry's endpoint is set, every action is also a span."""
+    import os
+
+    from bootstrap import otel
+
+    if not otel.wanted(os.environ):
+        return None
+    try:
+        return otel.ActionSpans(project)
+    except (ImportError, ValueError, OSError) as exc:  # no SDK, or bad settings: said
+        say(f"OpenTelemetry export is off: {exc}", fg="yellow")
+        return None
+
+
 def supervise_stack(
     ctx: CliContext,
     backend: Backend,
@@ -73,10 +89,13 @@ def supervise_stack(
     project = workspace.compose.name
     logged = keep(supervision_log(workspace.directory), project)
     shown = printer(as_json, ctx.redact)
+    spans = action_spans(project)
 
     def report(action: Action) -> None:
         logged(action)
         shown(action)
+        if spans is not None:
+            spans(action.as_dict())
 
     probing = backend.supervision(workspace, lambda _event: None)
     supervisor = Supervisor(
@@ -104,6 +123,8 @@ def supervise_stack(
             worker.join(5.0)
     finally:
         probing.close()
+        if spans is not None:
+            spans.close()
     say("supervision stopped; the containers keep running")
     return 0
 

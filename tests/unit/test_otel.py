@@ -72,3 +72,30 @@ def test_one_trace_per_run_with_phases_and_services(
     assert abs(took - expected) < 0.002
     assert by_name["api"].start_time_unix_nano >= pg.end_time_unix_nano  # the barrier
     assert root.end_time_unix_nano >= by_name["prom"].end_time_unix_nano
+
+
+def test_each_supervision_action_is_a_span_and_a_crash_loop_an_error(
+    receiver: list[ExportTraceServiceRequest],
+) -> None:
+    from bootstrap.otel import ActionSpans
+    from bootstrap.supervise import Action, ActionKind
+
+    spans_of = ActionSpans("shop")
+    restarted = Action("api", ActionKind.RESTARTED, "db is ready again", at=1000.0, cause="db")
+    looping = Action("worker", ActionKind.CRASH_LOOP, "5 exits in 300s", at=1001.5)
+    spans_of(restarted.as_dict())
+    spans_of(looping.as_dict())
+    spans_of.close()
+    spans = [
+        s for r in receiver for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans
+    ]
+    by_name = {s.name: s for s in spans}
+    assert set(by_name) == {"supervise restarted", "supervise crash-loop"}
+    first = by_name["supervise restarted"]
+    attributes = {a.key: a.value.string_value for a in first.attributes}
+    assert attributes["bootstrap.service"] == "api"
+    assert attributes["bootstrap.supervise.cause"] == "db"
+    assert first.start_time_unix_nano == 1000 * 10**9
+    assert first.status.code == 0  # unset
+    assert by_name["supervise crash-loop"].status.code == 2  # error
+    assert by_name["supervise crash-loop"].status.message == "5 exits in 300s"
