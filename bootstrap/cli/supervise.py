@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from bootstrap.backends import Backend
+    from bootstrap.discovery.client import SupervisionPoster
     from bootstrap.otel import ActionSpans
     from bootstrap.supervise import Action
     from bootstrap.workspace import Workspace
@@ -73,6 +74,19 @@ def action_spans(project: str) -> ActionSpans | None:
         return None
 
 
+def discovery_poster(workspace: Workspace, backend: Backend) -> SupervisionPoster:
+    """Every action also goes to the stack's discovery service, where it runs (its dashboard,
+    WebSocket and the Prometheus counter ``bootstrap_supervision_actions_total``)."""
+    from bootstrap.discovery.client import SupervisionPoster, discovery_base
+    from bootstrap.reach import in_container
+
+    def find() -> str | None:
+        containers = backend.engine.project_containers(workspace.compose.name, inspect=False)
+        return discovery_base(workspace, containers, in_container())
+
+    return SupervisionPoster(find)
+
+
 def supervise_stack(
     ctx: CliContext,
     backend: Backend,
@@ -90,10 +104,12 @@ def supervise_stack(
     logged = keep(supervision_log(workspace.directory), project)
     shown = printer(as_json, ctx.redact)
     spans = action_spans(project)
+    posted = discovery_poster(workspace, backend)
 
     def report(action: Action) -> None:
         logged(action)
         shown(action)
+        posted(action.as_dict())
         if spans is not None:
             spans(action.as_dict())
 
@@ -123,6 +139,7 @@ def supervise_stack(
             worker.join(5.0)
     finally:
         probing.close()
+        posted.close()
         if spans is not None:
             spans.close()
     say("supervision stopped; the containers keep running")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bootstrap.discovery import DISCOVERY_PORT
+from bootstrap.errors import BootstrapError
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo
 from bootstrap.workspace import Workspace
@@ -67,3 +68,57 @@ def follow(url: str, on_message: Callable[[dict[str, Any]], None]) -> None:
             raise OSError(str(exc)) from None
 
     asyncio.run(run())
+
+
+class SupervisionPoster:
+    """Hands each supervision action to the stack's discovery service (``POST /supervision``),
+    in order, from one background thread: a discovery service that is absent or slow costs
+    the supervisor nothing (the action is still logged and shown; it is just not posted).
+    ``find`` answers the service's base URL, asked again after a failed post."""
+
+    def __init__(self, find: Callable[[], str | None], timeout: float = 2.0) -> None:
+        import queue
+        import threading
+
+        self.find, self.timeout = find, timeout
+        self.base: str | None = None
+        self.posted = 0
+        self.queue: queue.Queue[dict[str, object] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="bootstrap-post")
+        self.thread.start()
+
+    def __call__(self, action: dict[str, object]) -> None:
+        self.queue.put(action)
+
+    def close(self, wait: float = 3.0) -> None:
+        """Post what is queued (for at most ``wait`` seconds), then stop."""
+        self.queue.put(None)
+        self.thread.join(wait)
+
+    def _run(self) -> None:
+        while (action := self.queue.get()) is not None:
+            if self.base is None:
+                try:
+                    self.base = self.find()
+                except BootstrapError:  # the engine unreachable: no post now
+                    self.base = None
+            if self.base is not None and not self._post(self.base, action):
+                self.base = None  # it moved or stopped: look again for the next one
+
+    def _post(self, base: str, action: dict[str, object]) -> bool:
+        import urllib.request
+
+        request = urllib.request.Request(  # noqa: S310 - our own http URL
+            f"{base}/supervision",
+            data=json.dumps(action).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                status: int = response.status
+                ok = 200 <= status < 300
+        except OSError:
+            return False
+        self.posted += ok
+        return ok

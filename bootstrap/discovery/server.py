@@ -30,6 +30,7 @@ from bootstrap.discovery.registry import (
     metrics_text,
     registration_from,
 )
+from bootstrap.discovery.supervision import SupervisionActions
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.probes import Target, UnknownKind, make_probe
 from bootstrap.probes.registry import canonical
@@ -131,6 +132,7 @@ class DiscoveryService:
         self.config = config
         self.registry = Registry()
         self.alerts = Alerts()
+        self.supervision = SupervisionActions()
         self.sockets: set[web.WebSocketResponse] = set()
         self.stop = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -301,11 +303,26 @@ class DiscoveryService:
         )
 
     async def metrics(self, _request: web.Request) -> web.Response:
+        text = metrics_text(self.registry, len(self.alerts.firing))
         return web.Response(
-            text=metrics_text(self.registry, len(self.alerts.firing)),
+            text=text + "\n".join(self.supervision.metrics_lines()) + "\n",
             content_type="text/plain",
             charset="utf-8",
         )
+
+    async def receive_supervision(self, request: web.Request) -> web.Response:
+        """What ``bootstrap supervise`` did: kept, counted and sent to the dashboard."""
+        try:
+            actions = self.supervision.receive(await request.json())
+        except (ValueError, PayloadError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        for action in actions:
+            log.info("supervision %s %s: %s", action["service"], action["kind"], action["reason"])
+            await self._send_all(json.dumps({**action, "type": "supervision"}))
+        return web.json_response({"received": len(actions)})
+
+    async def list_supervision(self, _request: web.Request) -> web.Response:
+        return web.json_response({"actions": self.supervision.latest()})
 
     async def receive_alerts(self, request: web.Request) -> web.Response:
         """Alertmanager's webhook: firing alerts are kept and shown, resolved ones dropped."""
@@ -336,6 +353,7 @@ class DiscoveryService:
                     "timestamp": time.time(),
                     "services": self.registry.snapshot(),
                     "alerts": self.alerts.active(),
+                    "supervision": self.supervision.latest(),
                 }
             )
         )
@@ -357,6 +375,8 @@ class DiscoveryService:
         app.router.add_get("/ws", self.websocket)
         app.router.add_post("/alerts", self.receive_alerts)
         app.router.add_get("/alerts", self.list_alerts)
+        app.router.add_post("/supervision", self.receive_supervision)
+        app.router.add_get("/supervision", self.list_supervision)
         app.on_startup.append(self._on_startup)
         app.on_cleanup.append(self._on_cleanup)
         return app

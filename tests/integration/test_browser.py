@@ -191,3 +191,26 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
     WebDriverWait(browser, 5, poll_frequency=0.05).until(
         lambda _b: alert_row() == "", "the resolved alert gone"
     )
+
+    # A supervision action as `bootstrap supervise` posts it appears at once, newest first.
+    action = {"service": "web", "kind": "restarted", "reason": "db is ready again", "at": 1e9}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/supervision",
+        data=json.dumps(action).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+    def action_row() -> str:
+        return str(
+            browser.execute_script(
+                "const r = document.querySelector(\"#supervision tr[data-kind='restarted']\");"
+                " return r ? r.textContent : '';"
+            )
+        )
+
+    WebDriverWait(browser, 5, poll_frequency=0.05).until(
+        lambda _b: "db is ready again" in action_row(), "the supervision action on the page"
+    )
+    shot(browser, "dashboard-supervision.png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -131,6 +132,28 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
         watcher.kill()
         watcher.communicate()
     assert first["type"] == "snapshot" and "web" in {s["service"] for s in first["services"]}
+
+    # `bootstrap supervise` posts its actions: the dashboard's list and a Prometheus counter.
+    supervisor = subprocess.Popen(
+        [*p.command(), "supervise", "--json", "--no-converge"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=p.environment(),
+    )
+    try:
+        wait_until(
+            lambda: any(a["kind"] == "watching" for a in get_json(port, "/supervision")["actions"]),
+            "the supervisor's first action posted to the discovery service",
+            timeout=60,
+        )
+    finally:
+        supervisor.send_signal(signal.SIGINT)
+        _out, err = supervisor.communicate(timeout=30)
+    assert supervisor.returncode == 0, err
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert 'bootstrap_supervision_actions_total{service="",kind="watching"} 1' in metrics
 
     web_id = str(p.container("web")["Id"])
     snapshot, down = asyncio.run(

@@ -262,7 +262,34 @@ def test_alert_rules_pass_promtool() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 6 rules found" in done.stdout
+    assert "SUCCESS: 7 rules found" in done.stdout
+
+
+def test_the_crash_loop_alert_fires_on_the_first_report_and_on_the_next() -> None:
+    """promtool's rule unit test (tests/fixtures/prometheus/crash-loop-test.yml): the series
+    the supervisor's reports make, and when ServiceCrashLooping fires."""
+    rules = REPO / "docker" / "prometheus" / "alerts.yml"
+    case = REPO / "tests" / "fixtures" / "prometheus" / "crash-loop-test.yml"
+    done = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "-v",
+            f"{rules}:/rules.yml:ro",
+            "-v",
+            f"{case}:/test.yml:ro",
+            "--entrypoint",
+            "promtool",
+            "prom/prometheus:latest",
+            "test",
+            "rules",
+            "/test.yml",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
 
 
 def test_every_profile_validates(reference: Project) -> None:
