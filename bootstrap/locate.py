@@ -48,12 +48,18 @@ class Locator:
         return self._parsed
 
     def locate(self, location: str) -> str | None:
-        """``file:line`` of the model path ``location``, or None where no file writes it."""
+        """``file:line`` of the model path ``location``, or None where no file writes it; a
+        key the files do not write (``services.db.volumes`` of a service without volumes) is
+        placed at the nearest one they do (``services.db``), never at the top of a file."""
         found = None
-        for path, node in self._documents():
-            line = _find(node, location)
-            if line is not None:
-                found = f"{self._shown(path)}:{line}"  # a later file overrides: keep the last
+        path_ = location
+        while found is None and "." in path_:
+            for path, node in self._documents():
+                line = _find(node, path_)
+                if line is not None and (found is None or path_ == location):
+                    # a later file overrides a value: keep the last; a parent: the first
+                    found = f"{self._shown(path)}:{line}"
+            path_ = path_.rsplit(".", 1)[0]
         return found
 
     def _shown(self, path: Path) -> str:

@@ -372,8 +372,8 @@ def check_ports(plan: Plan, settings: Settings) -> list[Finding]:
                         "database_ports",
                         "database-port-public",
                         where,
-                        f"database port {port.published} is published on all interfaces: "
-                        "anyone who reaches this machine reaches the database",
+                        f"{name}'s port {port.published} is published on all interfaces: "
+                        f"anyone who reaches this machine reaches {name} (a data store)",
                         f'publish it on loopback only: "127.0.0.1:{port.published}:'
                         f'{port.target}", or not at all',
                         otherwise=Severity.WARNING,
@@ -487,7 +487,8 @@ def check_database_volumes(plan: Plan) -> list[Finding]:
         if engine is None:
             continue
         data_dir = service.environment.get("PGDATA") or DATA_DIRS[engine]
-        # An anonymous volume is as good as none: a recreated container gets a new, empty one.
+        # An anonymous volume survives a recreate (compose hands it to the new container) but
+        # not `down`: the next `up` creates a new, empty one.
         mounted = [
             m.target.rstrip("/")
             for m in service.mounts
@@ -498,7 +499,8 @@ def check_database_volumes(plan: Plan) -> list[Finding]:
                 warning(
                     "database-volume",
                     f"services.{name}.volumes",
-                    f"{data_dir} is not on a named volume: a recreated {name} starts empty",
+                    f"{data_dir} is not on a named volume: its data is in an anonymous volume "
+                    f"that `down` leaves behind, and the next `up` starts {name} empty",
                     f"mount a named volume there, e.g. {name}_data:{data_dir}",
                 )
             )

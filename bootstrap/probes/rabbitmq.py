@@ -77,9 +77,9 @@ def handshake(endpoint: tuple[str, int], user: str, password: str, vhost: str) -
         class_id, method_id, arguments = _read_method(sock, first)
         if (class_id, method_id) != (10, 10):
             raise AmqpError(f"expected Connection.Start, got {class_id}.{method_id}")
-        version = f"{arguments[0]}-{arguments[1]}"
+        version = f"{arguments[0]}-{arguments[1]}"  # major-minor: 0-9 (the revision is not sent)
         if not password:
-            return f"Connection.Start (AMQP 0-{version})"
+            return f"Connection.Start (AMQP {version})"
         response = b"\x00" + user.encode() + b"\x00" + password.encode()
         # Asking for authentication_failure_close makes the broker say why it refuses a
         # login (Connection.Close 403) instead of closing the socket silently.

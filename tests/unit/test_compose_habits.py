@@ -60,6 +60,8 @@ def test_locations_are_found_in_the_file_that_writes_them(tmp_path: Path) -> Non
     assert locator.locate("services.db.labels.bootstrap.phase") == "compose.override.yaml:4"
     assert locator.locate("services.db.image") == "compose.yaml:3"
     assert locator.locate("services.nosuch") is None
+    # a key no file writes is placed at the service that lacks it, in the file defining it
+    assert locator.locate("services.db.volumes") == "compose.yaml:2"
 
 
 def test_a_yaml_mistake_is_named_where_it_is(tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ def test_anonymous_volume_for_a_database_warns_like_none() -> None:
         "volumes": [{"type": "volume", "target": "/var/lib/postgresql/data"}],
     }
     f = only(findings({"pg": anonymous}, enforce=()), "database-volume")
-    assert f.severity is Severity.WARNING and "starts empty" in f.message
+    assert f.severity is Severity.WARNING and "`down` leaves behind" in f.message
 
 
 def test_tier_finding_agrees_with_the_planned_phase() -> None:
