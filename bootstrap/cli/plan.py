@@ -11,6 +11,7 @@ from bootstrap.cli.context import CliContext, emit_json, say
 from bootstrap.errors import ConfigError, EngineError
 from bootstrap.plan import PLAN_SCHEMA_VERSION
 from bootstrap.validate import (
+    RULES,
     Finding,
     Severity,
     check_secrets,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from bootstrap.backends import Backend
 
 SAID_IN_FULL = ("engine-skipped", "mounts-unchecked")  # notices about the run, not advice
+WARNINGS_IN_FULL = 3  # per rule; the rest of the rule on one line
 CHECK_MOUNTS_HELP = (
     "Inside a container: start a helper container to check that the engine sees the "
     "workspace's bind mounts (up always checks)."
@@ -66,12 +68,20 @@ def collect_findings(
 
 
 def render_findings(findings: list[Finding], ctx: CliContext) -> None:
-    """Errors and warnings in full; notices (advice) one line per rule."""
+    """Errors in full; warnings in full up to three per rule, the rest of a rule on one line;
+    notices (advice) one line per rule; then how to silence the warnings' rules."""
     notices: dict[str, list[Finding]] = {}
+    more: dict[str, list[Finding]] = {}
+    warned: dict[str, int] = {}
     for finding in findings:
         if finding.severity is Severity.NOTICE and finding.rule not in SAID_IN_FULL:
             notices.setdefault(finding.rule, []).append(finding)
             continue
+        if finding.severity is Severity.WARNING and finding.rule:
+            warned[finding.rule] = warned.get(finding.rule, 0) + 1
+            if warned[finding.rule] > WARNINGS_IN_FULL:
+                more.setdefault(finding.rule, []).append(finding)
+                continue
         say(
             f"{finding.severity.value}: {finding.place}: {finding.message}",
             fg=_COLOURS[finding.severity],
@@ -79,6 +89,18 @@ def render_findings(findings: list[Finding], ctx: CliContext) -> None:
         )
         if finding.hint:
             say(f"  fix: {finding.hint}", redact=ctx.redact)
+    for rule, group in more.items():
+        where = ", ".join(f.place for f in group[:3]) + (", ..." if len(group) > 3 else "")
+        say(
+            f"warning: {rule} x{len(group)} more ({where}): the same, each with its fix in "
+            "`bootstrap validate --json`",
+            fg=_COLOURS[Severity.WARNING],
+            redact=ctx.redact,
+        )
+    quietable = [rule for rule in warned if rule in RULES]
+    if quietable:
+        listed = ", ".join(f'"{rule}"' for rule in quietable)
+        say(f"  silence these warnings with quiet = [{listed}] in bootstrap.toml")
     for rule, group in notices.items():
         where = ", ".join(f.place for f in group[:3]) + (", ..." if len(group) > 3 else "")
         adopt = group[0].hint.rpartition("(")[2].rstrip(")")

@@ -125,3 +125,33 @@ def test_quiet_silences_warnings_and_notices_never_errors() -> None:
 def test_a_name_speaks_only_where_the_image_says_nothing(name: str, image: str, phase: str) -> None:
     spec = svc(image) if image else {"build": {"context": "."}}
     assert plan({name: spec}).services[name].phase == phase
+
+
+def test_many_warnings_of_one_rule_are_three_in_full_then_one_line_and_say_how_to_quiet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bootstrap.cli.context import CliContext
+    from bootstrap.cli.plan import render_findings
+
+    findings = [
+        Finding(
+            Severity.WARNING,
+            f"services.s{n}.ports[0]",
+            f"s{n}'s port 5{n} is published on all interfaces",
+            f'publish it on loopback only: "127.0.0.1:5{n}:5{n}"',
+            "database-port-public",
+        )
+        for n in range(6)
+    ]
+    findings.append(Finding(Severity.ERROR, "services.x", "broken", "mend it", "port-duplicate"))
+    render_findings(findings, CliContext(Path("."), (), None, ()))
+    said = capsys.readouterr().err.splitlines()
+    full = [line for line in said if line.startswith("warning: services.")]
+    assert [line.split(":")[1].strip() for line in full] == [
+        f"services.s{n}.ports[0]" for n in range(3)
+    ]
+    assert sum("fix: publish it on loopback" in line for line in said) == 3
+    rest = [line for line in said if line.startswith("warning: database-port-public x3 more")]
+    assert len(rest) == 1 and "services.s3.ports[0]" in rest[0], said
+    assert any("error: services.x: broken" in line for line in said)  # errors always in full
+    assert 'quiet = ["database-port-public"] in bootstrap.toml' in "\n".join(said)

@@ -253,6 +253,9 @@ def http_peer(status: int, body: object, *, auth: str = "") -> Callable[[socket.
         ("keycloak", 9000, (200, {"status": "UP"}), (503, {"status": "DOWN"})),
         ("vault", 8200, (429, {}), (503, {"sealed": True})),
         ("influxdb", 8086, (200, {"status": "pass"}), (503, {"status": "fail"})),
+        ("meilisearch", 7700, (200, {"status": "available"}), (503, {"status": "unavailable"})),
+        ("typesense", 8108, (200, {"ok": True}), (503, {"ok": False})),
+        ("qdrant", 6333, (200, "all shards are ready"), (503, "some shards are not ready")),
         ("azurite", 10000, (403, "AuthorizationFailure"), None),
         ("dynamodb", 8000, (400, {"__type": "MissingAuthenticationToken"}), None),
     ],
@@ -320,7 +323,8 @@ POPULAR = {
     "amazon/dynamodb-local": "dynamodb", "quay.io/keycloak/keycloak:24.0": "keycloak",
     "hashicorp/vault:1.16": "vault", "axllent/mailpit": "smtp", "mailhog/mailhog": "smtp",
     "influxdb:2.7": "influxdb", "gvenzl/oracle-free:23": "oracle", "postgres:16": "postgres",
-    "mysql:8.4": "mariadb", "mariadb:11": "mariadb",
+    "mysql:8.4": "mariadb", "mariadb:11": "mariadb", "getmeili/meilisearch:v1.5": "meilisearch",
+    "typesense/typesense:27.1": "typesense", "qdrant/qdrant:v1.12.0": "qdrant",
 }  # fmt: skip
 
 
