@@ -64,6 +64,17 @@ def shot(session: Any, name: str) -> Path:
     return path
 
 
+def post_json(port: int, path: str, body: object) -> None:
+    """POST ``body`` as JSON to the discovery service published on ``port``; 200 expected."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
 def test_timeline_page_has_a_row_per_service_and_the_critical_chain(
     browser: Any, make_project: Callable[..., Project]
 ) -> None:
@@ -165,22 +176,14 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
             "endsAt": "2026-11-27T10:01:00Z",
             "fingerprint": "abc123",
         }
-        body = json.dumps({"version": "4", "status": state, "alerts": [alert]}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/alerts",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.status == 200
+        post_json(port, "/alerts", {"version": "4", "status": state, "alerts": [alert]})
+
+    def row_text(selector: str) -> str:
+        script = f"const r = document.querySelector({json.dumps(selector)});"
+        return str(browser.execute_script(script + " return r ? r.textContent : '';"))
 
     def alert_row() -> str:
-        return str(
-            browser.execute_script(
-                "const r = document.querySelector(\"#alerts tr[data-alert='ServiceDown']\");"
-                " return r ? r.textContent : '';"
-            )
-        )
+        return row_text("#alerts tr[data-alert='ServiceDown']")
 
     webhook("firing")
     WebDriverWait(browser, 5, poll_frequency=0.05).until(
@@ -194,21 +197,10 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
 
     # A supervision action as `bootstrap supervise` posts it appears at once, newest first.
     action = {"service": "web", "kind": "restarted", "reason": "db is ready again", "at": 1e9}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/supervision",
-        data=json.dumps(action).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert response.status == 200
+    post_json(port, "/supervision", action)
 
     def action_row() -> str:
-        return str(
-            browser.execute_script(
-                "const r = document.querySelector(\"#supervision tr[data-kind='restarted']\");"
-                " return r ? r.textContent : '';"
-            )
-        )
+        return row_text("#supervision tr[data-kind='restarted']")
 
     WebDriverWait(browser, 5, poll_frequency=0.05).until(
         lambda _b: "db is ready again" in action_row(), "the supervision action on the page"

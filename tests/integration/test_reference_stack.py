@@ -242,25 +242,22 @@ def alerts_fire_and_resolve(p: Project, discovery: str) -> None:
     assert fired < 90
 
 
-def test_alert_rules_pass_promtool() -> None:
-    rules = REPO / "docker" / "prometheus" / "alerts.yml"
-    done = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "-v",
-            f"{rules}:/rules.yml:ro",
-            "--entrypoint",
-            "promtool",
-            "prom/prometheus:latest",
-            "check",
-            "rules",
-            "/rules.yml",
-        ],
+RULES = REPO / "docker" / "prometheus" / "alerts.yml"
+
+
+def promtool(*args: str, mounts: dict[Path, str]) -> subprocess.CompletedProcess[str]:
+    """promtool from the Prometheus image, with ``mounts`` (local file -> path in it)."""
+    volumes = [flag for local, inside in mounts.items() for flag in ("-v", f"{local}:{inside}:ro")]
+    return subprocess.run(
+        ["docker", "run", "--rm", *volumes, "--entrypoint", "promtool", "prom/prometheus:latest",
+         *args],
         capture_output=True,
         text=True,
-    )
+    )  # fmt: skip
+
+
+def test_alert_rules_pass_promtool() -> None:
+    done = promtool("check", "rules", "/rules.yml", mounts={RULES: "/rules.yml"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 7 rules found" in done.stdout
 
@@ -268,27 +265,8 @@ def test_alert_rules_pass_promtool() -> None:
 def test_the_crash_loop_alert_fires_on_the_first_report_and_on_the_next() -> None:
     """promtool's rule unit test (tests/fixtures/prometheus/crash-loop-test.yml): the series
     the supervisor's reports make, and when ServiceCrashLooping fires."""
-    rules = REPO / "docker" / "prometheus" / "alerts.yml"
     case = REPO / "tests" / "fixtures" / "prometheus" / "crash-loop-test.yml"
-    done = subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            "-v",
-            f"{rules}:/rules.yml:ro",
-            "-v",
-            f"{case}:/test.yml:ro",
-            "--entrypoint",
-            "promtool",
-            "prom/prometheus:latest",
-            "test",
-            "rules",
-            "/test.yml",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = promtool("test", "rules", "/test.yml", mounts={RULES: "/rules.yml", case: "/test.yml"})
     assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
 
 
