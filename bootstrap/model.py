@@ -6,6 +6,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+# Where the compose loader lists the files' profiles when the model holds only the active
+# ones (an x- key: compose's own JSON never has it)
+DECLARED_PROFILES = "x-bootstrap-declared-profiles"
+
 
 @dataclass(frozen=True)
 class Dependency:
@@ -149,10 +153,14 @@ class Stack:
     # Top-level configs and secrets read from a file: (kind, key) -> path. Compose bind-mounts
     # these from the engine's disk, as it does a bind volume.
     file_sources: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # the files' profiles where the model holds only the active ones (compose could not read
+    # every profile at once); else every service is here and they are its profiles
+    declared_profiles: tuple[str, ...] = ()
 
     @property
     def all_profiles(self) -> tuple[str, ...]:
-        return tuple(sorted({p for s in self.services.values() for p in s.profiles}))
+        found = {p for s in self.services.values() for p in s.profiles}
+        return tuple(sorted(found | set(self.declared_profiles)))
 
     def is_active(self, service: Service) -> bool:
         if not service.profiles:
@@ -368,6 +376,7 @@ def stack_from_compose(
         networks=networks,
         volumes=volumes,
         active_profiles=tuple(active_profiles),
+        declared_profiles=tuple(document.get(DECLARED_PROFILES) or ()),
         file_sources={
             (kind, str(key)): str(spec["file"])
             for kind in ("configs", "secrets")

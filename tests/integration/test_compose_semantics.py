@@ -429,3 +429,52 @@ def test_up_service_no_deps_force_recreate_and_down_volumes_as_compose_has_them(
     finally:
         for project in projects.values():
             project.cleanup()
+
+
+SHARED_NAME = """\
+services:
+  app:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+  worker-cpu:
+    profiles: [cpu]
+    image: busybox:latest
+    container_name: {name}
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+  worker-gpu:
+    profiles: [gpu]
+    image: busybox:latest
+    container_name: {name}
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+"""
+
+
+def test_profiles_that_share_a_container_name_plan_up_and_down_as_compose_does(
+    tmp_path: Path,
+) -> None:
+    """Compose refuses `--profile '*'` where services of two profiles share a container_name
+    (the cpu/gpu variants of one service) and accepts each profile alone: so does bootstrap,
+    which then knows only the active profiles' services and says so."""
+    folder = tmp_path / f"shared{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    name = f"{folder.name}-worker"
+    (folder / "compose.yaml").write_text(SHARED_NAME.format(name=name))
+    project = Project(folder.name, folder)
+    try:
+        plan = bootstrap_in(folder, "plan", "--offline")
+        assert plan.returncode == 0, plan.stderr
+        assert f"share container_name {name!r}" in plan.stderr
+        typo = bootstrap_in(folder, "--profile", "cpux", "plan", "--offline")
+        assert typo.returncode == 2 and "did you mean 'cpu'" in typo.stderr, typo.stderr
+        up = bootstrap_in(folder, "--profile", "cpu", "up")
+        assert up.returncode == 0, up.stderr
+        assert Run(project, 0, "").states() == ["app=running", "worker-cpu=running"]
+        # a plain `docker compose down` here leaves worker-cpu and the network behind
+        down = bootstrap_in(folder, "down")
+        assert down.returncode == 0, down.stderr
+        assert project.leftovers()["containers"] == [] and project.leftovers()["networks"] == []
+    finally:
+        project.cleanup()

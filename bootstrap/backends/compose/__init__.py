@@ -94,6 +94,13 @@ class ComposeBackend:
 
         stopped = stop_in_reverse_order(workspace, self.engine, say, stopping)
         if not stopping():
+            if not self.cli.every_profile:
+                # compose's down cannot name the services of the profiles it could not read:
+                # their containers (stopped above) are removed here, so its networks can go
+                known = set(workspace.stack.services)
+                for info in self.engine.containers(workspace.compose.name, inspect=False):
+                    if info.service not in known:
+                        self.engine.remove_container(info.id)
             self.cli.down(workspace.compose, volumes=volumes)
         return stopped
 

@@ -13,10 +13,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bootstrap.errors import COMPOSE_UPGRADE, ConfigError, EngineError
+from bootstrap.model import DECLARED_PROFILES
 from bootstrap.runtime import ComposeProject
 
 MINIMUM_VERSION = (2, 20, 0)
@@ -72,8 +74,14 @@ def base_args(project: ComposeProject, *, all_profiles: bool = False) -> list[st
     return args
 
 
-def config_args(project: ComposeProject) -> list[str]:
-    return [*base_args(project, all_profiles=True), "config", "--format", "json"]
+def config_args(project: ComposeProject, *, every_profile: bool = True) -> list[str]:
+    return [*base_args(project, all_profiles=every_profile), "config", "--format", "json"]
+
+
+# Compose checks container_name across every enabled service: two services of different
+# profiles that share one (the "cpu"/"gpu" variants of a service) are refused together, never
+# apart, so the model of every profile at once cannot be read.
+_SHARED_NAME = re.compile(r'container name "([^"]+)" is already in use')
 
 
 def create_args(
@@ -102,15 +110,22 @@ def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
     return [*base_args(project), "config", "--hash", ",".join(services)]
 
 
-def down_args(project: ComposeProject, *, volumes: bool = False) -> list[str]:
-    args = [*base_args(project, all_profiles=True), "down", "--remove-orphans"]
+def down_args(
+    project: ComposeProject, *, volumes: bool = False, every_profile: bool = True
+) -> list[str]:
+    args = [*base_args(project, all_profiles=every_profile), "down", "--remove-orphans"]
     return [*args, "--volumes"] if volumes else args
 
 
 def logs_args(
-    project: ComposeProject, services: Sequence[str], follow: bool, tail: str
+    project: ComposeProject,
+    services: Sequence[str],
+    follow: bool,
+    tail: str,
+    *,
+    every_profile: bool = True,
 ) -> list[str]:
-    args = [*base_args(project, all_profiles=True), "logs", "--tail", tail]
+    args = [*base_args(project, all_profiles=every_profile), "logs", "--tail", tail]
     return [*args, "--follow", *services] if follow else [*args, *services]
 
 
@@ -221,6 +236,9 @@ class ComposeCLI:
         self._redact = redact
         self.seen_version: tuple[int, ...] = ()  # learnt beside `config`, at no cost
         self.warnings: tuple[str, ...] = ()  # what compose warned about while reading the files
+        # False once compose refused every profile at once (a container_name shared across
+        # profiles): the model, down and logs are then the active profiles'
+        self.every_profile = True
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         """Mask the workspace's secrets in compose's messages from now on."""
@@ -264,12 +282,30 @@ class ComposeCLI:
         except FileNotFoundError:
             raise missing_cli() from None
         failure: Exception | None = None
+        declared: list[str] = []
         try:
             done = self._complete(config_args(project), project.env)
             out = done.stdout or ""
             self.warnings = compose_warnings(self._redact(done.stderr or ""))
         except (ConfigError, EngineError) as exc:
             failure, out = exc, ""
+            shared = _SHARED_NAME.search(exc.message)
+            active = replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
+            if shared is not None:
+                try:
+                    done = self._complete(config_args(active, every_profile=False), project.env)
+                except (ConfigError, EngineError):
+                    pass  # refused with the active profiles too: compose's own first error
+                else:
+                    failure, out, self.every_profile = None, done.stdout or "", False
+                    listed = self._run([*base_args(active), "config", "--profiles"], project.env)
+                    declared = [line.strip() for line in listed.splitlines() if line.strip()]
+                    self.warnings = (
+                        *compose_warnings(self._redact(done.stderr or "")),
+                        f"services of different profiles share container_name "
+                        f"{shared.group(1)!r}: compose cannot read every profile at once, so "
+                        f"only the active profiles' services are known to this run",
+                    )
         found = parse_version(version.communicate()[0] or "")
         self.seen_version = found
         if found and found < MINIMUM_VERSION:  # an old CLI explains any failure best
@@ -288,6 +324,8 @@ class ComposeCLI:
                 location="docker compose",
                 hint=COMPOSE_UPGRADE,
             ) from None
+        if not self.every_profile:
+            document[DECLARED_PROFILES] = declared
         return document
 
     def create(
@@ -313,7 +351,11 @@ class ComposeCLI:
         return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
     def down(self, project: ComposeProject, *, volumes: bool = False) -> None:
-        self._run(down_args(project, volumes=volumes), project.env)
+        if not self.every_profile:  # compose refuses every profile at once: the active ones
+            project = replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
+        self._run(
+            down_args(project, volumes=volumes, every_profile=self.every_profile), project.env
+        )
 
     def version(self, env: Mapping[str, str]) -> tuple[int, ...]:
         out = self._run(["docker", "compose", "version", "--short"], env).strip()
@@ -322,9 +364,14 @@ class ComposeCLI:
     def logs(
         self, project: ComposeProject, services: Sequence[str], follow: bool, tail: str
     ) -> int:
+        if not self.every_profile:
+            project = replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
         try:
             return subprocess.call(
-                runnable(logs_args(project, services, follow, tail)), env=dict(project.env)
+                runnable(
+                    logs_args(project, services, follow, tail, every_profile=self.every_profile)
+                ),
+                env=dict(project.env),
             )
         except FileNotFoundError:
             raise missing_cli() from None
