@@ -197,10 +197,11 @@ def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
 def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
     service: Service, *, completed_by_dependents: bool = False
 ) -> ProbeSpec:
-    """A label wins; else the kind the image (or the name) calls for, with the credentials
-    its documented variables give; else an MCP discovery label; else the container's own
-    healthcheck; else "completed" for one-shot jobs; else a TCP connect to the port it
-    publishes or exposes; else "running". Raises ``ConfigError`` for a label bootstrap cannot
+    """A label wins; else "completed" for a one-shot job (a dependent waits for it with
+    ``service_completed_successfully``); else the kind the image (or the name) calls for,
+    with the credentials its documented variables give; else an MCP discovery label; else the
+    container's own healthcheck; else a TCP connect to the port it publishes or exposes; else
+    "running". Raises ``ConfigError`` for a label bootstrap cannot
     use."""
     label = service.label(PROBE_LABEL)
     if PROBE_LABEL in service.labels:
@@ -215,6 +216,10 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         why = f"label {PROBE_LABEL}={label}"
         base = dict(kind.derive(service.environment, service.command))
         return ProbeSpec(kind.name, {**base, **_label_params(service, label, why)}, why)
+    if completed_by_dependents:  # compose's service_completed_successfully: a one-shot job,
+        # whatever its image (a setup job run from the database's or the search engine's image)
+        why = "a dependent waits for it to complete"
+        return ProbeSpec("completed", _label_params(service, "completed", why), why)
     found = recognised_kind(service)
     if found is not None:
         kind, said = found
@@ -230,9 +235,6 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
     if service.healthcheck and not service.healthcheck.disabled and service.healthcheck.test:
         why = "the service defines a healthcheck"
         return ProbeSpec("docker", _label_params(service, "docker", why), why)
-    if completed_by_dependents:
-        why = "a dependent waits for it to complete"
-        return ProbeSpec("completed", _label_params(service, "completed", why), why)
     listening = [p.target for p in service.ports] + list(service.expose)
     if listening:
         why = f"no known image or healthcheck; it listens on {listening[0]}: ready when that "

@@ -269,3 +269,23 @@ def test_a_targeted_plan_is_the_services_named_and_what_they_need() -> None:
     assert alone.order() == ["web"]
     assert alone.services["web"].depends_on == () and alone.services["web"].wave == 1
     assert sorted(targeted(whole, ["cache", "other"]).order()) == ["cache", "other"]
+
+
+def test_a_setup_job_run_from_a_server_image_is_waited_for_as_compose_waits() -> None:
+    """elastic/start-local's kibana_settings: the Elasticsearch image running a one-shot
+    script that Kibana waits for with service_completed_successfully."""
+    whole = plan(
+        {
+            "elasticsearch": svc("docker.elastic.co/elasticsearch/elasticsearch:8.15.0"),
+            "kibana_settings": svc(
+                "docker.elastic.co/elasticsearch/elasticsearch:8.15.0",
+                depends={"elasticsearch": "service_started"},
+            ),
+            "kibana": svc(
+                "docker.elastic.co/kibana/kibana:8.15.0",
+                depends={"kibana_settings": "service_completed_successfully"},
+            ),
+        }
+    )
+    assert whole.services["kibana_settings"].probe.kind == "completed"
+    assert whole.services["elasticsearch"].probe.kind == "elasticsearch"
