@@ -15,6 +15,27 @@ DEFAULT_PORT = 80
 
 
 NOT_RUNNABLE = (126, 127)  # the exec's command is not in the image
+# A published port is docker-proxy's: it accepts at once, and closes as soon as nothing
+# answers behind it. A connection still open after this long (or a server that speaks first)
+# is the service's.
+PROXY_CLOSE = 0.1
+
+
+def _still_open(sock: socket.socket, where: str) -> Observation:
+    sock.settimeout(PROXY_CLOSE)
+    try:
+        first = sock.recv(1)
+    except TimeoutError:
+        return Observation(True, f"{where} accepts connections")
+    except OSError as exc:  # reset: the proxy found nothing listening
+        return Observation(
+            False, f"{where} accepted, then {exc.strerror or exc}: not listening yet"
+        )
+    if not first:
+        return Observation(
+            False, f"{where} accepted and closed at once: nothing listens behind it yet"
+        )
+    return Observation(True, f"{where} accepts connections (and speaks first)")
 
 
 @dataclass(frozen=True)
@@ -30,11 +51,12 @@ class TcpProbe:
             if code in NOT_RUNNABLE:
                 return self._no_nc()
             return Observation(code == 0, f"nc -z port {self.port} in the container: exit {code}")
+        where = f"{endpoint[0]}:{endpoint[1]}"
         try:
-            with socket.create_connection(endpoint, timeout=1.0):
-                return Observation(True, f"{endpoint[0]}:{endpoint[1]} accepts connections")
+            with socket.create_connection(endpoint, timeout=1.0) as sock:
+                return _still_open(sock, where)
         except OSError as exc:
-            return Observation(False, f"{endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}")
+            return Observation(False, f"{where}: {exc.strerror or exc}")
 
     def _no_nc(self) -> Observation:
         where = (

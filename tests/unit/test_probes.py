@@ -255,3 +255,33 @@ def test_redis_asks_through_the_images_own_client_where_its_port_is_not_reachabl
     none = ExecEngine([ExecResult(127, ""), ExecResult(127, ""), ExecResult(126, "")])
     lost = RedisProbe(6379).check(target(none, ContainerWatch()))
     assert not lost.ready and "not reachable from here" in lost.detail
+
+
+def test_a_published_port_that_accepts_then_closes_is_not_ready() -> None:
+    """docker-proxy accepts on the published port at once and closes the connection while
+    nothing listens in the container: that is not a server accepting connections."""
+    import socket
+    import threading
+
+    from bootstrap.probes.core import Target
+    from bootstrap.probes.tcp import TcpProbe
+
+    def serve(close_at_once: bool) -> int:
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def run() -> None:
+            conn, _ = listener.accept()
+            if close_at_once:
+                conn.close()
+            else:
+                threading.Event().wait(0.5)
+                conn.close()
+            listener.close()
+
+        threading.Thread(target=run, daemon=True).start()
+        return int(listener.getsockname()[1])
+
+    proxied = TcpProbe(8000).check(Target("web", ports={8000: serve(True)}))
+    assert not proxied.ready and "nothing listens" in proxied.detail, proxied.detail
+    listening = TcpProbe(8000).check(Target("web", ports={8000: serve(False)}))
+    assert listening.ready and "accepts connections" in listening.detail
