@@ -38,7 +38,7 @@ from bootstrap.probespec import (
     heal_after,
     wants_restart_with_dependencies,
 )
-from bootstrap.runtime import ContainerInfo, Engine, EngineEvent
+from bootstrap.runtime import ContainerInfo, EngineEvent
 from bootstrap.workspace import Workspace
 
 CRASH_LIMIT = 5  # exits within CRASH_WINDOW: a crash loop, left alone
@@ -165,6 +165,14 @@ def logged_actions(
     return found[-limit:] if limit else found
 
 
+class EventSource(Protocol):
+    """Where the supervisor hears what happens to the project: an engine's container events,
+    or a swarm's task changes told as the same events; ``version`` says whether it answers."""
+
+    def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]: ...
+    def version(self) -> dict[str, str]: ...
+
+
 class Probing(Protocol):
     """What the supervisor needs of a backend: re-gate a service (its probe), restart one,
     the project's containers now (inspected), and every event it sees (for the probes)."""
@@ -193,7 +201,7 @@ class Supervisor:
     def __init__(
         self,
         workspace: Workspace,
-        engine: Engine,
+        engine: EventSource,
         probing: Probing,
         report: Report,
         *,

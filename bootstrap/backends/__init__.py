@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.status import ServiceStatus
-    from bootstrap.supervise import Probing
+    from bootstrap.supervise import EventSource, Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
@@ -133,6 +133,11 @@ class Backend(Protocol):
 
     def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
         """The supervisor's hands: re-gate, restart, the containers now (``supervise``)."""
+        ...
+
+    def supervision_events(self, workspace: Workspace) -> EventSource:
+        """What the supervisor follows: the engine's container events on compose, the
+        manager's tasks told as the same events on Swarm."""
         ...
 
 

@@ -116,7 +116,7 @@ def supervise_stack(
     probing = backend.supervision(workspace, lambda _event: None)
     supervisor = Supervisor(
         workspace,
-        backend.engine,
+        backend.supervision_events(workspace),
         probing,
         report,
         wait=wait,

@@ -7,10 +7,13 @@ lost in the middle of `up` and after it; an unreachable manager."""
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -346,3 +349,74 @@ def test_an_unreachable_manager_exits_3_naming_the_context(
         assert f"docker --context {name} info" in done.stderr
     finally:
         subprocess.run(["docker", "context", "rm", "-f", name], capture_output=True)
+
+
+def test_the_supervisor_re_gates_and_restarts_a_dependent_when_swarm_replaces_its_database(
+    cluster: None, make_project: Callable[..., Project]
+) -> None:
+    """`bootstrap --backend swarm supervise` on the cluster: the database's task replaced (its
+    container killed on its node; Swarm starts a new task) -> the app waits, the database is
+    re-gated, the app (depends_on.restart: true) gets new tasks and is re-gated too."""
+    project = make_project("cluster-supervise", POSTGRES_PASSWORD="Cluster-pw-0123456789")
+    supervisor: subprocess.Popen[str] | None = None
+    try:
+        up = swarm(project, "up", "--timeout", "180", timeout=600)
+        assert up.returncode == 0, up.stderr
+
+        def app_tasks() -> set[str]:
+            listed = on_cluster(
+                "service", "ps", "-q", "--filter", "desired-state=running", f"{project.name}_app"
+            )
+            return set(listed.stdout.split())
+
+        before = app_tasks()
+        supervisor = subprocess.Popen(
+            [*project.command(), "--context", CONTEXT, "--backend", "swarm", "supervise",
+             "--json", "--no-converge"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=project.environment(),
+        )  # fmt: skip
+        assert supervisor.stdout is not None
+        seen: list[dict[str, object]] = []
+        lines: queue.Queue[str] = queue.Queue()
+
+        def read(stream: IO[str]) -> None:
+            for line in stream:
+                lines.put(line)
+
+        threading.Thread(target=read, args=(supervisor.stdout,), daemon=True).start()
+
+        def until(kind: str, service: str) -> None:
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline:
+                try:
+                    line = lines.get(timeout=1.0)
+                except queue.Empty:
+                    continue
+                if line.startswith("{"):
+                    seen.append(json.loads(line))
+                    if seen[-1].get("kind") == kind and seen[-1].get("service") == service:
+                        return
+            raise AssertionError(f"no {kind} of {service}: {seen}")
+
+        until("watching", "")
+        container = on_cluster(
+            "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={project.name}_db"
+        ).stdout.split()
+        assert container, "the database's container is not on the manager"
+        on_cluster("kill", container[0])
+        until("waiting", "app")
+        until("back", "db")
+        until("restarted", "app")
+        until("ready", "app")
+        after = app_tasks()
+        assert after and not after & before, (before, after)  # every task replaced
+    finally:
+        if supervisor is not None:
+            supervisor.send_signal(2)
+            supervisor.communicate(timeout=30)
+        swarm(project, "down", timeout=300)
+        on_cluster("stack", "rm", project.name)
+        remove_volumes(project.name)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.status import ServiceStatus
-    from bootstrap.supervise import Probing
+    from bootstrap.supervise import EventSource, Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
@@ -134,6 +134,9 @@ class ComposeBackend:
         from bootstrap.backends.compose.driver import supervision_probing
 
         return supervision_probing(workspace, self.engine, self.cli, reporter)
+
+    def supervision_events(self, workspace: Workspace) -> EventSource:
+        return self.engine
 
 
 def warm_engine_import(*, engine: bool = True) -> None:

@@ -19,11 +19,12 @@ from bootstrap.errors import ConfigError, EngineError
 
 if TYPE_CHECKING:
     from bootstrap.backends.docker import DockerEngine
+    from bootstrap.backends.swarm.driver import SwarmDriver
     from bootstrap.backends.swarm.engine import SwarmServices
     from bootstrap.runtime import ComposeProject, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.status import ServiceStatus
-    from bootstrap.supervise import Probing
+    from bootstrap.supervise import EventSource, Probing
     from bootstrap.validate import Finding
     from bootstrap.workspace import Workspace
 
@@ -112,9 +113,6 @@ class SwarmBackend:
         "down`",
         "up --force-recreate": "a stack deploy replaces the tasks whose spec changed; "
         "`docker service update --force SERVICE` replaces one service's tasks",
-        "supervise": "the supervisor follows one engine's container events; a swarm "
-        "reschedules tasks itself (bootstrap's re-gating of their dependents there is not "
-        "built yet)",
     }
 
     def engine_findings(self, workspace: Workspace) -> list[Finding]:
@@ -136,9 +134,17 @@ class SwarmBackend:
         return swarm_status(workspace, self.swarm, selected)
 
     def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
-        raise EngineError(
-            "supervision is not built for the swarm backend", hint=self.UNSUPPORTED["supervise"]
-        )
+        from bootstrap.backends.swarm.supervise import SwarmProbing
+
+        driver = self._driver(workspace, reporter, None)
+        return SwarmProbing(driver, dict(workspace.compose.env))
+
+    def supervision_events(self, workspace: Workspace) -> EventSource:
+        from bootstrap.backends.swarm.stackfile import stack_name
+        from bootstrap.backends.swarm.supervise import SwarmTaskEvents
+
+        stack = stack_name(workspace.plan.project)
+        return SwarmTaskEvents(self.swarm, stack, tuple(workspace.plan.order()))
 
     def findings(self, workspace: Workspace) -> list[Finding]:
         from bootstrap.backends.swarm.stackfile import swarm_findings
@@ -160,18 +166,32 @@ class SwarmBackend:
         cancel: threading.Event,
         creating: Creating = AS_IS,  # --build: built ones are built (swarm_registry)
     ) -> Outcome:
-        from bootstrap.backends.swarm.driver import SwarmDriver
-        from bootstrap.backends.swarm.stackfile import SwarmOptions
         from bootstrap.scheduler import Event, EventKind, Scheduler
 
         began = time.monotonic()
+        settings = workspace.settings
+        driver = self._driver(workspace, reporter, timeout)
+        if settings.swarm_registry:
+            self._push_built(workspace, reporter)
+        reporter(Event("", EventKind.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))
+        try:
+            return Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel).run()
+        finally:
+            driver.close()
+
+    def _driver(
+        self, workspace: Workspace, reporter: Reporter, timeout: float | None
+    ) -> SwarmDriver:
+        from bootstrap.backends.swarm.driver import SwarmDriver
+        from bootstrap.backends.swarm.stackfile import SwarmOptions
+
         settings = workspace.settings
         options = SwarmOptions(
             endpoint_mode=settings.swarm_endpoint_mode,
             publish_mode=settings.swarm_publish_mode,
             resolve_image=settings.swarm_resolve_image,
         )
-        driver = SwarmDriver(
+        return SwarmDriver(
             workspace,
             self.engine,
             self.swarm,
@@ -182,13 +202,6 @@ class SwarmBackend:
             settings.helper_image,
             dict(workspace.compose.env),
         )
-        if settings.swarm_registry:
-            self._push_built(workspace, reporter)
-        reporter(Event("", EventKind.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))
-        try:
-            return Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel).run()
-        finally:
-            driver.close()
 
     def _push_built(self, workspace: Workspace, reporter: Reporter) -> None:
         """Build the services compose builds, push them to ``swarm_registry`` and deploy

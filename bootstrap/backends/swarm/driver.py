@@ -192,12 +192,18 @@ class SwarmDriver:
             deploy(stack_file, self.stack, self.options.resolve_image, self.env)
         return "deployed"
 
-    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
+    def wait_ready(
+        self,
+        service: PlannedService,
+        cancelled: Callable[[], bool],
+        history: frozenset[str] = frozenset(),
+    ) -> ProbeResult:
         """The one poll loop (injected clock, the service's own timeout label): every replica's
         task running, then every replica's probe, the same probe object compose runs, from the
         helper on the stack's network. A kind that needs the container itself (a healthcheck,
         exec, logs) rests on the task state, which Swarm reports as running only once the
-        healthcheck passes."""
+        healthcheck passes. ``history``: tasks that had failed before the wait (the supervisor's
+        re-gate, while Swarm replaces them), not a failure of this one."""
         name = self.swarm_service(service.name)
         job = service.probe.kind == "completed"
         wanted = self.engine.replicas(name)  # the service's spec: read once
@@ -206,7 +212,7 @@ class SwarmDriver:
         on_network = found is not None and not found.needs_container
 
         def attempt() -> Observation:
-            tasks = self._current(self.engine.tasks(name), job)
+            tasks = [t for t in self._current(self.engine.tasks(name), job) if t.id not in history]
             lost = self._on_lost_nodes(name, tasks, job)
             if lost is not None:
                 return lost
