@@ -84,6 +84,11 @@ def config_args(project: ComposeProject, *, every_profile: bool = True) -> list[
 _SHARED_NAME = re.compile(r'container name "([^"]+)" is already in use')
 
 
+def active_only(project: ComposeProject) -> ComposeProject:
+    """The project with its active profiles and without the ``*`` of every profile."""
+    return replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
+
+
 def create_args(
     project: ComposeProject,
     services: Sequence[str],
@@ -290,7 +295,7 @@ class ComposeCLI:
         except (ConfigError, EngineError) as exc:
             failure, out = exc, ""
             shared = _SHARED_NAME.search(exc.message)
-            active = replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
+            active = active_only(project)
             if shared is not None:
                 try:
                     done = self._complete(config_args(active, every_profile=False), project.env)
@@ -352,7 +357,7 @@ class ComposeCLI:
 
     def down(self, project: ComposeProject, *, volumes: bool = False) -> None:
         if not self.every_profile:  # compose refuses every profile at once: the active ones
-            project = replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
+            project = active_only(project)
         self._run(
             down_args(project, volumes=volumes, every_profile=self.every_profile), project.env
         )
@@ -365,7 +370,7 @@ class ComposeCLI:
         self, project: ComposeProject, services: Sequence[str], follow: bool, tail: str
     ) -> int:
         if not self.every_profile:
-            project = replace(project, profiles=tuple(p for p in project.profiles if p != "*"))
+            project = active_only(project)
         try:
             return subprocess.call(
                 runnable(

@@ -346,9 +346,8 @@ class Creation:
             return "every container matches its configuration: nothing to create"
         missing = self._missing_images()
         builds = any(s.service.build for s in self.workspace.plan.services.values())
-        if (
-            missing or builds or self.always_create
-        ):  # pulls and builds can fail: all of it before anything starts
+        # pulls, builds and what --build/--force-recreate ask can fail: all before any start
+        if missing or builds or self.always_create:
             self._create_all(missing)
             self.first = set(order)
             return "created all containers"
