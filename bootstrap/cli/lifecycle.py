@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,13 @@ def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Ite
     is_flag=True,
     help="Accepted as compose has them: up always waits, then leaves the stack running.",
 )
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds for the whole run (compose's --wait-timeout): what is not ready by then "
+    "fails, exit 1.",
+)
 @click.argument("services", nargs=-1)
 @click.pass_obj
 def up(
@@ -114,6 +122,7 @@ def up(
     force_recreate: bool,
     remove_orphans: bool,
     compose_habit: bool,
+    wait_timeout: float | None,
     services: tuple[str, ...],
 ) -> int:
     """Bring the stack up (or the SERVICEs named and what they need): databases, discovery,
@@ -150,6 +159,7 @@ def up(
     with (
         holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock),
         SignalFlag() as signalled,
+        run_deadline(wait_timeout, signalled.event) as expired,
     ):
         # The package caches are one engine's volumes; a swarm's nodes make their own
         if backend.unsupported("cache") is None:
@@ -178,7 +188,9 @@ def up(
         finally:
             reporter.close()
         keep_record(workspace, backend, outcome, recorder, began_wall, ctx.redact)
-    code = conclude(ctx, outcome, as_json, signalled.exit_code)
+    code = conclude(
+        ctx, outcome, as_json, signalled.exit_code, wait_timeout if expired.is_set() else None
+    )
     if watch and code in (0, int(ExitCode.DEGRADED)) and not signalled.event.is_set():
         from bootstrap.cli.supervise import supervise_stack
 
@@ -186,8 +198,36 @@ def up(
     return code
 
 
-def conclude(ctx: CliContext, outcome: Outcome, as_json: bool, signal_exit: int) -> int:
-    """The run's summary, and its exit code."""
+@contextlib.contextmanager
+def run_deadline(seconds: float | None, cancel: threading.Event) -> Iterator[threading.Event]:
+    """``--wait-timeout``: after ``seconds`` the run winds down as on Ctrl-C; the event says
+    the time ran out (and not a signal)."""
+    expired = threading.Event()
+    if seconds is None:
+        yield expired
+        return
+
+    def run_out() -> None:
+        expired.set()
+        cancel.set()
+
+    timer = threading.Timer(seconds, run_out)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
+
+
+def conclude(
+    ctx: CliContext,
+    outcome: Outcome,
+    as_json: bool,
+    signal_exit: int,
+    expired: float | None = None,
+) -> int:
+    """The run's summary, and its exit code (``expired``: the --wait-timeout that ran out)."""
     from bootstrap.cli.render import outcome_document, summary_lines
 
     if as_json:
@@ -196,6 +236,17 @@ def conclude(ctx: CliContext, outcome: Outcome, as_json: bool, signal_exit: int)
         say("\n".join(summary_lines(outcome)), redact=ctx.redact)
     if outcome.engine_gone is not None:
         raise outcome.engine_gone  # exit 3: the engine, not a service
+    if outcome.cancelled and expired is not None:
+        late = [r.service for r in outcome.results.values() if not r.status.usable]
+        say(
+            f"error: not ready within {expired:g}s (--wait-timeout): {', '.join(late)}",
+            fg="red",
+        )
+        say(
+            "  fix: give it more time, or see why with `bootstrap logs SERVICE`; what started "
+            "stays running (`bootstrap up` again finishes it)"
+        )
+        return int(ExitCode.FAILED)
     if outcome.cancelled:
         say(
             "interrupted: containers already started keep running; "
