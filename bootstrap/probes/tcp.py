@@ -54,6 +54,8 @@ class TcpProbe:
         where = f"{endpoint[0]}:{endpoint[1]}"
         try:
             with socket.create_connection(endpoint, timeout=1.0) as sock:
+                if target.dns_name:  # straight to the container: its accept is the server's
+                    return Observation(True, f"{where} accepts connections")
                 return _still_open(sock, where)
         except OSError as exc:
             return Observation(False, f"{where}: {exc.strerror or exc}")
