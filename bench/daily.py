@@ -8,6 +8,7 @@ against a no-op ``up -d --wait``."""
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import statistics
@@ -89,6 +90,14 @@ def _pair(
     return figure
 
 
+# bootstrap's read-only command, compose's own command of the same files, the ratio wanted
+READ_ONLY = (
+    ("plan", ("config",), 2.0),
+    ("validate", ("config", "--quiet"), 2.0),
+    ("env", ("config", "--environment"), 2.0),
+)
+
+
 def bench_daily(runs: int, work: Path) -> list[Figure]:
     figures: list[Figure] = []
     stacks = {"plain": work / "daily-plain"}
@@ -99,40 +108,19 @@ def bench_daily(runs: int, work: Path) -> list[Figure]:
     for name, directory in stacks.items():
         log(f"daily: plan, validate, env on {name}")
         tools = Tools(directory, f"benchd{name[:4]}")
-        figures.append(
-            _pair(
-                f"plan_{name}",
-                f"`bootstrap plan` (engine checks included) on {name} against `docker compose "
-                "config` of the same files",
-                runs,
-                lambda t=tools: t.bootstrap("plan"),
-                lambda t=tools: t.compose("config"),
-                "<= 2x compose config",
-                2.0,
+        for command, theirs, target in READ_ONLY:
+            figures.append(
+                _pair(
+                    f"{command}_{name}",
+                    f"`bootstrap {command}` on {name} against `docker compose "
+                    f"{' '.join(theirs)}` of the same files",
+                    runs,
+                    functools.partial(tools.bootstrap, command),
+                    functools.partial(tools.compose, *theirs),
+                    f"<= {target:g}x compose {theirs[0]}",
+                    target,
+                )
             )
-        )
-        figures.append(
-            _pair(
-                f"validate_{name}",
-                f"`bootstrap validate` on {name} against `docker compose config --quiet`",
-                runs,
-                lambda t=tools: t.bootstrap("validate"),
-                lambda t=tools: t.compose("config", "--quiet"),
-                "<= 2x compose config",
-                2.0,
-            )
-        )
-        figures.append(
-            _pair(
-                f"env_{name}",
-                f"`bootstrap env` on {name} against `docker compose config --environment`",
-                runs,
-                lambda t=tools: t.bootstrap("env"),
-                lambda t=tools: t.compose("config", "--environment"),
-                "<= 2x compose",
-                2.0,
-            )
-        )
     log("daily: up, no-op up, status on the plain stack")
     plain = Tools(stacks["plain"], "benchdup")
     compose_side = Tools(stacks["plain"], "benchdupc")
