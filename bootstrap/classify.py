@@ -163,14 +163,23 @@ def static_address(service: Service, settings: Settings) -> str | None:
     return next((a.ipv4_address for a in service.networks if a.ipv4_address), None)
 
 
+def _role_placement(role: str, settings: Settings) -> Placement | None:
+    if role == "discovery" and "discovery" in settings.phases:
+        return Placement("discovery", f"label {ROLE_LABEL}=discovery")
+    if role == "supervisor":  # it watches the rest: started last
+        return Placement(settings.phases[-1], f"label {ROLE_LABEL}=supervisor")
+    return None
+
+
 def classify(service: Service, settings: Settings) -> Placement:
     """Label, then the discovery role, then what the image or name says it is, then the
     static address's tier, else apps. Label values are checked in planning."""
     label = service.label(PHASE_LABEL)
     if label:
         return Placement(label, f"label {PHASE_LABEL}={label}", explicit=True)
-    if service.label(ROLE_LABEL) == "discovery" and "discovery" in settings.phases:
-        return Placement("discovery", f"label {ROLE_LABEL}=discovery")
+    by_role = _role_placement(service.label(ROLE_LABEL), settings)
+    if by_role is not None:
+        return by_role
     named = _named_kind(service)
     if named and named[0] in settings.phases:
         return Placement(*named)

@@ -33,7 +33,7 @@ ALLOWANCES = ("docker-socket", "privileged", "sys-admin")
 # restart it after N failed probes in a row (0: never)
 RESTART_LABEL = "bootstrap.restart-with-dependencies"
 HEAL_LABEL = "bootstrap.heal"
-ROLES = ("discovery",)
+ROLES = ("discovery", "supervisor")
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 __all__ = ["DEFAULT_QUERY", "ParamValue", "ProbeSpec"]
 

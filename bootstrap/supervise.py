@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bootstrap.errors import EngineError, EngineGone
-from bootstrap.plan import PlannedService
+from bootstrap.plan import Plan, PlannedService
 from bootstrap.probespec import (
     HEAL_LABEL,
     RESTART_LABEL,
@@ -91,17 +91,19 @@ def supervisor_file(directory: Path) -> Path:
 
 
 @contextlib.contextmanager
-def announced(directory: Path, project: str) -> Iterator[None]:
-    """Say, for ``status``, that this process supervises ``project`` (while inside)."""
+def announced(directory: Path, project: str, *, in_stack: bool = False) -> Iterator[None]:
+    """Say, for ``status``, that this process supervises ``project`` (while inside); one in
+    the stack names its container (its pid means nothing outside it)."""
     import os
+    import socket
 
     path = supervisor_file(directory)
+    said: dict[str, object] = {"pid": os.getpid(), "project": project, "since": time.time()}
+    if in_stack:
+        said["container"] = socket.gethostname()
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            json.dumps({"pid": os.getpid(), "project": project, "since": time.time()}),
-            encoding="utf-8",
-        )
+        path.write_text(json.dumps(said), encoding="utf-8")
     try:
         yield
     finally:
@@ -118,6 +120,8 @@ def running_supervisor(directory: Path) -> dict[str, object] | None:
         pid = int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    if data.get("container"):  # the stack's own: the caller asks the engine about it
+        return dict(data)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -216,7 +220,9 @@ class Supervisor:
         self.report = report
         self.wait = wait
         self.heal_interval = heal_interval
-        self.state = {name: ServiceState() for name in self.plan.order()}
+        # the stack's own supervisor and what it stands on (its socket proxy): never acted on
+        self.ignored = supervisor_services(self.plan)
+        self.state = {name: ServiceState() for name in self.order()}
         self._lock = threading.Lock()
         self._busy = threading.Semaphore(1)  # one recovery acts at a time: phase order holds
         self.stop = threading.Event()
@@ -233,11 +239,15 @@ class Supervisor:
 
     # --- the graph ------------------------------------------------------------------------
 
+    def order(self) -> list[str]:
+        """The services it supervises, in plan (phase) order."""
+        return [name for name in self.plan.order() if name not in self.ignored]
+
     def dependents(self, name: str) -> list[str]:
         """Services with a required dependency on ``name``, in plan (phase) order."""
         return [
             other
-            for other in self.plan.order()
+            for other in self.order()
             if any(d.name == name and d.required for d in self.plan.services[other].depends_on)
         ]
 
@@ -472,7 +482,7 @@ class Supervisor:
         epoch = self._epoch
         with self._busy:
             ready_at: dict[str, float] = {}
-            for name in self.plan.order():
+            for name in self.order():
                 if self._stale(epoch):
                     return  # the engine went away again: the next converge starts over
                 planned = self.plan.services[name]
@@ -522,7 +532,7 @@ class Supervisor:
     def _heal_loop(self) -> None:
         wanted = {
             name: limit
-            for name in self.plan.order()
+            for name in self.order()
             if (limit := heal_after(self.plan.services[name].service)) > 0
         }
         while wanted and not self.stop.wait(self.heal_interval):
@@ -552,6 +562,21 @@ class Supervisor:
                         kind=ActionKind.HEALED,
                     )
                 self.stop.wait(self.heal_interval * 2 ** min(state.heals, 5))  # backoff
+
+
+def supervisor_services(plan: Plan) -> frozenset[str]:
+    """The stack's own supervisor services (``bootstrap.role: supervisor``) and what they
+    depend on: restarting its proxy would cut the supervisor off in the middle of an act."""
+    from bootstrap.classify import ROLE_LABEL
+    from bootstrap.frozen import SUPERVISOR_ROLE
+
+    own = {
+        name
+        for name, planned in plan.services.items()
+        if planned.service.label(ROLE_LABEL) == SUPERVISOR_ROLE
+    }
+    under = {d.name for name in own for d in plan.services[name].depends_on}
+    return frozenset(own | under)
 
 
 def _started(info: ContainerInfo | None) -> float | None:

@@ -131,8 +131,11 @@ class Backend(Protocol):
         """Every service now (``status``), read-only: no container started, nothing written."""
         ...
 
-    def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
-        """The supervisor's hands: re-gate, restart, the containers now (``supervise``)."""
+    def supervision(
+        self, workspace: Workspace, reporter: Reporter, *, in_stack: bool = False
+    ) -> Probing:
+        """The supervisor's hands: re-gate, restart, the containers now (``supervise``);
+        ``in_stack``: from a service of the stack, with no compose CLI and no helpers."""
         ...
 
     def supervision_events(self, workspace: Workspace) -> EventSource:

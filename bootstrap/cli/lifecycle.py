@@ -71,6 +71,44 @@ def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Ite
         yield
 
 
+def before_start(workspace: Workspace, backend: Backend) -> None:
+    """The package caches (one engine's volumes; a swarm's nodes make their own), and the
+    model for the stack's own supervisor."""
+    from bootstrap.caches import ensure_cache_volumes
+
+    if backend.unsupported("cache") is None:
+        caches = ensure_cache_volumes(backend.engine, workspace.settings, workspace.compose.name)
+        made = [c.name for c in caches if c.created]
+        if made:
+            say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
+    leave_model_for_supervisor(workspace, backend)
+
+
+def leave_model_for_supervisor(workspace: Workspace, backend: Backend) -> None:
+    """Where an active service is the stack's own supervisor (``bootstrap.role:
+    supervisor``), leave it compose's model of this run (it has no compose to ask)."""
+    from bootstrap.classify import ROLE_LABEL
+    from bootstrap.frozen import SUPERVISOR_ROLE, freeze
+
+    stack = workspace.stack
+    document = getattr(backend.loader, "last_document", None)
+    if document is None or not any(
+        s.label(ROLE_LABEL) == SUPERVISOR_ROLE and stack.is_active(s)
+        for s in stack.services.values()
+    ):
+        return
+    try:
+        freeze(
+            workspace.directory,
+            workspace.compose.name,
+            workspace.compose.profiles,
+            workspace.compose.files,
+            document,
+        )
+    except OSError as exc:
+        say(f"the stack's supervisor gets no model: {exc}", fg="yellow")
+
+
 @click.command()
 @click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per line on stdout.")
@@ -128,7 +166,6 @@ def up(
     """Bring the stack up (or the SERVICEs named and what they need): databases, discovery,
     apps, monitoring, each gated on its probe."""
     from bootstrap.backends import Creating, refuse_unsupported
-    from bootstrap.caches import ensure_cache_volumes
     from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
     from bootstrap.runrecord import Recorder
     from bootstrap.workspace import materialise
@@ -161,12 +198,7 @@ def up(
         SignalFlag() as signalled,
         run_deadline(wait_timeout, signalled.event) as expired,
     ):
-        # The package caches are one engine's volumes; a swarm's nodes make their own
-        if backend.unsupported("cache") is None:
-            caches = ensure_cache_volumes(engine, workspace.settings, workspace.compose.name)
-            made = [c.name for c in caches if c.created]
-            if made:
-                say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
+        before_start(workspace, backend)
         rows = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
         if as_json:
             reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
@@ -442,11 +474,13 @@ def _supervision_lines(
 
     if supervisor is None and not actions:
         return []
-    lines = [
-        f"supervisor: running (pid {supervisor['pid']})"
-        if supervisor
-        else "supervisor: not running (`bootstrap supervise`, or `bootstrap up --watch`)"
-    ]
+    if supervisor is None:
+        line = "supervisor: not running (`bootstrap supervise`, or `bootstrap up --watch`)"
+    elif supervisor.get("container"):
+        line = f"supervisor: running in the stack (container {supervisor['container']})"
+    else:
+        line = f"supervisor: running (pid {supervisor['pid']})"
+    lines = [line]
     if actions:
         lines.append("last supervision actions:")
         lines += ["  " + action_line(a) for a in actions]

@@ -12,6 +12,7 @@ from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from bootstrap.backends import Backend
     from bootstrap.discovery.client import SupervisionPoster
@@ -97,6 +98,34 @@ def supervise_stack(
     converge_first: bool,
 ) -> int:
     """Follow the project until SIGINT or SIGTERM; the containers keep running after."""
+    with SignalFlag() as signalled:
+        project = workspace.compose.name
+        say(f"supervising {project} (Ctrl-C stops this; the containers keep running)")
+        supervise_until(
+            ctx,
+            backend,
+            workspace,
+            signalled.event,
+            as_json=as_json,
+            wait=wait,
+            converge_first=converge_first,
+        )
+    say("supervision stopped; the containers keep running")
+    return 0
+
+
+def supervise_until(
+    ctx: CliContext,
+    backend: Backend,
+    workspace: Workspace,
+    stop: threading.Event,
+    *,
+    as_json: bool,
+    wait: float,
+    converge_first: bool,
+    in_stack: bool = False,
+) -> None:
+    """Follow the project until ``stop``."""
     from bootstrap.cli.lifecycle import project_lock
     from bootstrap.supervise import Supervisor, announced, keep, supervision_log
 
@@ -113,7 +142,7 @@ def supervise_stack(
         if spans is not None:
             spans(action.as_dict())
 
-    probing = backend.supervision(workspace, lambda _event: None)
+    probing = backend.supervision(workspace, lambda _event: None, in_stack=in_stack)
     supervisor = Supervisor(
         workspace,
         backend.supervision_events(workspace),
@@ -123,17 +152,16 @@ def supervise_stack(
         acting=lambda: project_lock(ctx, project, wait=True),
     )
     try:
-        with SignalFlag() as signalled, announced(workspace.directory, project):
-            say(f"supervising {project} (Ctrl-C stops this; the containers keep running)")
+        with announced(workspace.directory, project, in_stack=in_stack):
             worker = threading.Thread(
                 target=supervisor.run,
-                args=(signalled.event,),
+                args=(stop,),
                 kwargs={"converge_first": converge_first},
                 daemon=True,
                 name="bootstrap-supervise",
             )
             worker.start()
-            while worker.is_alive() and not signalled.event.is_set():
+            while worker.is_alive() and not stop.is_set():
                 worker.join(0.2)
             supervisor.stop.set()
             worker.join(5.0)
@@ -142,6 +170,74 @@ def supervise_stack(
         posted.close()
         if spans is not None:
             spans.close()
+
+
+def as_workspace_owner(directory: Path) -> None:
+    """Started as root (the container's default), go on as the workspace's owner: its files
+    (the secret store, 0600) are readable and what it writes (the log, the lock) is theirs.
+    Needs SETUID and SETGID; without them it stays as it is and says so."""
+    import os
+
+    if os.geteuid() != 0:
+        return
+    owner = directory.stat()
+    if owner.st_uid == 0:
+        return
+    try:
+        os.setgroups([])
+        os.setgid(owner.st_gid)
+        os.setuid(owner.st_uid)
+    except PermissionError:
+        say(
+            f"running as root: cannot become {directory}'s owner (uid {owner.st_uid}) without "
+            "the SETUID and SETGID capabilities (cap_add)",
+            fg="yellow",
+        )
+
+
+def supervise_in_stack(ctx: CliContext, *, as_json: bool, wait: float) -> int:
+    """As a service of the stack: plan from the model the last ``up`` left (no compose here),
+    converge at start (after a reboot everything started at once), reload on a new ``up``;
+    until SIGTERM (``docker stop``, ``bootstrap down``)."""
+    from bootstrap.frozen import FrozenModel, frozen_path, stamp_of, thaw
+    from bootstrap.workspace import load_workspace
+
+    backend = ctx.backend()
+    path = frozen_path(ctx.directory.resolve())
+    as_workspace_owner(ctx.directory.resolve())
+    with SignalFlag() as signalled:
+        while not path.exists() and not signalled.event.wait(1.0):
+            pass  # the first `up` writes it before it starts anything
+        while not signalled.event.is_set():
+            frozen = thaw(path)
+            workspace = load_workspace(
+                ctx.directory,
+                files=frozen.files or ctx.files,
+                profiles=frozen.profiles,
+                project=frozen.project,
+                loader=FrozenModel(frozen),
+            )
+            ctx.redact = workspace.redact
+            reload = threading.Event()
+
+            def notice(stamp: int = frozen.stamp, reload: threading.Event = reload) -> None:
+                while not reload.wait(1.0):
+                    if signalled.event.is_set() or stamp_of(path) != stamp:
+                        reload.set()
+
+            threading.Thread(target=notice, daemon=True, name="bootstrap-model").start()
+            say(f"supervising {frozen.project} from inside the stack (model of {path})")
+            supervise_until(
+                ctx,
+                backend,
+                workspace,
+                reload,
+                as_json=as_json,
+                wait=wait,
+                converge_first=True,
+                in_stack=True,
+            )
+            reload.set()
     say("supervision stopped; the containers keep running")
     return 0
 
@@ -161,9 +257,20 @@ def supervise_stack(
     is_flag=True,
     help="Do not first check that every running service started after what it needs.",
 )
+@click.option(
+    "--in-stack",
+    is_flag=True,
+    help="Run as the stack's own supervisor service (bootstrap.role: supervisor): plan from "
+    "the model `up` leaves in .bootstrap/supervisor/, no compose needed.",
+)
 @click.pass_obj
 def supervise(
-    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, wait: float, no_converge: bool
+    ctx: CliContext,
+    profiles: tuple[str, ...],
+    as_json: bool,
+    wait: float,
+    no_converge: bool,
+    in_stack: bool,
 ) -> int:
     """Keep the order after up: re-gate and restart dependents when a dependency restarts,
     put the stack back in order after an engine restart, heal services that opt in."""
@@ -171,6 +278,9 @@ def supervise(
 
     backend = ctx.backend()
     refuse_unsupported(backend, "supervise")
+    if in_stack:
+        refuse_unsupported(backend, "supervise --in-stack")
+        return supervise_in_stack(ctx, as_json=as_json, wait=wait)
     workspace = ctx.workspace(profiles)
     return supervise_stack(
         ctx, backend, workspace, as_json=as_json, wait=wait, converge_first=not no_converge

@@ -130,10 +130,14 @@ class ComposeBackend:
 
         return collect_status(workspace, self.engine, selected)
 
-    def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
+    def supervision(
+        self, workspace: Workspace, reporter: Reporter, *, in_stack: bool = False
+    ) -> Probing:
         from bootstrap.backends.compose.driver import supervision_probing
 
-        return supervision_probing(workspace, self.engine, self.cli, reporter)
+        return supervision_probing(
+            workspace, self.engine, None if in_stack else self.cli, reporter, in_stack=in_stack
+        )
 
     def supervision_events(self, workspace: Workspace) -> EventSource:
         return self.engine

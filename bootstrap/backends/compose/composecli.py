@@ -244,6 +244,7 @@ class ComposeCLI:
         # False once compose refused every profile at once (a container_name shared across
         # profiles): the model, down and logs are then the active profiles'
         self.every_profile = True
+        self.last_document: dict[str, Any] | None = None
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         """Mask the workspace's secrets in compose's messages from now on."""
@@ -331,6 +332,7 @@ class ComposeCLI:
             ) from None
         if not self.every_profile:
             document[DECLARED_PROFILES] = declared
+        self.last_document = document  # what `up` leaves a stack's own supervisor
         return document
 
     def create(

@@ -515,9 +515,16 @@ class ComposeProbing:
 
 
 def supervision_probing(
-    workspace: Workspace, engine: Engine, compose: ComposeCLI, reporter: Reporter
+    workspace: Workspace,
+    engine: Engine,
+    compose: ComposeCLI | None,
+    reporter: Reporter,
+    *,
+    in_stack: bool = False,
 ) -> ComposeProbing:
-    """A driver for the supervisor: the same probes and starts as ``up``'s."""
+    """A driver for the supervisor: the same probes and starts as ``up``'s. In the stack
+    (``in_stack``) its proxy allows no create: no probe helper, probes by name on the
+    networks it shares, starts through the API (no compose)."""
     watch = ContainerWatch()
     driver = DockerDriver(
         workspace,
@@ -525,9 +532,11 @@ def supervision_probing(
         watch,
         engine.project_containers(workspace.compose.name),
         workspace.settings.probe_timeout,
-        on_network=in_container(),
+        on_network=in_stack or in_container(),
         compose=compose,
-        helper=ProbeHelper(engine, workspace.settings.helper_image, workspace.compose.name),
+        helper=None
+        if in_stack
+        else ProbeHelper(engine, workspace.settings.helper_image, workspace.compose.name),
         report=reporter,
     )
     return ComposeProbing(driver)

@@ -111,6 +111,8 @@ class SwarmBackend:
         "down --volumes": "a stack's named volumes live on every node that ran one of its "
         "tasks: remove them per node (`docker volume rm`) after `bootstrap --backend swarm "
         "down`",
+        "supervise --in-stack": "a supervisor container acts on one engine's containers; on "
+        "a swarm run `bootstrap --backend swarm supervise` where the manager is reachable",
         "up --force-recreate": "a stack deploy replaces the tasks whose spec changed; "
         "`docker service update --force SERVICE` replaces one service's tasks",
     }
@@ -133,7 +135,9 @@ class SwarmBackend:
 
         return swarm_status(workspace, self.swarm, selected)
 
-    def supervision(self, workspace: Workspace, reporter: Reporter) -> Probing:
+    def supervision(
+        self, workspace: Workspace, reporter: Reporter, *, in_stack: bool = False
+    ) -> Probing:
         from bootstrap.backends.swarm.supervise import SwarmProbing
 
         driver = self._driver(workspace, reporter, None)
