@@ -101,6 +101,8 @@ def _down(directory: Path, project: str) -> None:
             project,
             "--profile",
             "slow",
+            "--profile",
+            "in-stack",
             "down",
             "-v",
             "-t",
@@ -153,12 +155,66 @@ def bench_supervise(runs: int, work: Path) -> list[Figure]:
     )
     restart.target = "times reported, no target"
     restart.met = None
-    figures = [restart]
+    figures = [restart, _in_stack_restart(directory, runs)]
     if DOCKER_UP.exists() and PID_FILE.exists():
         figures.append(_engine_restart(directory, min(runs, 3)))
     else:
         log("supervise: no testenv docker-up.sh here: the engine restart is not measured")
     return figures
+
+
+def _logged_at(directory: Path, wanted: Any, timeout: float = 180) -> float:
+    """When (wall clock) the in-stack supervisor logged the first action ``wanted`` takes."""
+    path = directory / ".bootstrap" / "supervision.jsonl"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = path.read_text() if path.exists() else ""
+        for line in text.splitlines():
+            action = json.loads(line)
+            if wanted(action):
+                return float(action["at"])
+        time.sleep(0.1)
+    raise RuntimeError(f"supervise --in-stack: not seen in {timeout}s")
+
+
+def _in_stack_restart(directory: Path, runs: int) -> Figure:
+    figure = Figure(
+        "supervise_in_stack",
+        "the same `docker restart` of PostgreSQL with the supervisor as a service of the stack "
+        "(--profile in-stack: `supervise --in-stack` behind its own socket proxy): from the "
+        "restart to the app ready again, as the supervisor logged it",
+    )
+    times = []
+    env = {**os.environ, "REPO_ROOT": str(REPO)}
+    for _ in range(runs):
+        project = f"benchsv{uuid.uuid4().hex[:6]}"
+        log_file = directory / ".bootstrap" / "supervision.jsonl"
+        log_file.unlink(missing_ok=True)
+        try:
+            subprocess.run(
+                [BOOTSTRAP, "-C", str(directory), "-p", project, "--profile", "in-stack", "up"],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+            _logged_at(directory, lambda a: a["kind"] == "watching")
+            began = time.time()
+            subprocess.run(
+                ["docker", "restart", f"{project}-db-1"], check=True, capture_output=True
+            )
+            ready = _logged_at(
+                directory,
+                lambda a, after=began: (
+                    a["service"] == "app" and a["kind"] == "ready" and a["at"] > after
+                ),
+            )
+            times.append(ready - began)
+        finally:
+            _down(directory, project)
+    figure.runs = {"bootstrap": times}
+    figure.target = "times reported, no target"
+    figure.met = None
+    return figure
 
 
 def _engine_restart(directory: Path, runs: int) -> Figure:

@@ -209,6 +209,41 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
     assert "Richelieu Rock" in {s["name"] for s in sites["structuredContent"]["result"]}
 
 
+def test_the_reference_stacks_own_supervisor_restarts_the_mcp_server_after_postgres(
+    reference: Project,
+) -> None:
+    """--profile supervise: the supervisor as a service of the stack, behind its own proxy;
+    `docker restart` of PostgreSQL gets scuba-mcp (depends_on.restart) restarted once
+    PostgreSQL answers again, and the MCP server answers after."""
+    p = reference
+    (p.directory / ".bootstrap").mkdir(exist_ok=True)
+    profiles = ("--profile", "mcp", "--profile", "supervise")
+    up = p.run(*profiles, "up", "--timeout", "300", timeout=1200)
+    assert up.returncode == 0, up.stderr
+    log = p.directory / ".bootstrap" / "supervision.jsonl"
+
+    def actions() -> list[dict[str, Any]]:
+        text = log.read_text() if log.exists() else ""
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def seen(service: str, kind: str) -> bool:
+        return any(a["service"] == service and a["kind"] == kind for a in actions())
+
+    eventually(lambda: seen("", "watching"), "the supervisor watching", timeout=60)
+    before = p.container("scuba-mcp")["State"]["StartedAt"]
+    subprocess.run(["docker", "restart", str(p.container("postgres")["Id"])], check=True)
+    eventually(lambda: seen("scuba-mcp", "ready"), "scuba-mcp restarted and re-gated", 120)
+    kinds = [(a["service"], a["kind"]) for a in actions()]
+    assert kinds.index(("postgres", "back")) < kinds.index(("scuba-mcp", "restarted"))
+    assert p.container("scuba-mcp")["State"]["StartedAt"] != before
+    mcp_port = int(p.env["MCP_HOST_PORT"])
+    assert "structuredContent" in call_tool("127.0.0.1", mcp_port, "list_dive_sites", {})
+    shown = p.run(*profiles, "status", check=0).stdout
+    assert "supervisor: running in the stack" in shown, shown
+    assert p.run("down", check=0).returncode == 0
+    assert not p.containers()
+
+
 def alerts_fire_and_resolve(p: Project, discovery: str) -> None:
     """A stopped exporter: Prometheus's rules fire, Alertmanager calls discovery's webhook,
     `bootstrap status` shows the alerts; started again, they resolve."""
