@@ -177,6 +177,15 @@ def test_up_on_a_remote_manager_deploys_from_the_registry_in_order_and_tears_dow
         text=True,
     ).stdout.split()
     assert local == []  # nothing ran on the engine bootstrap runs beside
+    # deployed through the services API after one held stack deploy: still the stack's own
+    listed = on_cluster("stack", "ls", "--format", "{{.Name}} {{.Services}}").stdout.split("\n")
+    assert f"{stack.name} 4" in listed, listed
+    shown = on_cluster("stack", "ps", stack.name, "--format", "{{.Name}}").stdout.split()
+    for name in ("db", "migrate", "web", "metrics"):
+        assert any(line.startswith(f"{stack.name}_{name}.") for line in shown), shown
+    probing = [e for e in seen if e.get("state") == "probing"]
+    said = {str(e["service"]): str(e.get("detail", "")) for e in probing}
+    assert "services API" in said.get("web", ""), said
 
     status = swarm(stack, "status", "--json")
     assert status.returncode == 0, status.stderr
@@ -351,6 +360,56 @@ def test_an_unreachable_manager_exits_3_naming_the_context(
         subprocess.run(["docker", "context", "rm", "-f", name], capture_output=True)
 
 
+class SwarmSupervising:
+    """`bootstrap --context CONTEXT --backend swarm supervise --json` in the background."""
+
+    def __init__(self, project: Project, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [*project.command(), "--context", CONTEXT, "--backend", "swarm", "supervise",
+             "--json", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=project.environment(),
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.seen: list[dict[str, object]] = []
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
+
+    def until(self, kind: str, service: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if line.startswith("{"):
+                self.seen.append(json.loads(line))
+                if self.seen[-1].get("kind") == kind and self.seen[-1].get("service") == service:
+                    return
+        raise AssertionError(f"no {kind} of {service}: {self.seen}")
+
+    def drain(self, seconds: float) -> None:
+        """Collect what it says for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=min(left, 1.0))
+            except queue.Empty:
+                continue
+            if line.startswith("{"):
+                self.seen.append(json.loads(line))
+
+    def stop(self) -> None:
+        self.process.send_signal(2)
+        self.process.communicate(timeout=30)
+
+
 def test_the_supervisor_re_gates_and_restarts_a_dependent_when_swarm_replaces_its_database(
     cluster: None, make_project: Callable[..., Project]
 ) -> None:
@@ -358,7 +417,7 @@ def test_the_supervisor_re_gates_and_restarts_a_dependent_when_swarm_replaces_it
     container killed on its node; Swarm starts a new task) -> the app waits, the database is
     re-gated, the app (depends_on.restart: true) gets new tasks and is re-gated too."""
     project = make_project("cluster-supervise", POSTGRES_PASSWORD="Cluster-pw-0123456789")
-    supervisor: subprocess.Popen[str] | None = None
+    supervisor: SwarmSupervising | None = None
     try:
         up = swarm(project, "up", "--timeout", "180", timeout=600)
         assert up.returncode == 0, up.stderr
@@ -370,53 +429,57 @@ def test_the_supervisor_re_gates_and_restarts_a_dependent_when_swarm_replaces_it
             return set(listed.stdout.split())
 
         before = app_tasks()
-        supervisor = subprocess.Popen(
-            [*project.command(), "--context", CONTEXT, "--backend", "swarm", "supervise",
-             "--json", "--no-converge"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=project.environment(),
-        )  # fmt: skip
-        assert supervisor.stdout is not None
-        seen: list[dict[str, object]] = []
-        lines: queue.Queue[str] = queue.Queue()
-
-        def read(stream: IO[str]) -> None:
-            for line in stream:
-                lines.put(line)
-
-        threading.Thread(target=read, args=(supervisor.stdout,), daemon=True).start()
-
-        def until(kind: str, service: str) -> None:
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline:
-                try:
-                    line = lines.get(timeout=1.0)
-                except queue.Empty:
-                    continue
-                if line.startswith("{"):
-                    seen.append(json.loads(line))
-                    if seen[-1].get("kind") == kind and seen[-1].get("service") == service:
-                        return
-            raise AssertionError(f"no {kind} of {service}: {seen}")
-
-        until("watching", "")
+        supervisor = SwarmSupervising(project, "--no-converge")
+        supervisor.until("watching", "")
         container = on_cluster(
             "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={project.name}_db"
         ).stdout.split()
         assert container, "the database's container is not on the manager"
         on_cluster("kill", container[0])
-        until("waiting", "app")
-        until("back", "db")
-        until("restarted", "app")
-        until("ready", "app")
+        supervisor.until("waiting", "app")
+        supervisor.until("back", "db")
+        supervisor.until("restarted", "app")
+        supervisor.until("ready", "app")
         after = app_tasks()
         assert after and not after & before, (before, after)  # every task replaced
     finally:
         if supervisor is not None:
-            supervisor.send_signal(2)
-            supervisor.communicate(timeout=30)
+            supervisor.stop()
+        swarm(project, "down", timeout=300)
+        on_cluster("stack", "rm", project.name)
+        remove_volumes(project.name)
+
+
+def test_a_crash_looping_swarm_service_is_reported_once_and_left_alone(
+    cluster: None, make_project: Callable[..., Project]
+) -> None:
+    """On Swarm a task that exits is replaced by Swarm (restart_policy); each exit is a crash
+    to the supervisor (Swarm has no kill event to tell a stop from it): five within five
+    minutes are a crash loop, reported once, and nothing is restarted for it."""
+    project = make_project("cluster-supervise", POSTGRES_PASSWORD="Cluster-pw-0123456789")
+    supervisor: SwarmSupervising | None = None
+    try:
+        up = swarm(project, "up", "--timeout", "180", timeout=600)
+        assert up.returncode == 0, up.stderr
+        supervisor = SwarmSupervising(project, "--profile", "crash", "--no-converge")
+        supervisor.until("watching", "")
+        made = on_cluster(
+            "service", "create", "--detach", "--name", f"{project.name}_crasher",
+            "--label", f"com.docker.stack.namespace={project.name}",
+            "--restart-delay", "1s", "127.0.0.1:5000/busybox:latest",
+            "sh", "-c", "sleep 1; exit 3",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        supervisor.until("crash-loop", "crasher", timeout=120)
+        supervisor.drain(8)  # Swarm goes on replacing it; the supervisor does nothing more
+        acted = [a for a in supervisor.seen if a["kind"] in ("restarted", "healed")]
+        assert acted == [], supervisor.seen
+        loops = [a for a in supervisor.seen if a["kind"] == "crash-loop"]
+        assert len(loops) == 1 and "left alone" in str(loops[0]["reason"])
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+        on_cluster("service", "rm", f"{project.name}_crasher")
         swarm(project, "down", timeout=300)
         on_cluster("stack", "rm", project.name)
         remove_volumes(project.name)

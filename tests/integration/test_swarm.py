@@ -153,7 +153,10 @@ def test_a_failing_task_is_reported_at_once(stack: Project) -> None:
     assert up.returncode == 1, up.stderr
     assert "migrate" in up.stderr and "failed" in up.stderr and "exit code 3" in up.stderr
     assert took < 60  # the task's failure, not the 120 s timeout
-    assert "web" not in {s.split("_", 1)[1] for s in _names(p.name)}  # never deployed
+    # web was created held at 0 replicas with the rest and never released: no task ever ran
+    replicas = of_stack("service", p.name, "--format", "{{.Name}}={{.Replicas}}")
+    assert f"{p.name}_web=0/0" in replicas, replicas
+    assert "web" not in task_starts(p.name)
 
 
 def _names(stack: str) -> list[str]:

@@ -154,6 +154,7 @@ class SwarmDriver:
         self._existing: set[str] | None = None  # the stack's services before this run
         self._deploy_lock = threading.Lock()
         self._rerun: set[str] = set()  # jobs run again after their node was lost
+        self.held: set[str] = set()  # deployed at 0 replicas, released at their turn
         self.helper = ProbeHelper(docker, probe_image, self.stack)
         self.digests = file_digests(file_paths(document))
 
@@ -166,31 +167,66 @@ class SwarmDriver:
         return self.workspace.plan.services[name].probe.kind == "completed"
 
     def start(self, service: PlannedService) -> str:
-        """Deploy the services started so far. A job (a one-shot) is in the file only when it
-        is deployed itself: Swarm runs a job again on every update, and leaves a service that
-        is not in the file alone. A job that exists already is not run again."""
+        """Start ``service``'s tasks. At the first start, every replicated service the stack
+        does not have yet is deployed at once, held at 0 replicas (one ``docker stack
+        deploy``: the CLI's conversion of the file, the stack's networks, configs, secrets and
+        labels); each is then released, at its turn, to its replicas through the services
+        API. A service the stack has already, a global one and a job go through a cumulative
+        deploy at their turn, as before: a job (a one-shot) is in the file only when it is
+        deployed itself (Swarm runs a job again on every update, and leaves a service that is
+        not in the file alone); a job that exists already is not run again."""
         with self._deploy_lock:
             if self._existing is None:
                 self._existing = set(self.engine.stack_services(self.stack))
+                self._hold_new()
+            if service.name in self.held:
+                self.held.discard(service.name)
+                self.deployed.append(service.name)
+                self.engine.scale(self.swarm_service(service.name), self._replicas(service))
+                return "deployed (its replicas set through the services API)"
             job = self._job(service.name)
             if job and service.name in self._existing:
                 return "already deployed (a job runs once; `down` to run it again)"
             if service.name not in self.deployed:
                 self.deployed.append(service.name)
             names = [n for n in self.deployed if not self._job(n) or n == service.name]
-            stack, files = stack_document(
-                self.document, names, self.workspace.plan, self.options, self.env, self.digests
-            )
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for name, text in files.items():
-                (self.folder / name).write_text(text, encoding="utf-8")
-                (self.folder / name).chmod(0o600)
-            stack_file = self.folder / "stack.json"  # holds the env layers' secrets: 0600
-            stack_file.touch(mode=0o600)
-            stack_file.chmod(0o600)
-            stack_file.write_text(render(stack), encoding="utf-8")
-            deploy(stack_file, self.stack, self.options.resolve_image, self.env)
+            self._deploy(names, "stack.json")
         return "deployed"
+
+    def _replicas(self, service: PlannedService) -> int:
+        deploy = self.document["services"][service.name].get("deploy") or {}
+        replicas = deploy.get("replicas")
+        return 1 if replicas is None else int(replicas)
+
+    def _holdable(self, name: str) -> bool:
+        deploy = self.document["services"][name].get("deploy") or {}
+        return not self._job(name) and deploy.get("mode", "replicated") == "replicated"
+
+    def _hold_new(self) -> None:
+        """Deploy every replicated service the stack lacks, at 0 replicas (nothing runs)."""
+        assert self._existing is not None
+        new = [
+            n for n in self.workspace.plan.order() if n not in self._existing and self._holdable(n)
+        ]
+        if new:
+            self._deploy(new, "stack-held.json", held=frozenset(new))
+            self.held = set(new)
+
+    def _deploy(self, names: list[str], file_name: str, held: frozenset[str] = frozenset()) -> None:
+        stack, files = stack_document(
+            self.document, names, self.workspace.plan, self.options, self.env, self.digests
+        )
+        for name in held:
+            stack["services"][name]["deploy"]["replicas"] = 0
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (self.folder / name).write_text(text, encoding="utf-8")
+            (self.folder / name).chmod(0o600)
+        stack_file = self.folder / file_name  # holds the env layers' secrets: 0600
+        stack_file.touch(mode=0o600)
+        stack_file.chmod(0o600)
+        stack_file.write_text(render(stack), encoding="utf-8")
+        deploy(stack_file, self.stack, self.options.resolve_image, self.env)
 
     def wait_ready(
         self,

@@ -138,6 +138,32 @@ class SwarmServices:
                     "(`docker login`, or --insecure-registry for plain HTTP)",
                 )
 
+    def scale(self, service: str, replicas: int) -> None:
+        """A replicated service's replicas, through the services API: the rest of its spec
+        (the stack deploy's conversion, the stack's labels) as the manager has it."""
+        from docker.types import ServiceMode
+
+        current = self.docker.call(self.docker.api.inspect_service, service)
+        spec = current.get("Spec") or {}
+        if ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas") == replicas:
+            return
+        # The spec exactly as stored, not the SDK's fetch_current_spec: that one asks for the
+        # engine's defaults filled in (restart policy, grace period...), a spec the next
+        # `docker stack deploy` of the same file differs from, so Swarm would replace every
+        # task of the service for nothing (seen: PostgreSQL restarted by the next deploy).
+        self.docker.call(
+            self.docker.api.update_service,
+            service,
+            current["Version"]["Index"],
+            task_template=spec.get("TaskTemplate"),
+            name=spec.get("Name"),
+            labels=spec.get("Labels"),
+            mode=ServiceMode("replicated", replicas=replicas),
+            update_config=spec.get("UpdateConfig"),
+            rollback_config=spec.get("RollbackConfig"),
+            endpoint_spec=spec.get("EndpointSpec"),
+        )
+
     def remove_service(self, service: str) -> None:
         with contextlib.suppress(NoSuchObject):
             self.docker.call(self.docker.api.remove_service, service)
