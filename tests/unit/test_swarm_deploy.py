@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -16,6 +16,10 @@ from bootstrap.backends.swarm.driver import SwarmDriver
 from bootstrap.backends.swarm.stackfile import SwarmOptions
 from tests.unit.fakes import workspace
 from tests.unit.helpers import svc
+
+if TYPE_CHECKING:
+    from bootstrap.backends.docker import DockerEngine
+    from bootstrap.backends.swarm.engine import SwarmServices
 
 
 class FakeSwarm:
@@ -44,19 +48,20 @@ def services() -> dict[str, Any]:
 
 
 def driven(tmp_path: Path, existing: dict[str, str]) -> tuple[SwarmDriver, FakeSwarm]:
-    document = {"name": "shop", "services": services()}
-    ws = workspace(tmp_path, document["services"])
+    listed = services()
+    document: dict[str, Any] = {"name": "shop", "services": listed}
+    ws = workspace(tmp_path, listed)
     swarm = FakeSwarm(existing)
     made = SwarmDriver(
         ws,
-        object(),
-        swarm,
+        cast("DockerEngine", object()),  # only the probe helper would use it
+        cast("SwarmServices", swarm),
         document,
         SwarmOptions(),
         5.0,
         lambda _e: None,
         "python",
-        {},  # type: ignore[arg-type]
+        {},
     )
     return made, swarm
 
