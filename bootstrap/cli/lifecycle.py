@@ -184,6 +184,10 @@ def up(
         )
     backend.prepare(workspace)
     engine = backend.engine
+    if watch:
+        from bootstrap.cli.supervise import refuse_a_second_supervisor
+
+        refuse_a_second_supervisor(workspace, backend)
     findings = collect_findings(workspace, backend, helpers=True)
     render_findings(findings, ctx)
     stop_on_errors(findings)

@@ -195,6 +195,31 @@ def as_workspace_owner(directory: Path) -> None:
         )
 
 
+def refuse_a_second_supervisor(workspace: Workspace, backend: Backend) -> None:
+    """Two supervisors of one project would both restart what they see go down: refuse to
+    start beside one that runs (in a terminal, or as the stack's own service)."""
+    from bootstrap.errors import LockedError
+    from bootstrap.supervise import running_supervisor
+
+    running = running_supervisor(workspace.directory)
+    project = workspace.compose.name
+    if running is None or running.get("project") != project:
+        return
+    where = str(running.get("container") or "")
+    if where:
+        containers = backend.engine.project_containers(project, inspect=False).values()
+        if not any(c.id.startswith(where) and c.state == "running" for c in containers):
+            return  # its container is gone: what the file says is stale
+        said, fix = f"the stack's own supervisor (container {where})", "stop that service first"
+    else:
+        said, fix = f"pid {running.get('pid')}", "stop that process first (Ctrl-C there)"
+    raise LockedError(
+        f"{project} is already supervised by {said}",
+        location=".bootstrap/supervisor.json",
+        hint=f"one supervisor per project: {fix}, or leave it to the one that runs",
+    )
+
+
 def supervise_in_stack(ctx: CliContext, *, as_json: bool, wait: float) -> int:
     """As a service of the stack: plan from the model the last ``up`` left (no compose here),
     converge at start (after a reboot everything started at once), reload on a new ``up``;
@@ -282,6 +307,7 @@ def supervise(
         refuse_unsupported(backend, "supervise --in-stack")
         return supervise_in_stack(ctx, as_json=as_json, wait=wait)
     workspace = ctx.workspace(profiles)
+    refuse_a_second_supervisor(workspace, backend)
     return supervise_stack(
         ctx, backend, workspace, as_json=as_json, wait=wait, converge_first=not no_converge
     )

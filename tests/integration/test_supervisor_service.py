@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bootstrap.errors import ExitCode
 from tests.conftest import (
     DOCKER_PID,
     DOCKER_UP,
@@ -101,6 +102,10 @@ def test_the_stacks_own_supervisor_restarts_a_dependent_once_its_dependency_is_b
     status = project.run("--profile", "in-stack", "status")
     assert "supervisor: running in the stack" in status.stdout, status.stdout
     assert "restarted: db came back" in status.stdout
+    # a second supervisor (in a terminal) is refused while the stack's own one runs
+    second = project.run("--profile", "in-stack", "supervise", timeout=60)
+    assert second.returncode == int(ExitCode.LOCKED), second.stderr
+    assert "already supervised by the stack's own supervisor" in second.stderr
 
 
 @pytest.mark.security
