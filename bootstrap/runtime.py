@@ -58,8 +58,6 @@ class ContainerInfo:
     created_at: str = ""  # RFC 3339, as the engine reports it
     image: str = ""  # the image's name as the service asked for it
     health_log: str = ""  # the engine's last healthcheck: exit code and output
-    # the engine's healthcheck log (its last five): (start, end, exit code), RFC 3339
-    health_checks: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)

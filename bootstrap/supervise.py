@@ -480,19 +480,17 @@ class Supervisor:
         once). A dependency ready at the first look is taken as ready since it started (all
         that can be known); one that was not is ready when its probe first passed."""
         epoch = self._epoch
+        # Who is ready at the very first look, all at once, before waiting for a recovery or
+        # an older converge to let go: a dependency looked at only when the walk reaches it
+        # may have become ready meanwhile, and would be taken as ready since it started
+        # (seen: a dependency ready 4 s after its start, reached late, so the service that
+        # started with it was not restarted).
+        running = self._look(epoch)
+        if running is None:
+            return  # gone again: the converge after its return starts over
+        first = {n: self._ready_once(self.plan.services[n]) for n in self.order() if n in running}
         with self._busy:
             ready_at: dict[str, float] = {}
-            # Who is ready at the very first look, all at once before the walk: a dependency
-            # looked at only when the walk reaches it (after waiting for the phase before)
-            # may have become ready meanwhile, and would be taken as ready since it started
-            # (seen: a dependency ready 4 s after its start, reached after PostgreSQL's 5 s,
-            # so the service that started with it was not restarted).
-            running = self._look(epoch)
-            if running is None:
-                return  # gone again: the converge after its return starts over
-            first = {
-                n: self._ready_once(self.plan.services[n]) for n in self.order() if n in running
-            }
             for name in self.order():
                 if self._stale(epoch):
                     return  # the engine went away again: the next converge starts over
@@ -527,11 +525,10 @@ class Supervisor:
                         kind=ActionKind.OUT_OF_ORDER,
                     )
                     ready_at[name] = time.time()
-                elif self._ready_once(planned) or self._ready(planned):
-                    fresh = (self._look(epoch) or {}).get(name, info)
-                    ready_at[name] = healthy_since(fresh) or (
-                        started if first.get(name) else time.time()
-                    )
+                elif first.get(name) and self._ready_once(planned):
+                    ready_at[name] = started
+                elif self._ready(planned):
+                    ready_at[name] = time.time()
 
     def _look(self, epoch: int) -> dict[str, ContainerInfo] | None:
         """The project's containers now; an engine just back may answer with an error for a
@@ -604,9 +601,6 @@ def supervisor_services(plan: Plan) -> frozenset[str]:
     return frozenset(own | under)
 
 
-HEALTH_LOG_KEPT = 5  # the engine keeps a container's last five healthcheck results
-
-
 def _started(info: ContainerInfo | None) -> float | None:
     """A container's StartedAt as epoch seconds (None where it never started)."""
     if info is None:
@@ -626,24 +620,3 @@ def _moment(stamp: str) -> float | None:
     except ValueError:
         return None
     return moment + float("0." + (fraction[:6] or "0"))
-
-
-def healthy_since(info: ContainerInfo | None) -> float | None:
-    """When the engine's healthcheck first passed since the container's start, where its
-    log tells (pure): the first pass after the last failure; with no failure, the first pass
-    only if the log holds every check since the start (it keeps five). None: not known."""
-    started = _started(info)
-    if info is None or started is None:
-        return None
-    checks = [
-        (begun, _moment(end), code)
-        for start, end, code in info.health_checks
-        if (begun := _moment(start)) is not None and begun >= started
-    ]
-    failed = [i for i, (_b, _e, code) in enumerate(checks) if code != 0]
-    if failed:
-        passed = [end for _b, end, code in checks[failed[-1] + 1 :] if code == 0]
-        return passed[0] if passed else None
-    if not checks or len(checks) == len(info.health_checks) == HEALTH_LOG_KEPT:
-        return None  # five passes and nothing older: the first one may be long gone
-    return checks[0][1]

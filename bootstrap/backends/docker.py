@@ -140,10 +140,6 @@ def _container_info(attrs: Mapping[str, Any], vocabulary: Vocabulary) -> Contain
         created_at=str(attrs.get("Created") or ""),
         image=str(config.get("Image") or ""),
         health_log=health_log.rstrip(": "),
-        health_checks=tuple(
-            (str(c.get("Start") or ""), str(c.get("End") or ""), int(c.get("ExitCode") or 0))
-            for c in checks
-        ),
     )
 
 

@@ -369,32 +369,3 @@ def test_supervision_labels_with_a_wrong_value_are_refused_before_anything_start
         workspace(tmp_path, {"app": svc("python:3.12", labels={label: value})})
     assert caught.value.location == f"services.app.labels.{label}"
     assert caught.value.hint
-
-
-def test_when_a_dependency_became_healthy_is_read_from_the_engines_health_log() -> None:
-    from bootstrap.supervise import healthy_since
-
-    def info(*checks: tuple[str, str, int]) -> ContainerInfo:
-        return ContainerInfo(
-            "c1", "shop-db-1", "db", "running", started_at="2026-12-01T10:00:00.5Z",
-            health_checks=checks,
-        )  # fmt: skip
-
-    def at(second: int) -> str:
-        return f"2026-12-01T10:00:{second:02d}.000000001Z"
-
-    def epoch(second: int) -> float:
-        return datetime(2026, 12, 1, 10, 0, second, tzinfo=UTC).timestamp()
-
-    # failures, then passes: the first pass after the last failure
-    seen = healthy_since(info((at(1), at(1), 1), (at(2), at(2), 1), (at(4), at(4), 0)))
-    assert seen is not None and abs(seen - epoch(4)) < 0.01
-    # checks from before this start do not count
-    assert healthy_since(info((at(0), at(0), 1), (at(3), at(3), 0))) == pytest.approx(epoch(3))
-    # fewer than five, all passing: the whole history since the start is there
-    assert healthy_since(info((at(2), at(2), 0), (at(3), at(3), 0))) == pytest.approx(epoch(2))
-    # five passes: the first may be long gone, so it is not known
-    assert healthy_since(info(*[(at(s), at(s), 0) for s in range(1, 6)])) is None
-    # failing now, or never checked: not known
-    assert healthy_since(info((at(2), at(2), 0), (at(3), at(3), 1))) is None
-    assert healthy_since(info()) is None
