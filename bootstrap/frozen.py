@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bootstrap.errors import ConfigError
+from bootstrap.privatefile import write_private
 from bootstrap.runtime import ComposeProject
 
 SUPERVISOR_ROLE = "supervisor"
@@ -45,13 +46,7 @@ def freeze(
     with contextlib.suppress(OSError):
         if path.read_text(encoding="utf-8") == text:
             return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    temporary.replace(path)
-    return path
+    return write_private(path, text)
 
 
 @dataclass(frozen=True)
@@ -108,3 +103,77 @@ class FrozenModel:
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         pass  # nothing runs, nothing to mask
+
+
+# --- what ``up`` gated ----------------------------------------------------------------------
+#
+# A supervisor that starts after ``up`` (the stack's own, started by that very ``up`` in its
+# last phase; or ``bootstrap supervise`` in a terminal) first checks that every running
+# service started after what it needs was ready. It cannot see when ``up`` saw a dependency
+# ready: the stack's own has no exec, so a dependency with a healthcheck looks ready only at
+# the engine's first check, which comes after bootstrap's own run of it; the dependents ``up``
+# started in between would look out of order and be restarted for nothing. So the driver
+# notes each container it started and then gated, with the moment its probe passed; the
+# converge takes a container noted here (the same id, started at the same moment: not
+# restarted since) as started in order and ready since then.
+
+
+@dataclass(frozen=True)
+class Gated:
+    """One container a driver started after its dependencies were ready, then gated."""
+
+    container: str  # the container's id
+    started_at: str  # the engine's StartedAt, as it said it (a restart changes it)
+    ready_at: float  # epoch seconds: when its probe passed
+
+
+def gated_path(directory: Path) -> Path:
+    return directory / ".bootstrap" / "supervisor" / "gated.json"
+
+
+def read_gated(directory: Path, project: str) -> dict[str, tuple[Gated, ...]]:
+    """Per service, the containers noted for ``project`` (none where nothing was noted)."""
+    try:
+        data = json.loads(gated_path(directory).read_text(encoding="utf-8"))
+        if data.get("project") != project:
+            return {}
+        return {
+            service: tuple(Gated(str(g[0]), str(g[1]), float(g[2])) for g in entries)
+            for service, entries in dict(data["services"]).items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return {}
+
+
+class GateNotes:
+    """Notes what a driver started and gated into ``gated.json`` as it happens (a supervisor
+    started meanwhile reads it); a workspace it cannot write to keeps no notes."""
+
+    def __init__(self, directory: Path, project: str) -> None:
+        self.directory = directory
+        self.project = project
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str, gated: Sequence[Gated]) -> None:
+        with self._lock, contextlib.suppress(OSError):
+            known = read_gated(self.directory, self.project)
+            known[service] = tuple(gated)
+            document = {
+                "project": self.project,
+                "services": {
+                    name: [[g.container, g.started_at, g.ready_at] for g in entries]
+                    for name, entries in sorted(known.items())
+                },
+            }
+            write_private(gated_path(self.directory), json.dumps(document, sort_keys=True))
+
+
+def gated_since(
+    noted: Mapping[str, tuple[Gated, ...]], service: str, container: str, started_at: str
+) -> float | None:
+    """When ``container`` of ``service`` was seen ready, where it was noted and has not been
+    started again since; None where nothing says so."""
+    for gated in noted.get(service, ()):
+        if gated.container == container and gated.started_at == started_at:
+            return gated.ready_at
+    return None

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bootstrap.errors import EngineError, EngineGone
+from bootstrap.frozen import gated_since, read_gated
 from bootstrap.plan import Plan, PlannedService
 from bootstrap.probespec import (
     HEAL_LABEL,
@@ -61,6 +62,7 @@ class ActionKind(StrEnum):
     OUT_OF_ORDER = "out-of-order"  # started before a dependency was ready (an engine restart)
     GAVE_UP = "gave-up"  # what it waited for did not come back in time
     STOPPED = "stopped"  # not running after the engine came back, and nothing restarts it
+    IN_ORDER = "in-order"  # the converge is done: every running service started in order
 
 
 @dataclass(frozen=True)
@@ -477,8 +479,11 @@ class Supervisor:
     def converge(self) -> None:
         """Phase by phase: wait for each service; restart one that started before what it
         depends on was ready (the engine starts every container with a restart policy at
-        once). A dependency ready at the first look is taken as ready since it started (all
-        that can be known); one that was not is ready when its probe first passed."""
+        once). A container that a driver started in order and gated (``up``, or this
+        supervisor: ``frozen.GateNotes``) and that has not started again since is in order,
+        ready since its probe passed then. Of the others, a dependency ready at the first look
+        is taken as ready since it started (all that can be known); one that was not is ready
+        when its probe first passed."""
         epoch = self._epoch
         # Who is ready at the very first look, all at once, before waiting for a recovery or
         # an older converge to let go: a dependency looked at only when the walk reaches it
@@ -489,6 +494,7 @@ class Supervisor:
         if running is None:
             return  # gone again: the converge after its return starts over
         first = {n: self._ready_once(self.plan.services[n]) for n in self.order() if n in running}
+        restarted = 0
         with self._busy:
             ready_at: dict[str, float] = {}
             for name in self.order():
@@ -511,12 +517,19 @@ class Supervisor:
                             )
                         )
                     continue
+                # read afresh at each service: an `up` that started this supervisor in its
+                # last phase is still noting the services of that phase
+                gated = self._gated(name, info)
+                if gated is not None:
+                    ready_at[name] = gated
+                    continue
                 late = [
                     d.name
                     for d in planned.depends_on
                     if d.required and ready_at.get(d.name, 0.0) > started
                 ]
                 if late and not self.state[name].looping:
+                    restarted += 1
                     self._restart(
                         name,
                         f"it started before {', '.join(late)} was ready (the engine starts "
@@ -528,7 +541,23 @@ class Supervisor:
                 elif first.get(name) and self._ready_once(planned):
                     ready_at[name] = started
                 elif self._ready(planned):
-                    ready_at[name] = time.time()
+                    # the driver that started it may have noted it meanwhile, with the moment
+                    # its own probe passed (before this one, which may wait for the engine's)
+                    ready_at[name] = self._gated(name, info) or time.time()
+        self.report(
+            Action(
+                "",
+                ActionKind.IN_ORDER,
+                f"every running service started after what it needs was ready ({restarted} "
+                f"restarted to get there)",
+            )
+        )
+
+    def _gated(self, name: str, info: ContainerInfo) -> float | None:
+        """When a driver saw ``info`` ready after starting it in order (None: not noted, or
+        started again since)."""
+        noted = read_gated(self.workspace.directory, self.workspace.compose.name)
+        return gated_since(noted, name, info.id, info.started_at)
 
     def _look(self, epoch: int) -> dict[str, ContainerInfo] | None:
         """The project's containers now; an engine just back may answer with an error for a

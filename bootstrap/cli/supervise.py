@@ -29,6 +29,7 @@ _COLOURS = {
     "back": "green",
     "engine-back": "green",
     "watching": "green",
+    "in-order": "green",
     "crash-loop": "red",
     "gave-up": "red",
     "engine-gone": "red",

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,13 @@ def logged(project: Project) -> list[Action]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def until(project: Project, predicate: Callable[[Action], bool], timeout: float = 90) -> Action:
+def until(
+    project: Project, predicate: Callable[[Action], bool], timeout: float = 90, after: int = 0
+) -> Action:
+    """The first action (from the ``after``-th on) that ``predicate`` takes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = next((a for a in logged(project) if predicate(a)), None)
+        found = next((a for a in logged(project)[after:] if predicate(a)), None)
         if found is not None:
             return found
         time.sleep(0.5)
@@ -56,14 +60,43 @@ def until(project: Project, predicate: Callable[[Action], bool], timeout: float 
     raise AssertionError(f"not seen in {timeout}s:\n{said}\n{logs.stdout}{logs.stderr}")
 
 
+def started(project: Project) -> dict[str, str]:
+    """Each service's container and when it last started."""
+    return {
+        c["Config"]["Labels"]["com.docker.compose.service"]: f"{c['Id']} {c['State']['StartedAt']}"
+        for c in project.containers()
+    }
+
+
+@dataclass(frozen=True)
+class InStack:
+    project: Project
+    after_up: dict[str, str]  # started(project) as `up` left it
+
+
 @pytest.fixture
-def in_stack(make_project: Callable[..., Project]) -> Iterator[Project]:
+def in_stack(make_project: Callable[..., Project]) -> Iterator[InStack]:
+    """The stack with its own supervisor, once the supervisor has checked the order (its
+    converge at start): what follows in a test is caused by the test."""
     project = make_project("supervise", REPO_ROOT=str(REPO))
     (project.directory / ".bootstrap").mkdir(exist_ok=True)
     up = project.run("--profile", "in-stack", "up", "--build", "--timeout", "180")
     assert up.returncode == 0, up.stderr
-    until(project, lambda a: a["kind"] == "watching", 60)
-    yield project
+    after_up = started(project)
+    until(project, lambda a: a["kind"] == "in-order", 60)
+    yield InStack(project, after_up)
+
+
+def test_a_supervisor_started_by_an_ordered_up_restarts_nothing(in_stack: InStack) -> None:
+    """up started every service after what it needs was ready (after-slowcheck: once up's own
+    run of slowcheck's healthcheck passed, seconds before the engine's first one): the
+    supervisor's check of the order at its start restarts nothing."""
+    project = in_stack.project
+    actions = logged(project)
+    assert not [a for a in actions if a["kind"] in ("out-of-order", "restarted")], actions
+    done = next(a for a in actions if a["kind"] == "in-order")
+    assert "(0 restarted" in done["reason"], done
+    assert started(project) == in_stack.after_up
 
 
 def ask_proxy(project: Project, method: str, path: str) -> tuple[int, str]:
@@ -84,14 +117,16 @@ def ask_proxy(project: Project, method: str, path: str) -> tuple[int, str]:
 
 
 def test_the_stacks_own_supervisor_restarts_a_dependent_once_its_dependency_is_back(
-    in_stack: Project,
+    in_stack: InStack,
 ) -> None:
-    project = in_stack
+    project = in_stack.project
     app_before = project.container("app")["State"]["StartedAt"]
     worker_before = project.container("worker")["State"]["StartedAt"]
+    seen = len(logged(project))
     subprocess.run(["docker", "restart", str(project.container("db")["Id"])], check=True)
-    ready = until(project, lambda a: a["service"] == "app" and a["kind"] == "ready")
-    kinds = [(a["service"], a["kind"]) for a in logged(project)]
+    # what the restart caused: the actions logged since
+    ready = until(project, lambda a: a["service"] == "app" and a["kind"] == "ready", after=seen)
+    kinds = [(a["service"], a["kind"]) for a in logged(project)[seen:]]
     assert kinds.index(("app", "waiting")) < kinds.index(("db", "back"))
     assert kinds.index(("db", "back")) < kinds.index(("app", "restarted"))
     assert ready["at"] >= next(a["at"] for a in logged(project) if a["kind"] == "back")
@@ -110,9 +145,9 @@ def test_the_stacks_own_supervisor_restarts_a_dependent_once_its_dependency_is_b
 
 @pytest.mark.security
 def test_the_supervisors_proxy_refuses_all_but_this_projects_start_stop_restart(
-    in_stack: Project,
+    in_stack: InStack,
 ) -> None:
-    project = in_stack
+    project = in_stack.project
     decoy = subprocess.run(
         [
             "docker", "run", "-d", "--rm",

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bootstrap.errors import ConfigError, EngineGone
+from bootstrap.frozen import Gated, GateNotes, gated_since, read_gated
 from bootstrap.plan import PlannedService
 from bootstrap.runtime import ContainerInfo, EngineEvent
 from bootstrap.supervise import (
@@ -309,6 +310,58 @@ def test_a_stack_that_started_in_order_is_left_as_it_is(tmp_path: Path) -> None:
             time.sleep(0.01)
     assert run.probing.restarts == []
     assert set(run.probing.probed) >= {"db", "api", "worker", "web"}
+
+
+def converge_after_up(tmp_path: Path, noted: bool) -> Run:
+    """A supervisor starting just after an ordered ``up``: db's health is not known to it yet
+    (no exec in the stack: the engine has not run its first check), while ``up`` saw db ready
+    (its own run of the check) and then started api, worker and web."""
+    began = time.time() - 1
+    run = Run(tmp_path, converge_first=True, wait=5.0)
+    run.probing.started.update(
+        {"db": began, "api": began + 0.3, "worker": began + 0.3, "web": began + 0.5}
+    )
+    run.probing.ready["db"] = False
+    threading.Timer(0.4, lambda: run.probing.ready.update(db=True)).start()
+    if noted:
+        notes = GateNotes(run.supervisor.workspace.directory, run.supervisor.workspace.compose.name)
+        ready_at = {
+            "db": began + 0.2,
+            "api": began + 0.4,
+            "worker": began + 0.4,
+            "web": began + 0.6,
+        }
+        for name, at in ready_at.items():
+            notes(name, [Gated(f"id-{name}", stamp(run.probing.started[name]), at)])
+    return run
+
+
+def test_a_supervisor_started_after_an_ordered_up_restarts_nothing(tmp_path: Path) -> None:
+    with converge_after_up(tmp_path, noted=True) as run:
+        run.until(run.has("", ActionKind.IN_ORDER))
+    assert run.probing.restarts == []
+    done = next(a for a in run.actions if a.kind is ActionKind.IN_ORDER)
+    assert "(0 restarted" in done.reason
+
+
+def test_what_no_driver_noted_is_judged_by_what_the_supervisor_sees(tmp_path: Path) -> None:
+    # the same stack with nothing noted (an engine restart changes every StartedAt): db was
+    # seen ready only after its dependents started, so they are put back in order
+    with converge_after_up(tmp_path, noted=False) as run:
+        run.until(run.has("", ActionKind.IN_ORDER))
+    assert sorted(run.probing.restarts) == ["api", "web", "worker"]
+
+
+def test_a_note_of_a_container_started_again_since_counts_for_nothing(tmp_path: Path) -> None:
+    with converge_after_up(tmp_path, noted=True) as run:
+        # db's container started again after it was noted: its note is stale
+        run.probing.started["db"] += 0.05
+        run.until(run.has("", ActionKind.IN_ORDER))
+    # api, worker and web were noted in order; web's dependency api too: only the note of db
+    # is stale, and what was noted of its dependents still holds
+    assert run.probing.restarts == []
+    noted = read_gated(run.supervisor.workspace.directory, run.supervisor.workspace.compose.name)
+    assert gated_since(noted, "db", "id-db", stamp(run.probing.started["db"])) is None
 
 
 def test_a_service_that_opts_in_is_healed_after_n_failed_probes_with_backoff(

@@ -7,7 +7,7 @@ import functools
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -15,6 +15,7 @@ from bootstrap.backends import AS_IS, Creating
 from bootstrap.backends.compose.composecli import ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
 from bootstrap.errors import EngineError
+from bootstrap.frozen import Gated, GateNotes
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
 from bootstrap.probes import Probe, SystemClock, Target, run_probe
@@ -48,6 +49,10 @@ class DockerDriver:
     compose: ComposeCLI | None = None  # starts what needs compose itself (hooks, inline files)
     helper: ProbeHelper | None = None  # probes from the stack's network where ports are not
     report: Reporter = lambda _event: None  # each change of a probe's outcome, as it happens
+    # told of each container this driver started and then saw ready (for a supervisor that
+    # starts later: frozen.GateNotes)
+    gates: Callable[[str, Sequence[Gated]], None] | None = None
+    _started_here: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _refreshed: bool = False
     # services gated on `running` and ready once running: their settle is checked once, at
@@ -88,6 +93,7 @@ class DockerDriver:
         waiting = [info for info in replicas if info.state != "running"]
         if not waiting:
             return "already running"
+        self._started_here.add(service.name)
         if service.service.started_by_compose and self.compose is not None:
             # Compose copies inline/environment configs and secrets in just before the start
             # and runs post_start hooks after it: only compose itself does both as compose.
@@ -119,6 +125,20 @@ class DockerDriver:
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
         """Ready when every replica passes the service's probe (one container: its probe)."""
+        inspected: list[ContainerInfo] = []
+        result = self._wait_ready(service, cancelled, inspected)
+        if result.ready and self.gates is not None and service.name in self._started_here:
+            self._started_here.discard(service.name)
+            now = time.time()
+            self.gates(service.name, [Gated(i.id, i.started_at, now) for i in inspected])
+        return result
+
+    def _wait_ready(
+        self,
+        service: PlannedService,
+        cancelled: Callable[[], bool],
+        inspected: list[ContainerInfo],
+    ) -> ProbeResult:
         if service.service.replicas == 0:
             return ProbeResult(True, "deploy.replicas is 0: no container to wait for", 0, 0.0)
         replicas = self.replicas_of(service)
@@ -127,6 +147,7 @@ class DockerDriver:
         for index, listed in enumerate(replicas):
             info = self.engine.container(listed.id)  # ports are bound at start
             self.watch.seed(info)
+            inspected.append(info)
             if index == 0:
                 self.containers[service.name] = info
                 refused = healthy_without_healthcheck(service, info)
@@ -141,6 +162,7 @@ class DockerDriver:
             target.window = 2.0
             remote = self._over_the_network(service, info, probe, target, len(replicas))
             if remote is not None:  # one helper attempt probes every replica
+                inspected += [self.engine.container(r.id) for r in replicas[1:]]
                 return run_probe(
                     remote,
                     target,
@@ -471,6 +493,7 @@ def bring_up(
         compose=compose,
         helper=ProbeHelper(engine, workspace.settings.helper_image, project),
         report=reporter,
+        gates=GateNotes(workspace.directory, project),
     )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel)
     try:
@@ -538,5 +561,6 @@ def supervision_probing(
         if in_stack
         else ProbeHelper(engine, workspace.settings.helper_image, workspace.compose.name),
         report=reporter,
+        gates=GateNotes(workspace.directory, workspace.compose.name),
     )
     return ComposeProbing(driver)

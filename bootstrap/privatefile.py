@@ -1,0 +1,32 @@
+"""Files that may hold secrets, written private from their first byte and whole.
+
+A fixed temporary name opened without ``O_EXCL`` inherits whatever an earlier file of that
+name was (a 0644 ``model.tmp`` left in the folder makes the result 0644; a symlink planted
+there is followed), and ``write`` then ``chmod`` leaves the content readable in between. Here
+the temporary file is created by ``tempfile.mkstemp`` (``O_CREAT|O_EXCL|O_NOFOLLOW``, mode
+0600, a random name in the target's own folder), written, then renamed over the target: a
+reader sees the old file or the new one, never a part, and never a readable one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_private(path: Path, text: str, *, folder_mode: int = 0o700) -> Path:
+    """Write ``text`` to ``path`` (mode 0600), whole; the folder is made ``folder_mode`` if it
+    is missing. A symlink at ``path`` is replaced, not followed."""
+    path.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return path
