@@ -602,9 +602,9 @@ def check_privileges(plan: Plan) -> list[Finding]:
                     f"{where}.volumes",
                     f"{name} mounts the Docker socket ({socket.source}): code running in it "
                     "controls the host; read-only mode does not help, the API behind it is whole",
-                    "reach the engine through a read-only API proxy (the reference stack's "
-                    "docker-proxy allows GET on what discovery needs), "
-                    + accept.format("docker-socket"),
+                    "reach the engine through a proxy that allows only what the service needs "
+                    "(bootstrap.discovery.socketproxy: the reference stack's docker-proxy and "
+                    "supervisor-proxy), " + accept.format("docker-socket"),
                 )
             )
         if service.privileged and "privileged" not in allowed:

@@ -79,6 +79,7 @@ def action_spans(project: str) -> ActionSpans | None:
 def discovery_poster(workspace: Workspace, backend: Backend) -> SupervisionPoster:
     """Every action also goes to the stack's discovery service, where it runs (its dashboard,
     WebSocket and the Prometheus counter ``bootstrap_supervision_actions_total``)."""
+    from bootstrap.discovery import DISCOVERY_TOKEN
     from bootstrap.discovery.client import SupervisionPoster, discovery_base
     from bootstrap.reach import in_container
 
@@ -86,7 +87,7 @@ def discovery_poster(workspace: Workspace, backend: Backend) -> SupervisionPoste
         containers = backend.engine.project_containers(workspace.compose.name, inspect=False)
         return discovery_base(workspace, containers, in_container())
 
-    return SupervisionPoster(find)
+    return SupervisionPoster(find, workspace.environment.get(DISCOVERY_TOKEN))
 
 
 def supervise_stack(

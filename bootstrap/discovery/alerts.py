@@ -27,6 +27,11 @@ class Alert:
         return asdict(self)
 
 
+MAX_ALERTS = 200  # in one webhook call (Alertmanager's max_alerts, 0 by default, is set to it)
+MAX_FIRING = 500  # kept at once: past it the oldest firing alerts are dropped
+MAX_TEXT = 2000  # characters of any label or annotation kept
+
+
 class PayloadError(ValueError):
     """The body is not an Alertmanager webhook payload."""
 
@@ -34,6 +39,8 @@ class PayloadError(ValueError):
 def _alert(raw: Mapping[str, Any]) -> Alert:
     labels = raw.get("labels") or {}
     annotations = raw.get("annotations") or {}
+    if not isinstance(labels, Mapping) or not isinstance(annotations, Mapping):
+        raise PayloadError("labels and annotations are objects")
     name = str(labels.get("alertname") or "")
     if not name:
         raise PayloadError("an alert without labels.alertname")
@@ -41,14 +48,18 @@ def _alert(raw: Mapping[str, Any]) -> Alert:
         f"{k}={v}" for k, v in sorted(labels.items())
     )
     return Alert(
-        fingerprint=fingerprint,
-        name=name,
+        fingerprint=fingerprint[:MAX_TEXT],
+        name=name[:MAX_TEXT],
         status="resolved" if raw.get("status") == "resolved" else "firing",
-        severity=str(labels.get("severity") or ""),
-        service=str(labels.get("service") or labels.get("job") or labels.get("instance") or ""),
-        summary=str(annotations.get("summary") or annotations.get("description") or name),
-        starts_at=str(raw.get("startsAt") or ""),
-        ends_at=str(raw.get("endsAt") or "") if raw.get("status") == "resolved" else "",
+        severity=str(labels.get("severity") or "")[:MAX_TEXT],
+        service=str(labels.get("service") or labels.get("job") or labels.get("instance") or "")[
+            :MAX_TEXT
+        ],
+        summary=str(annotations.get("summary") or annotations.get("description") or name)[
+            :MAX_TEXT
+        ],
+        starts_at=str(raw.get("startsAt") or "")[:64],
+        ends_at=str(raw.get("endsAt") or "")[:64] if raw.get("status") == "resolved" else "",
     )
 
 
@@ -60,6 +71,8 @@ class Alerts:
         """Fold one webhook call in; returns the alerts whose status changed."""
         if not isinstance(payload, Mapping) or not isinstance(payload.get("alerts"), list):
             raise PayloadError("expected Alertmanager's webhook JSON with an alerts list")
+        if len(payload["alerts"]) > MAX_ALERTS:
+            raise PayloadError(f"more than {MAX_ALERTS} alerts in one call")
         changed = []
         for raw in payload["alerts"]:
             if not isinstance(raw, Mapping):
@@ -68,6 +81,8 @@ class Alerts:
             known = alert.fingerprint in self.firing
             if alert.status == "firing":
                 self.firing[alert.fingerprint] = alert
+                while len(self.firing) > MAX_FIRING:
+                    del self.firing[next(iter(self.firing))]
                 if not known:
                     changed.append(alert)
             elif known:

@@ -74,13 +74,16 @@ class SupervisionPoster:
     """Hands each supervision action to the stack's discovery service (``POST /supervision``),
     in order, from one background thread: a discovery service that is absent or slow costs
     the supervisor nothing (the action is still logged and shown; it is just not posted).
-    ``find`` answers the service's base URL, asked again after a failed post."""
+    ``find`` answers the service's base URL, asked again after a failed post; ``token`` is
+    the stack's ``DISCOVERY_TOKEN``, which the service asks of every writer."""
 
-    def __init__(self, find: Callable[[], str | None], timeout: float = 2.0) -> None:
+    def __init__(
+        self, find: Callable[[], str | None], token: str = "", timeout: float = 2.0
+    ) -> None:
         import queue
         import threading
 
-        self.find, self.timeout = find, timeout
+        self.find, self.token, self.timeout = find, token, timeout
         self.base: str | None = None
         self.posted = 0
         self.queue: queue.Queue[dict[str, object] | None] = queue.Queue()
@@ -111,7 +114,10 @@ class SupervisionPoster:
         request = urllib.request.Request(  # noqa: S310 - our own http URL
             f"{base}/supervision",
             data=json.dumps(action).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+            },
             method="POST",
         )
         try:

@@ -1,7 +1,8 @@
 """The registry: which containers are registered, from their labels. Pure.
 
 Labels read (on the container):
-``discovery.enable`` (true/false), ``discovery.protocol`` (http|mcp|postgres|mariadb|tcp),
+``discovery.enable`` (true/false), ``discovery.protocol`` (a probe kind of the registry:
+http, mcp, postgres, mariadb, redis, tcp...),
 ``discovery.port``, ``discovery.path``, ``prometheus.scrape`` (true/false),
 ``prometheus.port``, ``prometheus.path``.
 """
@@ -13,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bootstrap.mcp_client import DEFAULT_PATH
+from bootstrap.probes.registry import kind, kinds
 from bootstrap.runtime import ContainerInfo
 
-PROTOCOLS = ("http", "mcp", "postgres", "mariadb", "mysql", "tcp")
 _TRUE = ("true", "1", "yes", "on")
 
 
@@ -83,8 +84,8 @@ def registration_from(info: ContainerInfo, *, network: str | None = None) -> Reg
     if not enabled and not scrape:
         return None
     protocol = labels.get("discovery.protocol", "tcp" if enabled else "http").lower()
-    if protocol not in PROTOCOLS:
-        raise LabelError(f"discovery.protocol={protocol!r}: use one of {', '.join(PROTOCOLS)}")
+    if kind(protocol) is None:  # the probe registry's kinds: what `up` probes, it probes
+        raise LabelError(f"discovery.protocol={protocol!r}: use one of {', '.join(kinds())}")
     addresses = dict(info.addresses)
     address = ""
     if network:
@@ -213,6 +214,12 @@ def file_sd(entries: Iterable[Registration], project: str = "") -> list[dict[str
     return groups
 
 
+def label_value(value: str) -> str:
+    """A label value as the Prometheus text exposition format writes it: a backslash, a
+    double quote and a line feed escaped, so no value can end its line or start another."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def metrics_text(registry: Registry, alerts_firing: int = 0) -> str:
     """The Prometheus text exposition of the registry."""
     lines = [
@@ -225,7 +232,7 @@ def metrics_text(registry: Registry, alerts_firing: int = 0) -> str:
     for name in sorted(registry.entries):
         health = registry.health.get(name)
         up = 1 if health and health.status == "up" else 0
-        lines.append(f'bootstrap_discovery_service_up{{service="{name}"}} {up}')
+        lines.append(f'bootstrap_discovery_service_up{{service="{label_value(name)}"}} {up}')
     lines += [
         "# HELP bootstrap_discovery_probe_latency_seconds Duration of the last probe.",
         "# TYPE bootstrap_discovery_probe_latency_seconds gauge",
@@ -234,20 +241,20 @@ def metrics_text(registry: Registry, alerts_firing: int = 0) -> str:
         health = registry.health.get(name)
         if health and health.latency is not None:
             lines.append(
-                f'bootstrap_discovery_probe_latency_seconds{{service="{name}"}} '
+                f'bootstrap_discovery_probe_latency_seconds{{service="{label_value(name)}"}} '
                 f"{health.latency:.6f}"
             )
     lines += [
         "# HELP bootstrap_container_memory_bytes Memory the service's container uses.",
         "# TYPE bootstrap_container_memory_bytes gauge",
         *(
-            f'bootstrap_container_memory_bytes{{service="{name}"}} {used}'
+            f'bootstrap_container_memory_bytes{{service="{label_value(name)}"}} {used}'
             for name, (used, _limit) in sorted(registry.memory.items())
         ),
         "# HELP bootstrap_container_memory_limit_bytes Its memory limit (only where one is set).",
         "# TYPE bootstrap_container_memory_limit_bytes gauge",
         *(
-            f'bootstrap_container_memory_limit_bytes{{service="{name}"}} {limit}'
+            f'bootstrap_container_memory_limit_bytes{{service="{label_value(name)}"}} {limit}'
             for name, (_used, limit) in sorted(registry.memory.items())
             if limit
         ),

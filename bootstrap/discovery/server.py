@@ -14,12 +14,13 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
-from bootstrap.discovery import DISCOVERY_PORT
+from bootstrap.discovery import DISCOVERY_PORT, DISCOVERY_TOKEN
 from bootstrap.discovery.alerts import Alert, Alerts, PayloadError
 from bootstrap.discovery.registry import (
     Health,
@@ -33,33 +34,73 @@ from bootstrap.discovery.registry import (
 from bootstrap.discovery.supervision import SupervisionActions
 from bootstrap.mcp_client import McpError, handshake
 from bootstrap.probes import Target, UnknownKind, make_probe
-from bootstrap.probes.registry import canonical
-from bootstrap.probespec import ParamValue, ProbeSpec, sql_params
+from bootstrap.probes.registry import kind
+from bootstrap.probespec import ParamValue, ProbeSpec
 from bootstrap.runtime import Engine, EngineEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 log = logging.getLogger("bootstrap.discovery")
 STOPPED = ("die", "stop", "kill", "oom")
+
+
+PROBER = web.AppKey("prober", asyncio.Task[None])
+MAX_BODY = 256 * 1024  # bytes of a POST: Alertmanager's calls are capped at 200 alerts
 
 
 @dataclass(frozen=True)
 class DiscoveryConfig:
     project: str
     network: str = "mcp-cluster"
-    host: str = "0.0.0.0"  # noqa: S104 - it serves the stack's network
+    host: str = "127.0.0.1"  # a host's loopback; in a container, the stack's network
     port: int = DISCOVERY_PORT
     interval: float = 5.0
     sd_file: Path | None = Path("/sd/targets.json")
+    # what writers (Alertmanager, the supervisor) send as `Authorization: Bearer TOKEN`;
+    # without one every write is refused
+    token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str], project: str) -> DiscoveryConfig:
+        from bootstrap.reach import in_container
+
         sd = environ.get("DISCOVERY_SD_FILE", "/sd/targets.json")
+        inside = "0.0.0.0" if in_container() else "127.0.0.1"  # noqa: S104 - the stack's network
         return cls(
             project=environ.get("DISCOVERY_PROJECT") or project,
             network=environ.get("DISCOVERY_NETWORK", "mcp-cluster"),
+            host=environ.get("DISCOVERY_HOST") or inside,
             port=int(environ.get("DISCOVERY_PORT", str(DISCOVERY_PORT))),
             interval=float(environ.get("DISCOVERY_INTERVAL", "5")),
             sd_file=Path(sd) if sd else None,
+            token=environ.get(DISCOVERY_TOKEN, "").strip(),
         )
+
+
+def foreign_origin(request: web.Request) -> str | None:
+    """The ``Origin`` a browser sent when it is not this service's own (a page of another site
+    posting, or opening the WebSocket); None for a same-origin request or a non-browser."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    _scheme, _, rest = origin.partition("://")
+    return None if rest and rest == request.host else origin
+
+
+def writer_refused(request: web.Request, token: str) -> str | None:
+    """Why a write (POST) is refused, or None: the stack's token, as a bearer, is needed."""
+    import hmac
+
+    if not token:
+        return "this discovery service takes no writes: it has no DISCOVERY_TOKEN"
+    given = request.headers.get("Authorization", "")
+    scheme, _, credentials = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(credentials.strip(), token):
+        return "a write needs the stack's token (Authorization: Bearer DISCOVERY_TOKEN)"
+    if request.content_type != "application/json":
+        return "a write is JSON (Content-Type: application/json)"
+    return None
 
 
 def own_project(engine: Engine) -> str:
@@ -101,13 +142,15 @@ def probe_once(entry: Registration, engine: Engine) -> Health:
                 "tool_names": list(report.tools),
             },
         )
-    params: dict[str, ParamValue] = {"port": entry.port} if entry.port else {}
-    if entry.protocol == "http":
+    # the parameters the kind reads from the container's environment (its credentials: the
+    # proxy passes those, and only those), then what the labels say
+    found = kind(entry.protocol)
+    params: dict[str, ParamValue] = dict(found.derive(entry.env, ())) if found else {}
+    if entry.port:
+        params["port"] = entry.port
+    if "discovery.path" in entry.labels:
         params["path"] = entry.path
-    if entry.protocol in ("postgres", "mariadb", "mysql"):
-        kind = "postgres" if entry.protocol == "postgres" else "mariadb"
-        params = {**sql_params(kind, entry.env), **params}
-    spec = ProbeSpec(canonical(entry.protocol), params)
+    spec = ProbeSpec(found.name if found else entry.protocol, params)
     try:
         probe = make_probe(spec, exposed=[entry.port] if entry.port else [])
     except UnknownKind as exc:  # a label with a typo: down, saying so, never "running"
@@ -137,6 +180,7 @@ class DiscoveryService:
         self.stop = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.started = time.time()
+        self._stopping: dict[str, float] = {}  # container id -> its last kill or stop event
 
     # --- registration ---------------------------------------------------------------------
 
@@ -173,7 +217,13 @@ class DiscoveryService:
                 await self.probe_until_up(entry)
         elif event.action in STOPPED:
             code = event.attributes.get("exitCode")
-            detail = f"container {event.action}" + (f" (exit code {code})" if code else "")
+            asked = self._stopping.get(event.container_id, 0.0) > time.monotonic() - 30
+            if event.action in ("kill", "stop"):
+                self._stopping[event.container_id] = time.monotonic()
+            # A stop someone asked for (docker stop, compose stop) says so whichever order
+            # the engine tells its events in (20.10: kill, die, stop; 28: kill, stop, die)
+            said = "stopped" if event.action == "die" and asked else event.action
+            detail = f"container {said}" + (f" (exit code {code})" if code else "")
             name = self.registry.mark_stopped(event.container_id, detail, time.time())
             if name is not None:
                 await self.broadcast(name, "down", detail)
@@ -366,8 +416,26 @@ class DiscoveryService:
             self.sockets.discard(ws)
         return ws
 
+    @web.middleware
+    async def guard(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """A browser's request from another site is refused (a page the developer opens must
+        not write here nor follow /ws); a write needs the token."""
+        origin = foreign_origin(request)
+        if origin is not None:
+            return web.json_response({"error": f"requests from {origin} are refused"}, status=403)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            why = writer_refused(request, self.config.token)
+            if why is not None:
+                status = 415 if "Content-Type" in why else 401 if "token" in why else 403
+                return web.json_response({"error": why}, status=status)
+        return await handler(request)
+
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard], client_max_size=MAX_BODY)
         app.router.add_get("/", self.dashboard)
         app.router.add_get("/services", self.services)
         app.router.add_get("/healthz", self.healthz)
@@ -385,11 +453,11 @@ class DiscoveryService:
         self.loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.scan)
         self.follow_events()
-        app["prober"] = asyncio.create_task(self.probe_forever())
+        app[PROBER] = asyncio.create_task(self.probe_forever())
 
     async def _on_cleanup(self, app: web.Application) -> None:
         self.stop.set()
-        app["prober"].cancel()
+        app[PROBER].cancel()
         for ws in list(self.sockets):
             await ws.close()
 
@@ -421,5 +489,7 @@ def serve(environ: dict[str, str] | None = None) -> int:
     config = DiscoveryConfig.from_env(environ, project)
     service = DiscoveryService(engine, config)
     log.info("watching project %s, serving on %s:%s", project, config.host, config.port)
+    if not config.token:
+        log.warning("no DISCOVERY_TOKEN: every write (alerts, supervision actions) is refused")
     web.run_app(service.app(), host=config.host, port=config.port, print=None, handle_signals=True)
     return 0

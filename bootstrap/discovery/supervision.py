@@ -8,14 +8,19 @@ The body: one action, or ``{"actions": [...]}``; an action is
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bootstrap.discovery.alerts import PayloadError
+from bootstrap.discovery.registry import label_value
 from bootstrap.supervise import ActionKind
 
 KEPT = 50
+MAX_ACTIONS = 100  # in one report: a supervisor reports one action at a time
+MAX_TEXT = 2000  # characters of a service name, reason or cause
+SERVICE_NAME = re.compile(r"^[A-Za-z0-9._-]{0,128}$")  # compose's service names, or ""
 KINDS = frozenset(k.value for k in ActionKind)
 
 
@@ -28,8 +33,13 @@ def _action(raw: object) -> dict[str, object]:
     at = raw.get("at")
     if not isinstance(at, int | float) or isinstance(at, bool):
         raise PayloadError("an action without its time (at: seconds since the epoch)")
+    service = str(raw.get("service") or "")
+    if not SERVICE_NAME.match(service):
+        raise PayloadError("a service name compose would not take")
+    if any(len(str(raw.get(key) or "")) > MAX_TEXT for key in ("reason", "cause")):
+        raise PayloadError(f"a reason or cause longer than {MAX_TEXT} characters")
     return {
-        "service": str(raw.get("service") or ""),
+        "service": service,
         "kind": str(kind),
         "reason": str(raw.get("reason") or ""),
         "cause": str(raw.get("cause") or ""),
@@ -46,6 +56,8 @@ class SupervisionActions:
         """Fold one report in (every action checked first); returns the actions taken."""
         listed = payload.get("actions") if isinstance(payload, Mapping) else None
         raws = listed if isinstance(listed, list) else [payload]
+        if len(raws) > MAX_ACTIONS:
+            raise PayloadError(f"more than {MAX_ACTIONS} actions in one report")
         actions = [_action(raw) for raw in raws]
         for action in actions:
             self.recent.append(action)
@@ -64,6 +76,7 @@ class SupervisionActions:
         ]
         for (service, kind), count in sorted(self.counts.items()):
             lines.append(
-                f'bootstrap_supervision_actions_total{{service="{service}",kind="{kind}"}} {count}'
+                "bootstrap_supervision_actions_total"
+                f'{{service="{label_value(service)}",kind="{kind}"}} {count}'
             )
         return lines

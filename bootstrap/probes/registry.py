@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bootstrap.probes.core import Probe
 from bootstrap.probes.spec import TIMEOUT, Param, ParamValue, ProbeSpec
@@ -135,6 +136,37 @@ def recognised(words: Sequence[str]) -> ProbeKind | None:
         if found.images and any(w in found.images for w in words):
             return found
     return None
+
+
+class _Reading(dict[str, str]):
+    """An empty environment that remembers every name asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> Any:
+        self.asked.add(key)
+        return default
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return False
+
+
+def credential_names(name: str) -> frozenset[str]:
+    """The variables a kind reads its parameters from (credentials, a database): what its
+    ``derive`` asks of an environment with nothing set, where every fallback is asked."""
+    found = kind(name)
+    if found is None:
+        return frozenset()
+    reading = _Reading()
+    found.derive(reading, ())
+    return frozenset(reading.asked)
 
 
 def make_probe(spec: ProbeSpec, *, exposed: Sequence[int] = ()) -> Probe:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -70,8 +71,11 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
         REPO_ROOT=str(REPO),
         POSTGRES_PASSWORD="disc-pw-1",
         DISCOVERY_HOST_PORT=str(port),
+        DISCOVERY_TOKEN="disc-token-1",
     )
-    built = p.compose("build", "discovery", "mcp")  # the images as the Dockerfiles are now
+    built = p.compose(
+        "build", "discovery", "docker-proxy", "mcp"
+    )  # the images as the Dockerfiles are now
     assert built.returncode == 0, built.stderr
     done = p.run("up", "--timeout", "240", timeout=900)
     assert done.returncode == 0, done.stderr
@@ -93,6 +97,9 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         metrics = response.read().decode()
     assert 'bootstrap_discovery_service_up{service="web"} 1' in metrics
+
+    the_proxy_shows_discovery_this_project_only(p)
+    writes_need_the_token_and_the_same_origin(port)
 
     sd = p.exec("discovery", "cat", "/sd/targets.json")
     targets = json.loads(sd.stdout)
@@ -178,6 +185,85 @@ def test_discovery_registers_probes_broadcasts_and_writes_file_sd(
     while "web" in {s["service"] for s in get_json(port, "/services")["services"]}:
         assert time.monotonic() < deadline, "web still listed after its container was removed"
         time.sleep(0.2)
+
+
+FETCH = """
+import json, sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as got:
+        print(json.dumps([got.status, json.loads(got.read())]))
+except urllib.error.HTTPError as e:
+    print(json.dumps([e.code, json.loads(e.read())]))
+"""
+
+
+def through_proxy(p: Project, path: str) -> tuple[int, Any]:
+    """GET through the docker-proxy, from the discovery container (its one caller)."""
+    done = p.exec("discovery", "python", "-c", FETCH, f"http://docker-proxy:2375{path}")
+    assert done.returncode == 0, done.stderr
+    status, body = json.loads(done.stdout)
+    return int(status), body
+
+
+def the_proxy_shows_discovery_this_project_only(p: Project) -> None:
+    decoy = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--label", "com.docker.compose.project=someone-else",
+         "-e", "THEIR_SECRET=not-for-you", "busybox:latest", "sleep", "300"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    try:
+        # another project's container is answered as one that does not exist, by id and name
+        for ref in (decoy, decoy[:12]):
+            status, body = through_proxy(p, f"/v1.41/containers/{ref}/json")
+            assert status == 404 and body == {"message": f"No such container: {ref}"}
+        status, body = through_proxy(p, "/containers/does-not-exist/json")
+        assert status == 404 and body == {"message": "No such container: does-not-exist"}
+        status, listed = through_proxy(p, "/containers/json?all=1")
+        assert status == 200
+        assert {c["Labels"]["com.docker.compose.project"] for c in listed} == {p.name}
+        # of its own project: no environment, but a database's credentials discovery probes with
+        status, web = through_proxy(p, f"/containers/{p.container('web')['Id']}/json")
+        assert status == 200 and web["Config"]["Env"] == []
+        status, db = through_proxy(p, f"/containers/{p.container('postgres')['Id']}/json")
+        names = {item.partition("=")[0] for item in db["Config"]["Env"]}
+        assert status == 200 and names == {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+        # writes and everything else: refused
+        status, _body = through_proxy(p, "/images/json")
+        assert status == 403
+    finally:
+        subprocess.run(["docker", "rm", "-f", decoy], capture_output=True)
+    # no other container of the stack reaches the proxy: it is on discovery's network only
+    reached = p.exec(
+        "plain", "sh", "-c", "timeout 5 wget -q -O- http://docker-proxy:2375/_ping || echo no"
+    )
+    assert reached.stdout.strip().endswith("no"), reached.stdout
+
+
+def post(port: int, path: str, body: object, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def writes_need_the_token_and_the_same_origin(port: int) -> None:
+    alert = {"alerts": [{"status": "firing", "labels": {"alertname": "Forged"}}]}
+    token = {"Authorization": "Bearer disc-token-1"}
+    assert post(port, "/alerts", alert, {}) == 401
+    assert post(port, "/alerts", alert, {"Authorization": "Bearer wrong"}) == 401
+    assert post(port, "/alerts", alert, {**token, "Origin": "http://evil.example"}) == 403
+    assert get_json(port, "/alerts")["alerts"] == []
+    assert post(port, "/alerts", alert, token) == 200
+    assert [a["name"] for a in get_json(port, "/alerts")["alerts"]] == ["Forged"]
+    resolved = {"alerts": [{"status": "resolved", "labels": {"alertname": "Forged"}}]}
+    assert post(port, "/alerts", resolved, token) == 200
 
 
 def test_discovery_without_docker_socket_says_so() -> None:

@@ -53,7 +53,11 @@ def reference(tmp_path: Path) -> Iterator[Project]:
         },
     )
     files = ["-f", "docker-compose.yml", "-f", "docker-compose.mcp-persistent.yml"]
-    dummy = {"POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x"}  # build interpolates too
+    dummy = {
+        "POSTGRES_PASSWORD": "x",
+        "MARIADB_ROOT_PASSWORD": "x",
+        "DISCOVERY_TOKEN": "x",
+    }  # build interpolates too
     built = project.compose(*files, "--profile", "mcp", "build", env=dummy)  # as they are now
     assert built.returncode == 0, built.stderr
     try:
@@ -101,6 +105,7 @@ def test_reference_stack_up_answers_for_real_and_keeps_data(reference: Project) 
     }
 
     # Least privilege: only the proxy mounts the socket; the images we build run unprivileged.
+    # (--profile mcp: the supervisor's proxy is not there)
     sockets = [
         str(c["Config"]["Labels"]["com.docker.compose.service"])
         for c in p.containers()
@@ -317,7 +322,7 @@ def test_every_profile_validates(reference: Project) -> None:
     assert plan["services"]["node-bootstrap"]["probe"]["kind"] == "completed"
     # The build tier on its own network, and the runner wired to BuildKit's remote driver.
     files = ["-f", "docker-compose.yml", "-f", "docker-compose.mcp-persistent.yml"]
-    dummy = {"POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x"}
+    dummy = {"POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x", "DISCOVERY_TOKEN": "x"}
     done = reference.compose(*files, "--profile", "*", "config", "--format", "json", env=dummy)
     config = json.loads(done.stdout)
     services = config["services"]

@@ -179,7 +179,12 @@ def test_no_shell_and_only_the_proxy_has_the_socket() -> None:
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, "POSTGRES_PASSWORD": "x", "MARIADB_ROOT_PASSWORD": "x"},
+        env={
+            **os.environ,
+            "POSTGRES_PASSWORD": "x",
+            "MARIADB_ROOT_PASSWORD": "x",
+            "DISCOVERY_TOKEN": "x",
+        },
     )
     assert config.returncode == 0, config.stderr
     services = json.loads(config.stdout)["services"]

@@ -8,13 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.discovery.supervisorproxy import decide, narrowed_filters, owner, rewritten
+from bootstrap.discovery.socketproxy import (
+    POLICIES,
+    decide,
+    narrowed_filters,
+    owner,
+    rewritten,
+)
 from bootstrap.errors import ConfigError
 from bootstrap.frozen import FrozenModel, freeze, frozen_path, thaw
 from bootstrap.supervise import supervisor_services
 from bootstrap.workspace import load_workspace
 from tests.unit.fakes import workspace
 from tests.unit.helpers import svc
+
+SUPERVISOR = POLICIES["supervisor"]
 
 
 @pytest.mark.parametrize(
@@ -33,7 +41,7 @@ from tests.unit.helpers import svc
     ],
 )
 def test_what_a_supervisor_may_ask(method: str, path: str) -> None:
-    assert decide(method, path).allowed
+    assert decide(SUPERVISOR, method, path).allowed
 
 
 @pytest.mark.parametrize(
@@ -48,6 +56,7 @@ def test_what_a_supervisor_may_ask(method: str, path: str) -> None:
         ("PUT", "/containers/abc123/archive"),
         ("GET", "/containers/abc123/archive"),
         ("GET", "/containers/abc123/logs"),
+        ("GET", "/containers/abc123/stats"),
         ("GET", "/images/json"),
         ("POST", "/images/create"),
         ("GET", "/volumes"),
@@ -58,23 +67,27 @@ def test_what_a_supervisor_may_ask(method: str, path: str) -> None:
         ("GET", "/containers/abc123/restart"),
         ("POST", "/events"),
         ("POST", "/services/create"),
+        ("GET", "/info"),
         ("GET", "/containers/../images/json"),
     ],
 )
 def test_what_a_supervisor_may_not(method: str, path: str) -> None:
-    decision = decide(method, path)
+    decision = decide(SUPERVISOR, method, path)
     assert not decision.allowed and decision.reason
 
 
 def test_a_containers_act_is_checked_against_its_project_first() -> None:
-    decision = decide("POST", "/v1.41/containers/shop-app-1/restart")
+    decision = decide(SUPERVISOR, "POST", "/v1.41/containers/shop-app-1/restart", [("t", "3")])
     assert decision.container == "shop-app-1"
-    assert decide("GET", "/containers/json").narrowed
-    assert decide("GET", "/events").narrowed
-    assert not decide("GET", "/_ping").narrowed
+    # the act goes to the engine's own API (no version: start takes no HostConfig there)
+    assert decision.path == "/containers/shop-app-1/restart"
+    assert decision.query == (("t", "3"),)
+    assert decide(SUPERVISOR, "GET", "/containers/json").narrowed
+    assert decide(SUPERVISOR, "GET", "/events").narrowed
+    assert not decide(SUPERVISOR, "GET", "/_ping").narrowed
     assert (
-        rewritten("/v1.41/containers/shop-app-1/restart", "shop-app-1", "f00d")
-        == "/v1.41/containers/f00d/restart"
+        rewritten("/containers/shop-app-1/restart", "shop-app-1", "f00d")
+        == "/containers/f00d/restart"
     )
     assert owner({"Config": {"Labels": {"com.docker.compose.project": "shop"}}}) == "shop"
     assert owner({"Config": {"Labels": None}}) == ""
@@ -89,12 +102,15 @@ def test_a_containers_act_is_checked_against_its_project_first() -> None:
         '{"label": ["com.docker.compose.project=other"]}',
         '{"label": {"com.docker.compose.project=other": true}}',
         '{"status": ["running"]}',
+        '{"type": ["network", "volume"]}',
         "[1, 2]",
     ],
 )
 def test_every_list_and_event_stream_is_narrowed_to_the_project(asked: str | None) -> None:
-    filters = json.loads(narrowed_filters(asked, "shop"))
+    filters = json.loads(narrowed_filters(asked, "shop", events=True))
     assert "com.docker.compose.project=shop" in filters["label"]
+    assert filters["type"] == ["container"]
+    assert "type" not in json.loads(narrowed_filters(asked, "shop"))  # the list has no type
     # a label filter the caller added is kept, so the answer is the intersection: no wider
     if asked and "other" in asked:
         assert "com.docker.compose.project=other" in filters["label"]
