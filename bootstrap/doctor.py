@@ -17,7 +17,7 @@ from bootstrap.runtime import Engine
 if TYPE_CHECKING:
     from bootstrap.backends import Backend
 from bootstrap.errors import COMPOSE_UPGRADE, BootstrapError
-from bootstrap.workspace import Workspace, weak_secrets
+from bootstrap.workspace import Workspace, git_args, weak_secrets
 
 MEMORY_WARNING = 0.9
 DISK_WARNING_BYTES = 2 * 1024**3
@@ -310,7 +310,7 @@ def tracked_secrets(workspace: Workspace) -> list[Check]:
         return [ok("secrets", "git not installed; tracking not checked")]
     paths = [".env.local", workspace.settings.secrets_dir]
     done = subprocess.run(
-        [git, "-C", str(directory), "ls-files", "--", *paths],
+        [git, *git_args(directory, "ls-files", "--", *paths)[1:]],
         capture_output=True,
         text=True,
         check=False,

@@ -93,7 +93,7 @@ def parse_dotenv(
                 raise _bad(filename, number, "double quote is never closed")
             index += consumed
             _check_tail(tail, filename, number)
-            value = interpolate(_unescape(body), resolve, location=f"{filename}:{number}")
+            value = _double_quoted(body, resolve, f"{filename}:{number}")
         else:
             value = re.split(r"\s+#", rest, maxsplit=1)[0].rstrip()
             value = interpolate(value, resolve, location=f"{filename}:{number}")
@@ -126,8 +126,19 @@ def _quoted(first: str, lines: list[str], index: int, quote: str) -> tuple[str |
         consumed += 1
 
 
-def _unescape(body: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+_LITERAL_DOLLAR = "\x00"  # stands for an escaped "$" while references are expanded
+
+
+def _double_quoted(body: str, resolve: Callable[[str], str | None], location: str) -> str:
+    """A double-quoted value: escapes, then references; an escaped dollar is a literal one,
+    never the start of a reference (as compose-go reads it)."""
+    unescaped = _unescape(body, dollar=_LITERAL_DOLLAR)
+    return interpolate(unescaped, resolve, location=location).replace(_LITERAL_DOLLAR, "$")
+
+
+def _unescape(body: str, *, dollar: str = "$") -> str:
+    escapes = {**_ESCAPES, "$": dollar}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m.group(1), "\\" + m.group(1)), body)
 
 
 def _check_tail(tail: str, filename: str, number: int) -> None:
@@ -197,3 +208,21 @@ def lookup_in(*layers: Mapping[str, str]) -> Callable[[str], str | None]:
         return None
 
     return lookup
+
+
+def render_env_file(values: Mapping[str, str]) -> str:
+    """``values`` as an env file that compose reads back exactly: double quotes, with the
+    backslash, the quote, ``$`` and line breaks escaped (so nothing is interpolated)."""
+
+    def quoted(value: str) -> str:
+        escaped = (
+            value.replace("\\", "\\\\")
+            .replace('"', '\\"')
+            .replace("$", "\\$")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            .replace("\t", "\\t")
+        )
+        return f'"{escaped}"'
+
+    return "".join(f"{name}={quoted(value)}\n" for name, value in values.items())

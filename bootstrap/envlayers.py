@@ -112,8 +112,48 @@ class Environment:
         return sorted(n for n in self.referenced if n not in self.variables)
 
 
-def read_secret_store(directory: Path) -> dict[str, str]:
-    """One file per variable: the file name is the name, its content the value."""
+# Variables that say which program runs, how, or where it connects (the loader, the
+# interpreter, the shell, the engine endpoint and its credentials, proxies, certificates): no
+# layer of a workspace sets them for a program bootstrap starts. A cloned repository is
+# untrusted until `up`; compose reads its env files for interpolation only, and so does
+# bootstrap.
+PROGRAM_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "TMP", "TEMP", "PWD", "IFS",
+        "ENV", "BASH_ENV", "CDPATH", "PS4", "PROMPT_COMMAND", "NODE_OPTIONS", "NODE_PATH",
+        "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYOPT", "RUBYLIB", "GCONV_PATH", "LOCPATH",
+        "NLSPATH", "HOSTALIASES", "RESOLV_HOST_CONF", "LOCALDOMAIN", "SSL_CERT_FILE",
+        "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "KUBECONFIG", "GNUPGHOME",
+        "EDITOR", "VISUAL", "PAGER", "BROWSER", "GODEBUG", "GOTRACEBACK", "GOMAXPROCS",
+        "GOGC", "GOMEMLIMIT", "GOFLAGS", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+        "NO_PROXY", "FTP_PROXY", "TERMINFO", "TERMINFO_DIRS",
+    }
+)  # fmt: skip
+PROGRAM_PREFIXES = (
+    "LD_", "DYLD_", "PYTHON", "DOCKER_", "COMPOSE_", "BUILDKIT_", "BUILDX_", "SSH_", "GIT_",
+    "XDG_", "UV_", "PIP_", "VIRTUAL_ENV", "BOOTSTRAP_", "OTEL_", "NPM_CONFIG_",
+)  # fmt: skip
+
+
+def program_variable(name: str) -> bool:
+    """Whether ``name`` changes which program runs, how, or where it connects."""
+    upper = name.upper()
+    return upper in PROGRAM_NAMES or upper.startswith(PROGRAM_PREFIXES)
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path`` (its symlinks followed) is ``root`` or under it."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def read_secret_store(directory: Path, workspace: Path | None = None) -> dict[str, str]:
+    """One file per variable: the file name is the name, its content the value. A file whose
+    link leaves ``workspace``, or named after a variable that changes how programs run, is
+    refused: the store is the workspace's, and a cloned one is not trusted yet."""
     if not directory.is_dir():
         return {}
     secrets: dict[str, str] = {}
@@ -124,6 +164,21 @@ def read_secret_store(directory: Path) -> dict[str, str]:
                     f"{path.name!r} is not a variable name",
                     location=str(path),
                     hint="name each secret file after its variable, e.g. POSTGRES_PASSWORD",
+                )
+            if program_variable(path.name):
+                raise ConfigError(
+                    f"a secret may not be named {path.name}: that variable changes which "
+                    "program runs or where it connects, and no workspace sets it",
+                    location=str(path),
+                    hint=f"rename it (and the ${{{path.name}}} that uses it), or remove it; "
+                    "set such a variable in your own shell",
+                )
+            if workspace is not None and not inside(workspace, path):
+                raise ConfigError(
+                    f"{path.name} links to {path.resolve()}, outside the workspace",
+                    location=str(path),
+                    hint="put the secret's value in the file itself; a secret store names "
+                    "nothing outside its workspace",
                 )
             secrets[path.name] = path.read_text(encoding="utf-8").rstrip("\r\n")
     return secrets
@@ -149,7 +204,7 @@ def load_environment(
     layers: dict[EnvLayer, Mapping[str, str]] = {
         EnvLayer.COMPOSE_DEFAULT: defaults,
         EnvLayer.PROCESS: environ,
-        EnvLayer.SECRET: read_secret_store(directory / secrets_dir),
+        EnvLayer.SECRET: read_secret_store(directory / secrets_dir, directory),
     }
     files = default_env_files(directory) if env_files is None else tuple(env_files)
     # As compose reads them: a reference resolves against the environment (where bootstrap

@@ -340,10 +340,25 @@ def _replicas(data: Mapping[str, Any]) -> int:
         return 1
 
 
+def unescaped(value: Any) -> Any:
+    """Compose's ``config`` writes every ``$`` of a resolved value as ``$$`` (so its output
+    can be read again without interpolating twice); the values themselves, as a container
+    gets them, have one. Pure."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, Mapping):
+        return {key: unescaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unescaped(item) for item in value]
+    return value
+
+
 def stack_from_compose(
     document: Mapping[str, Any], *, active_profiles: Iterable[str] = ()
 ) -> Stack:
-    """Build the model from compose's normalised JSON. Pure."""
+    """Build the model from compose's normalised JSON (its values as the containers get
+    them: ``unescaped``). Pure."""
+    document = unescaped(document)
     networks = {
         key: Network(
             key=key,

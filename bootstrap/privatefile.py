@@ -30,3 +30,29 @@ def write_private(path: Path, text: str, *, folder_mode: int = 0o700) -> Path:
             os.unlink(temporary)
         raise
     return path
+
+
+def private_env_file(text: str) -> str:
+    """A path a child process can read ``text`` from, never on disk where the platform
+    allows: a memory file (Linux: ``memfd_create``, read back through ``/proc/PID/fd``, by
+    this user's processes only, gone with this process); elsewhere a 0600 file in a private
+    temporary folder, removed when this process exits."""
+    memfd = getattr(os, "memfd_create", None)
+    if memfd is not None and os.path.isdir(f"/proc/{os.getpid()}/fd"):
+        try:
+            descriptor = memfd("bootstrap-env", getattr(os, "MFD_CLOEXEC", 0))
+        except OSError:
+            pass
+        else:
+            os.write(descriptor, text.encode("utf-8"))
+            _KEPT.append(descriptor)  # open for as long as this process runs
+            return f"/proc/{os.getpid()}/fd/{descriptor}"
+    import atexit
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix="bootstrap-env-")
+    atexit.register(shutil.rmtree, folder, True)
+    return str(write_private(Path(folder) / "secrets.env", text))
+
+
+_KEPT: list[int] = []

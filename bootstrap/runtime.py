@@ -28,6 +28,8 @@ class ComposeProject:
     profiles: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  # the full subprocess environment
     env_files: tuple[str, ...] = ()  # handed to compose as --env-file, in order
+    # then these: the secret store's values, in a private file (bootstrap.privatefile)
+    secret_env_files: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def project_directory(self) -> Path:

@@ -177,13 +177,34 @@ def load_settings(directory: Path) -> Settings:
     """
     own = directory / "bootstrap.toml"
     pyproject = directory / "pyproject.toml"
+    settings = Settings()
     if own.is_file():
-        return settings_from_mapping(_read_toml(own), source=own.name)
-    if pyproject.is_file():
+        settings = settings_from_mapping(_read_toml(own), source=own.name)
+    elif pyproject.is_file():
         table = _read_toml(pyproject).get("tool", {}).get("bootstrap")
         if isinstance(table, dict):
-            return settings_from_mapping(table, source=f"{pyproject.name} [tool.bootstrap]")
-    return Settings()
+            settings = settings_from_mapping(table, source=f"{pyproject.name} [tool.bootstrap]")
+    check_paths(settings, directory)
+    return settings
+
+
+PATH_SETTINGS = ("secrets_dir", "snapshot_dir")
+
+
+def check_paths(settings: Settings, directory: Path) -> None:
+    """Every folder a workspace's settings name stays inside the workspace (its symlinks
+    followed): a cloned ``bootstrap.toml`` must not make the secret store ``~/.ssh``."""
+    root = directory.resolve()
+    for key in PATH_SETTINGS:
+        value = str(getattr(settings, key))
+        target = (directory / value).resolve()
+        if target != root and root not in target.parents:
+            raise ConfigError(
+                f"{key} = {value!r} leaves the workspace ({target})",
+                location=f"{settings.source}: {key}",
+                hint=f"name a folder inside the workspace (the default is "
+                f"{getattr(Settings(), key)!r}); a symlink that leads out is refused too",
+            )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

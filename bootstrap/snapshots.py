@@ -147,8 +147,8 @@ def ensure_room(root: Path, volumes: set[str], sizes: dict[str, int]) -> None:
             f"the snapshot needs about {_size(needed * SNAPSHOT_MARGIN)}, "
             f"{root} has {_size(free)} free; nothing was stopped or removed",
             location=str(root),
-            hint="free some space, point snapshot_dir at a larger disk, or reset with "
-            "--no-snapshot if the data may go",
+            hint="free some space, mount a larger disk at snapshot_dir (a folder of the "
+            "workspace), or reset with --no-snapshot if the data may go",
         )
 
 

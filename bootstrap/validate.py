@@ -643,6 +643,25 @@ def check_secrets(weak: Mapping[str, str]) -> list[Finding]:
     ]
 
 
+def env_file_program_variables(dotenv: Mapping[str, str]) -> list[Finding]:
+    """Env files that set a variable saying which program runs or where it connects
+    (``DOCKER_HOST``, ``PATH``, ``LD_PRELOAD``...): compose takes their values for
+    interpolation only, and bootstrap too; said, so nobody expects the engine to change."""
+    from bootstrap.envlayers import program_variable
+
+    return [
+        warning(
+            "env-file-program-variable",
+            name,
+            f"an env file sets {name}: compose uses it to interpolate the files only, not for "
+            "how it runs or which engine it talks to, and neither does bootstrap",
+            f"set {name} in your shell (or use `--context`) if you mean it for the tools",
+        )
+        for name in sorted(dotenv)
+        if program_variable(name) and not name.upper().startswith("COMPOSE_")
+    ]
+
+
 # Every rule a finding can carry: what `quiet` in the settings may name.
 RULES = frozenset(
     {
@@ -656,6 +675,7 @@ RULES = frozenset(
         "swarm-order", "swarm-placement", "swarm-probe", "sys-admin", "unknown-profile",
         "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
         "compose-warning", "label-prefix", "healthy-without-healthcheck",
+        "env-file-program-variable",
     }
 )  # fmt: skip
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv, read_env_file
+from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv, read_env_file, render_env_file
 from bootstrap.envlayers import (
     Environment,
     EnvLayer,
@@ -30,6 +30,7 @@ from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.locate import Locator, yaml_problem
 from bootstrap.model import Stack, stack_from_compose
 from bootstrap.plan import Plan, build_plan
+from bootstrap.privatefile import private_env_file
 from bootstrap.reach import in_container
 from bootstrap.runtime import ComposeProject, ModelLoader
 from bootstrap.settings import Settings, load_settings
@@ -194,6 +195,13 @@ def generate_missing_secrets(
     return missing
 
 
+def git_args(directory: Path, *args: str) -> list[str]:
+    """``git -C DIRECTORY ARGS`` that runs nothing a repository's own configuration names (a
+    workspace that came with its .git folder, not a clone, may carry one: core.fsmonitor is
+    a command git would run)."""
+    return ["git", "-C", str(directory), "-c", "core.fsmonitor=false", *args]
+
+
 def git_ignores(directory: Path, path: str) -> bool | None:
     """Whether git ignores ``path`` in ``directory``; None outside a repository or without
     git (nothing to say then)."""
@@ -201,7 +209,7 @@ def git_ignores(directory: Path, path: str) -> bool | None:
 
     try:
         done = subprocess.run(
-            ["git", "-C", str(directory), "check-ignore", "-q", path],
+            git_args(directory, "check-ignore", "-q", path),
             capture_output=True,
             check=False,
             timeout=5,
@@ -315,10 +323,13 @@ def load_workspace(
     placeholders = {name: _placeholder() for name in pending}
     words = context_words([*texts, directory.name])
     redact = Redactor({**environment.secrets(), **placeholders}, context=words)
-    store = read_secret_store(directory / settings.secrets_dir)
-    process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES}
-    process_env.update(store)  # the secret store wins over the shell, as its layer says
-    process_env.update(placeholders)  # never written, never started with: `up` generates them
+    # Compose runs in the user's own environment: no layer of the workspace changes it. The
+    # secret store (and the placeholders of secrets `up` generates) reach compose as one more
+    # env file, read after .env and .env.local; a name it sets is dropped from the process
+    # environment compose sees, so the store wins over the shell, as its layer says.
+    store = {**read_secret_store(directory / settings.secrets_dir, directory), **placeholders}
+    process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES and k not in store}
+    secret_env = (private_env_file(render_env_file(store)),) if store else ()
     selected, flagged = active_profiles(profiles, environ, environment.dotenv)
     named = explicit_project_name(
         flag=project,
@@ -335,6 +346,7 @@ def load_workspace(
         selected,
         process_env,
         tuple(str(p) for p in env_paths),
+        secret_env,
     )
     loader.redact_with(redact)
     locator = Locator(directory, chosen)

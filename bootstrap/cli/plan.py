@@ -16,6 +16,7 @@ from bootstrap.validate import (
     Severity,
     check_secrets,
     compose_findings,
+    env_file_program_variables,
     errors_in,
     silence,
 )
@@ -44,6 +45,7 @@ def collect_findings(
         workspace.stack, workspace.plan, workspace.settings, workspace.profile_flags
     )
     findings += check_secrets(weak_secrets(workspace))
+    findings += env_file_program_variables(workspace.environment.dotenv)
     findings += backend.findings(workspace)
     if engine_checks:
         try:

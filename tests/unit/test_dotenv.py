@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -126,3 +127,35 @@ def test_a_file_that_is_not_utf8_is_read(tmp_path: Path) -> None:
 
     (tmp_path / ".env.local").write_bytes("CITY=K\xf6ln\n".encode("latin-1"))
     assert parse(read_env_file(tmp_path / ".env.local")) == {"CITY": "Köln"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", 'with "quotes" and \\ back', "dollar $HOME ${X:-y} $$", "multi\nline\r\ttab",
+     "it's # not a comment", "", "trailing backslash \\"],
+)  # fmt: skip
+def test_an_env_file_written_for_compose_reads_back_exactly(value: str) -> None:
+    """The secret store reaches compose as an env file: every character as written, nothing
+    interpolated (compose-go reads ``\\$`` in double quotes as a literal dollar)."""
+    from bootstrap.dotenv import render_env_file
+
+    text = render_env_file({"SECRET": value})
+    assert as_mapping(parse_dotenv(text, lookup=lambda _n: "EXPANDED")) == {"SECRET": value}
+
+
+def test_compose_configs_doubled_dollars_are_single_in_the_model() -> None:
+    from bootstrap.model import stack_from_compose
+
+    document: dict[str, Any] = {
+        "services": {
+            "db": {
+                "image": "postgres:16",
+                "environment": {"POSTGRES_PASSWORD": "p$$w$$$$"},
+                "labels": {"a": "x$$y"},
+            }
+        }
+    }
+    stack = stack_from_compose(document)
+    assert stack.services["db"].environment["POSTGRES_PASSWORD"] == "p$w$$"
+    assert stack.services["db"].labels["a"] == "x$y"
+    assert document["services"]["db"]["environment"]["POSTGRES_PASSWORD"] == "p$$w$$$$"

@@ -173,3 +173,23 @@ def test_a_role_with_a_typo_is_refused_naming_the_roles(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         workspace(tmp_path, {"sup": svc(labels={"bootstrap.role": "supervsor"})})
     assert "supervisor" in str(raised.value) + (raised.value.hint or "")
+
+
+@pytest.mark.security
+def test_the_model_is_private_from_its_first_byte_whatever_was_planted(tmp_path: Path) -> None:
+    """A 0644 model.tmp left in the folder, or a symlink planted where the model goes, neither
+    makes the model readable nor leads the write elsewhere."""
+    folder = tmp_path / ".bootstrap" / "supervisor"
+    folder.mkdir(parents=True)
+    planted = folder / "model.tmp"
+    planted.write_text("old")
+    planted.chmod(0o644)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("theirs")
+    (folder / "model.json").symlink_to(elsewhere)
+    document = {"name": "shop", "services": {"db": svc("postgres:16")}}
+    path = freeze(tmp_path, "shop", (), ("compose.yaml",), document)
+    assert not path.is_symlink() and path.stat().st_mode & 0o077 == 0
+    assert elsewhere.read_text() == "theirs"
+    assert thaw(path).project == "shop"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".model")] == []

@@ -63,7 +63,7 @@ def runnable(args: Sequence[str]) -> list[str]:
 
 def base_args(project: ComposeProject, *, all_profiles: bool = False) -> list[str]:
     args = ["docker", "compose", "--project-directory", str(project.project_directory)]
-    for env_file in project.env_files:
+    for env_file in (*project.env_files, *project.secret_env_files):
         args += ["--env-file", env_file]
     if project.name:  # empty only while compose is asked which name the files give
         args += ["-p", project.name]

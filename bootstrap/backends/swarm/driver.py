@@ -26,6 +26,7 @@ from bootstrap.backends.swarm.stackfile import (
 from bootstrap.errors import EngineError
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
+from bootstrap.privatefile import write_private
 from bootstrap.probes import Backoff, Clock, SystemClock, kind, poll
 from bootstrap.probes.spec import ProbeSpec
 from bootstrap.scheduler import Event, EventKind
@@ -218,14 +219,11 @@ class SwarmDriver:
         )
         for name in held:
             stack["services"][name]["deploy"]["replicas"] = 0
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # the files and the stack file hold the env layers' secrets: private from the first
+        # byte, written whole
         for name, text in files.items():
-            (self.folder / name).write_text(text, encoding="utf-8")
-            (self.folder / name).chmod(0o600)
-        stack_file = self.folder / file_name  # holds the env layers' secrets: 0600
-        stack_file.touch(mode=0o600)
-        stack_file.chmod(0o600)
-        stack_file.write_text(render(stack), encoding="utf-8")
+            write_private(self.folder / name, text)
+        stack_file = write_private(self.folder / file_name, render(stack))
         deploy(stack_file, self.stack, self.options.resolve_image, self.env)
 
     def wait_ready(
