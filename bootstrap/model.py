@@ -111,18 +111,30 @@ class Service:
     cap_add: tuple[str, ...] = ()
     resources: Resources = field(default_factory=Resources)
     replicas: int = 1  # deploy.replicas (or the legacy `scale`): containers of this service
-    post_start: bool = False  # a post_start hook: compose runs it after the start
+    # the lifecycle hooks it declares (pre_start, post_start, pre_stop): compose runs them
+    hooks: frozenset[str] = frozenset()
     command: tuple[str, ...] = ()  # as compose normalised it (a list)
     expose: tuple[int, ...] = ()  # `expose:` ports: reachable on the networks, not published
 
     @property
     def started_by_compose(self) -> bool:
-        """Whether starting it takes compose itself: compose copies inline and environment
-        configs and secrets in just before the start, and runs ``post_start`` hooks after."""
-        return self.post_start or bool(self.injected)
+        """Whether starting it takes compose itself: compose runs ``pre_start`` hooks before
+        the start (once per container, a failure leaving it created), copies inline and
+        environment configs and secrets in just before it, and runs ``post_start`` hooks
+        after."""
+        return bool(self.hooks & START_HOOKS) or bool(self.injected)
+
+    @property
+    def stopped_by_compose(self) -> bool:
+        """Whether stopping it takes compose itself: compose runs ``pre_stop`` hooks first."""
+        return "pre_stop" in self.hooks
 
     def label(self, key: str, default: str = "") -> str:
         return self.labels.get(key, default)
+
+
+HOOKS = ("pre_start", "post_start", "pre_stop")  # compose's lifecycle hooks (5.3+: pre_start)
+START_HOOKS = frozenset({"pre_start", "post_start"})
 
 
 @dataclass(frozen=True)
@@ -313,7 +325,7 @@ def _service(name: str, data: Mapping[str, Any], top: Mapping[str, Any]) -> Serv
         cap_add=tuple(str(c).upper().removeprefix("CAP_") for c in data.get("cap_add") or ()),
         resources=_resources(data),
         replicas=_replicas(data),
-        post_start=bool(data.get("post_start")),
+        hooks=frozenset(hook for hook in HOOKS if data.get(hook)),
         command=_words_of(data.get("command")),
         expose=tuple(
             int(str(p).split("/")[0].split("-")[0])

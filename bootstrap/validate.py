@@ -675,7 +675,7 @@ RULES = frozenset(
         "swarm-order", "swarm-placement", "swarm-probe", "sys-admin", "unknown-profile",
         "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
         "compose-warning", "label-prefix", "healthy-without-healthcheck",
-        "env-file-program-variable",
+        "env-file-program-variable", "compose-untested",
     }
 )  # fmt: skip
 

@@ -104,6 +104,25 @@ def engine_started_again(daemon: int) -> None:
     subprocess.run(["bash", str(DOCKER_UP)], check=True, capture_output=True)
 
 
+CORPUS = TESTENV.parent / "corpus"
+
+
+def compose_version(version: str) -> dict[str, str]:
+    """An environment whose ``docker compose`` is that Compose release (``compose.sh config``:
+    a DOCKER_CONFIG of its own, the engine's plugin untouched); skipped without the testenv,
+    failed where CI requires the engine."""
+    script = TESTENV / "compose.sh"
+    if not script.exists():
+        if os.environ.get("BOOTSTRAP_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"no {script}: Compose {version} cannot be installed")
+        pytest.skip(f"Compose {version} comes from the testenv's compose.sh, absent here")
+    done = subprocess.run(
+        ["bash", str(script), "config", version], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    return {**os.environ, "DOCKER_CONFIG": done.stdout.strip().splitlines()[-1]}
+
+
 SHARED_CACHES = {"bootstrap-uv-cache", "bootstrap-pip-cache", "bootstrap-npm-cache"}
 
 

@@ -104,3 +104,26 @@ def test_up_s_compose_flags_reach_the_create_call() -> None:
     args = create_args(project, ["web"], no_deps=True, flags=flags)
     assert args[-5:] == ["--quiet-pull", "--build", "--force-recreate", "--remove-orphans", "web"]
     assert down_args(project, volumes=True)[-1] == "--volumes"
+
+
+@pytest.mark.parametrize(
+    ("found", "said"),
+    [
+        ((5, 6, 1), False),
+        ((2, 40, 3), False),
+        ((2, 20, 0), False),
+        ((5, 7, 0), True),
+        ((6, 0), True),
+    ],
+)
+def test_a_compose_newer_than_any_tested_is_a_notice_not_a_failure(
+    found: tuple[int, ...], said: bool
+) -> None:
+    from bootstrap.backends.compose import ComposeBackend
+    from bootstrap.validate import Severity
+
+    backend = ComposeBackend()
+    backend.cli.seen_version = found
+    findings = backend.findings(None)  # type: ignore[arg-type]  # the workspace is not read
+    assert bool(findings) is said
+    assert all(f.severity is Severity.NOTICE and f.rule == "compose-untested" for f in findings)

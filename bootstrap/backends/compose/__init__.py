@@ -92,7 +92,13 @@ class ComposeBackend:
     ) -> list[str]:
         from bootstrap.backends.compose.stop import stop_in_reverse_order
 
-        stopped = stop_in_reverse_order(workspace, self.engine, say, stopping)
+        stopped = stop_in_reverse_order(
+            workspace,
+            self.engine,
+            say,
+            stopping,
+            by_compose=lambda names: self.cli.stop(workspace.compose, names),
+        )
         if not stopping():
             if not self.cli.every_profile:
                 # compose's down cannot name the services of the profiles it could not read:
@@ -115,7 +121,23 @@ class ComposeBackend:
         return self.cli.version(dict(workspace.compose.env)), MINIMUM_VERSION
 
     def findings(self, workspace: Workspace) -> list[Finding]:
-        return []
+        from bootstrap.backends.compose.composecli import NEWEST_TESTED
+        from bootstrap.validate import Finding, Severity
+
+        found = self.cli.seen_version
+        if not found or tuple(found[:2]) <= NEWEST_TESTED:
+            return []
+        return [
+            Finding(
+                Severity.NOTICE,
+                "docker compose",
+                f"Docker Compose {'.'.join(map(str, found))} is newer than any this bootstrap "
+                f"was tested with ({'.'.join(map(str, NEWEST_TESTED))}.x)",
+                "it is used as it is; if something differs from `docker compose up --wait`, "
+                "report it",
+                "compose-untested",
+            )
+        ]
 
     def engine_findings(self, workspace: Workspace) -> list[Finding]:
         return []  # the engine's checks are preflight's, the same for every backend

@@ -22,6 +22,7 @@ from bootstrap.model import DECLARED_PROFILES
 from bootstrap.runtime import ComposeProject
 
 MINIMUM_VERSION = (2, 20, 0)
+NEWEST_TESTED = (5, 6)  # the newest Compose release (major, minor) the test suite runs on
 # Where the docker CLI looks for its plugins on Linux, after $DOCKER_CONFIG/cli-plugins.
 PLUGIN_DIRS = (
     "/usr/local/lib/docker/cli-plugins",
@@ -109,6 +110,11 @@ def start_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
     """Start created containers through compose itself, leaving dependencies alone: compose
     copies inline and environment configs and secrets in, and runs ``post_start`` hooks."""
     return [*base_args(project), "up", "--detach", "--no-deps", "--no-recreate", *services]
+
+
+def stop_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
+    """Stop through compose itself: it runs ``pre_stop`` hooks first."""
+    return [*base_args(project), "stop", *services]
 
 
 def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
@@ -363,6 +369,9 @@ class ComposeCLI:
         self._run(
             down_args(project, volumes=volumes, every_profile=self.every_profile), project.env
         )
+
+    def stop(self, project: ComposeProject, services: Sequence[str]) -> None:
+        self._run(stop_args(project, services), project.env)
 
     def version(self, env: Mapping[str, str]) -> tuple[int, ...]:
         out = self._run(["docker", "compose", "version", "--short"], env).strip()

@@ -95,10 +95,12 @@ class DockerDriver:
             return "already running"
         self._started_here.add(service.name)
         if service.service.started_by_compose and self.compose is not None:
-            # Compose copies inline/environment configs and secrets in just before the start
-            # and runs post_start hooks after it: only compose itself does both as compose.
+            # Compose runs pre_start hooks before the start (once per container: retained on
+            # failure, not again on an unchanged up), copies inline/environment configs and
+            # secrets in just before it and runs post_start hooks after: only compose itself
+            # does these as the compose version in use does.
             self._starting(service, lambda: self.compose_start(service))
-            note = "started by compose (its configs, secrets and post_start hooks)"
+            note = "started by compose (its hooks, configs and secrets)"
         else:
             for info in waiting:
                 self._starting(service, functools.partial(self.engine.start, info.id))
@@ -514,9 +516,16 @@ class ComposeProbing:
         return self.driver.wait_ready(service, cancelled).ready
 
     def restart(self, service: PlannedService) -> None:
-        grace = max(0, round(service.service.stop_grace))
-        for info in self.driver.replicas_of(service):
-            self.driver.engine.stop(info.id, grace)
+        """Stop, then start as ``up`` starts it: through compose where compose runs hooks
+        (``pre_stop`` before the stop; ``pre_start``/``post_start`` at the start, by the
+        compose version's own rules), else through the engine."""
+        compose = self.driver.compose
+        if service.service.stopped_by_compose and compose is not None:
+            compose.stop(self.driver.workspace.compose, [service.name])
+        else:
+            grace = max(0, round(service.service.stop_grace))
+            for info in self.driver.replicas_of(service):
+                self.driver.engine.stop(info.id, grace)
         self.refresh()
         self.driver.start(service)
 
