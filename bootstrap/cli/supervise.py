@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bootstrap.backends import Backend
     from bootstrap.discovery.client import SupervisionPoster
     from bootstrap.otel import ActionSpans
+    from bootstrap.scheduler import Event
     from bootstrap.supervise import Action
     from bootstrap.workspace import Workspace
 
@@ -144,7 +145,12 @@ def supervise_until(
         if spans is not None:
             spans(action.as_dict())
 
-    probing = backend.supervision(workspace, lambda _event: None, in_stack=in_stack)
+    def observed(event: Event) -> None:
+        """What a probe it waits on sees, as it changes (the container's log, for the stack's
+        own): why a dependency is not back yet."""
+        say(f"  {event.service}: {event.detail}", redact=ctx.redact)
+
+    probing = backend.supervision(workspace, observed, in_stack=in_stack)
     supervisor = Supervisor(
         workspace,
         backend.supervision_events(workspace),
