@@ -20,10 +20,24 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, Project, free_port
+from tests.conftest import FIXTURES, Project, compose_version, free_port
 
 pytestmark = [pytest.mark.docker]
 STACKS = FIXTURES / "compose"
+OLDEST = "2.20.3"  # the oldest Compose the README promises (2.20), beside the engine's plugin
+
+
+@pytest.fixture(params=["plugin", OLDEST], autouse=True)
+def compose_release(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the engine's compose plugin and with the oldest Compose
+    supported (a DOCKER_CONFIG of its own: .ci/run names it; else compose.sh makes it)."""
+    if request.param == "plugin":
+        return "plugin"
+    config = os.environ.get("BOOTSTRAP_OLDEST_COMPOSE_CONFIG") or compose_version(OLDEST)[
+        "DOCKER_CONFIG"
+    ]
+    monkeypatch.setenv("DOCKER_CONFIG", config)
+    return OLDEST
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,9 @@ def clean_env(case: Case) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bootstrap_up_does_what_compose_up_wait_does(name: str, pair: tuple[Path, Path]) -> None:
+def test_bootstrap_up_does_what_compose_up_wait_does(
+    name: str, pair: tuple[Path, Path], compose_release: str
+) -> None:
     case = CASES[name]
     env = clean_env(case)
     compose_dir, bootstrap_dir = pair
@@ -127,6 +143,13 @@ def test_bootstrap_up_does_what_compose_up_wait_does(name: str, pair: tuple[Path
     )
     theirs = Run(Project(compose_dir.name, compose_dir), compose.returncode, compose.stderr)
     mine = Run(Project(bootstrap_dir.name, bootstrap_dir), ours.returncode, ours.stderr)
+    if compose_release != "plugin" and (theirs.returncode == 0) is not case.ok:
+        # what needs a newer Compose (inline configs: 2.23; env_file's long form: 2.24;
+        # post_start hooks: 2.30; a secret from an included file's env_file): this release
+        # fails it, and bootstrap with it fails too, saying what to fix; a file the release
+        # refuses to read is a bad file (exit 2)
+        refused = "not allowed" in theirs.output or "must be a" in theirs.output
+        case = Case(False, exit_code=2 if refused else None)
     assert (theirs.returncode == 0) is case.ok, theirs.output[-1500:]
     expected = case.ok if case.bootstrap_ok is None else case.bootstrap_ok
     assert (mine.returncode == 0) is expected, mine.output[-2500:]
@@ -467,7 +490,12 @@ def test_profiles_that_share_a_container_name_plan_up_and_down_as_compose_does(
     try:
         plan = bootstrap_in(folder, "plan", "--offline")
         assert plan.returncode == 0, plan.stderr
-        assert f"share container_name {name!r}" in plan.stderr
+        every = subprocess.run(
+            ["docker", "compose", "--profile", "*", "config", "-q"],
+            cwd=folder, capture_output=True, env=os.environ,
+        )  # fmt: skip
+        if every.returncode != 0:  # Compose 2.20 still reads every profile at once here
+            assert f"share container_name {name!r}" in plan.stderr
         typo = bootstrap_in(folder, "--profile", "cpux", "plan", "--offline")
         assert typo.returncode == 2 and "did you mean 'cpu'" in typo.stderr, typo.stderr
         up = bootstrap_in(folder, "--profile", "cpu", "up")

@@ -23,6 +23,9 @@ from bootstrap.runtime import ComposeProject
 
 MINIMUM_VERSION = (2, 20, 0)
 NEWEST_TESTED = (5, 6)  # the newest Compose release (major, minor) the test suite runs on
+# Before 2.22, `up --no-start --no-deps` left `network_mode: service:X` unresolved (the engine
+# then refuses the start: "network service:X not found"); `create` resolves it.
+NO_DEPS_RESOLVES = (2, 22)
 # Where the docker CLI looks for its plugins on Linux, after $DOCKER_CONFIG/cli-plugins.
 PLUGIN_DIRS = (
     "/usr/local/lib/docker/cli-plugins",
@@ -100,10 +103,9 @@ def create_args(
     # --no-recreate is *not* used: a changed config hash must recreate, as compose does.
     # `up --no-start` is `create` that can also leave dependencies alone (--no-deps).
     # ``flags``: what the user gave `up` (--build, --force-recreate, --remove-orphans).
-    if no_deps:
-        verb = ["up", "--no-start", "--no-deps"]
-        return [*base_args(project), *verb, "--quiet-pull", *flags, *services]
-    return [*base_args(project), "create", "--quiet-pull", *flags, *services]
+    # `up --no-start`, not `create`: Compose 2.20's create has no --quiet-pull.
+    verb = ["up", "--no-start", "--no-deps"] if no_deps else ["up", "--no-start"]
+    return [*base_args(project), *verb, "--quiet-pull", *flags, *services]
 
 
 def start_args(project: ComposeProject, services: Sequence[str]) -> list[str]:

@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from bootstrap.backends import AS_IS, Creating
-from bootstrap.backends.compose.composecli import ComposeCLI
+from bootstrap.backends.compose.composecli import NO_DEPS_RESOLVES, ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
 from bootstrap.errors import EngineError
 from bootstrap.frozen import Gated, GateNotes
@@ -377,13 +377,15 @@ class Creation:
             return "created all containers"
         phases = [p.services for p in self.workspace.plan.phases if p.services]
         first, rest = list(phases[0]), [n for p in phases[1:] for n in p]
-        self.compose.create(project, first, no_deps=True, flags=self.flags)
+        # the phase's own services (what they need is in it or before it, created already)
+        alone = not self.compose.seen_version or self.compose.seen_version >= NO_DEPS_RESOLVES
+        self.compose.create(project, first, no_deps=alone, flags=self.flags)
         self.first = set(first)
         if rest:
 
             def create_rest() -> None:
                 try:
-                    self.compose.create(project, rest, no_deps=True, flags=self.flags)
+                    self.compose.create(project, rest, no_deps=alone, flags=self.flags)
                 except BaseException as exc:  # handed to whoever needs those containers
                     self._failure = exc
 
