@@ -344,6 +344,8 @@ def _words_of(value: object) -> tuple[str, ...]:
 
 
 def _replicas(data: Mapping[str, Any]) -> int:
+    if data.get("provider"):  # a provider service (Compose 2.36+, models): no container, and
+        return 0  # compose's --wait leaves it out (5.x): nothing to wait for
     deploy = data.get("deploy") or {}
     raw = deploy.get("replicas", data.get("scale", 1))
     try:
