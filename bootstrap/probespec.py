@@ -22,7 +22,7 @@ from bootstrap.classify import (
 from bootstrap.errors import ConfigError, raise_all
 from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
-from bootstrap.probes.registry import ProbeKind, kinds, recognised
+from bootstrap.probes.registry import COMPLETED, HEALTHCHECK, RUNNING, ProbeKind, kinds, recognised
 from bootstrap.probes.spec import DEFAULT_QUERY, ParamValue, ProbeSpec
 
 PROBE_LABEL = "bootstrap.probe"
@@ -219,7 +219,7 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
     if completed_by_dependents:  # compose's service_completed_successfully: a one-shot job,
         # whatever its image (a setup job run from the database's or the search engine's image)
         why = "a dependent waits for it to complete"
-        return ProbeSpec("completed", _label_params(service, "completed", why), why)
+        return ProbeSpec(COMPLETED, _label_params(service, COMPLETED, why), why)
     found = recognised_kind(service)
     if found is not None:
         kind, said = found
@@ -234,7 +234,7 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         return ProbeSpec("mcp", {**mcp, **_label_params(service, "mcp", why)}, why)
     if service.healthcheck and not service.healthcheck.disabled and service.healthcheck.test:
         why = "the service defines a healthcheck"
-        return ProbeSpec("docker", _label_params(service, "docker", why), why)
+        return ProbeSpec(HEALTHCHECK, _label_params(service, HEALTHCHECK, why), why)
     listening = [p.target for p in service.ports] + list(service.expose)
     if listening:
         why = f"no known image or healthcheck; it listens on {listening[0]}: ready when that "
@@ -243,7 +243,7 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         labelled = _label_params(service, "tcp", why)
         return ProbeSpec("tcp", {**params, **labelled}, why, guessed=True)
     why = "no healthcheck, probe label or port: ready once running"
-    return ProbeSpec("running", _label_params(service, "running", why), why)
+    return ProbeSpec(RUNNING, _label_params(service, RUNNING, why), why)
 
 
 def wants_restart_with_dependencies(service: Service) -> bool:

@@ -6,6 +6,7 @@ from bootstrap.model import Healthcheck, Service
 from bootstrap.plan import PlannedService
 from bootstrap.probes import EngineContainer, Probe, Target, make_probe
 from bootstrap.probes.docker import WithHealthcheck
+from bootstrap.probes.registry import HEALTHCHECK, RUNNING, Rests, is_job, rests_on
 from bootstrap.probes.spec import ProbeSpec
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine
@@ -58,10 +59,14 @@ def target_and_probe(
     )
     exposed = exposed_ports(service.service)
     spec = service.probe
-    if spec.kind == "running" and healthcheck is not None:
-        spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")
+    if spec.kind == RUNNING and healthcheck is not None:
+        spec = ProbeSpec(HEALTHCHECK, spec.params, "the image defines a healthcheck")
     probe = make_probe(spec, exposed=exposed)
-    if healthcheck is not None and spec.kind not in ("docker", "completed"):
+    if (
+        healthcheck is not None
+        and rests_on(spec.kind) is not Rests.HEALTH
+        and not is_job(spec.kind)
+    ):
         probe = WithHealthcheck(probe)  # the user's own healthcheck must pass too
     return target, probe
 

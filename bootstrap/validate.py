@@ -15,6 +15,7 @@ from enum import Enum
 from bootstrap.classify import database_engine
 from bootstrap.model import PortBinding, Stack
 from bootstrap.plan import Plan
+from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.probespec import allowances
 from bootstrap.settings import Settings
 
@@ -713,7 +714,7 @@ def check_healthy_conditions(plan: Plan) -> list[Finding]:
         if not planned.healthy_for or (declared is not None and not declared.disabled):
             continue
         who = ", ".join(planned.healthy_for)
-        own = planned.probe.kind not in ("running", "completed")
+        own = rests_on(planned.probe.kind) is not Rests.LIFE
         findings.append(
             warning(
                 "healthy-without-healthcheck",

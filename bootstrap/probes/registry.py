@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from bootstrap.probes.core import Probe
@@ -61,6 +62,20 @@ KIND_MODULES = (
 )
 
 
+# The kinds the planner itself chooses (every other kind comes from an image or a label).
+RUNNING = "running"  # the container runs (for its settle time)
+COMPLETED = "completed"  # a one-shot job exited 0
+HEALTHCHECK = "docker"  # the container's own healthcheck
+
+
+class Rests(StrEnum):
+    """What a kind's "ready" rests on."""
+
+    SERVER = "server"  # a server that answers: its protocol, a port, a command's exit
+    HEALTH = "health"  # the container's own healthcheck
+    LIFE = "life"  # the container's life only: it runs, or it completed
+
+
 @dataclass(frozen=True)
 class ProbeKind:
     """A probe kind: its label parameters (every kind also takes ``timeout``), how it is
@@ -86,6 +101,8 @@ class ProbeKind:
     images: frozenset[str] = frozenset()
     derive: Derive = field(default=lambda _env, _command: {})
     phase: str = ""  # the phase such a server belongs in, where the name words do not say
+    rests: Rests = Rests.SERVER  # what its "ready" rests on
+    job: bool = False  # ready once its container exited 0 (a dependent waits for that)
 
     @property
     def label_params(self) -> Mapping[str, Param]:
@@ -118,6 +135,18 @@ def kinds() -> Mapping[str, ProbeKind]:
 
 def kind(name: str) -> ProbeKind | None:
     return kinds().get(name)
+
+
+def rests_on(name: str) -> Rests:
+    """What the kind ``name`` rests on (a kind nobody registers: a server, which is refused
+    everywhere it is used)."""
+    found = kind(name)
+    return found.rests if found else Rests.SERVER
+
+
+def is_job(name: str) -> bool:
+    found = kind(name)
+    return bool(found and found.job)
 
 
 def canonical(name: str) -> str:
