@@ -54,6 +54,7 @@ def target_and_probe(
         container_id=info.id,
         ports=dict(info.ports),
         dns_name=dns,
+        dns_candidate=service.name if on_network and dns is None else None,
         healthcheck=healthcheck,
         restart_policy=service.service.restart,
     )

@@ -19,6 +19,7 @@ from typing import Protocol
 from bootstrap.errors import EngineGone
 from bootstrap.model import Healthcheck
 from bootstrap.outcome import Observation, ProbeResult
+from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, ExecResult
 from bootstrap.watch import LiveState
 
@@ -174,9 +175,19 @@ class Target:
     restart_policy: str = ""
     window: float = 0.0  # > 0: in-container tests repeat inside one exec for this long
     no_shell: bool = False  # learnt: the image has no /bin/sh to loop in
+    # the service's name on a network shared with it, not resolvable yet: a container that is
+    # stopping, restarting or not attached yet has no name in the network's DNS for a moment;
+    # asked again (once a second) for as long as the probe runs, so a probe begun in that
+    # moment dials it by name once it is back instead of never
+    dns_candidate: str | None = None
+    _dns_asked: float = field(default=float("-inf"), repr=False)
 
     def endpoint(self, port: int) -> tuple[str, int] | None:
         """Where to dial ``port`` from here; never the container's private address."""
+        if not self.dns_name and self.dns_candidate and time.monotonic() - self._dns_asked >= 1:
+            self._dns_asked = time.monotonic()
+            if resolvable(self.dns_candidate):
+                self.dns_name = self.dns_candidate
         if self.dns_name:
             return self.dns_name, port
         if port in self.ports:
