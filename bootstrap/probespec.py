@@ -170,6 +170,13 @@ def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, ParamValue]:
     return dict(kinds()[engine].derive(env, ()))
 
 
+def legacy_image(kind: ProbeKind, image: str) -> bool:
+    """Whether ``image`` is one of the kind's older layouts (its repository path, or its
+    tag as ``:tag``)."""
+    tag = image.split("@", 1)[0].rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    return image_path_name(image) in kind.legacy or (bool(tag) and f":{tag}" in kind.legacy)
+
+
 def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
     """The probe kind the image's name calls for (``redis:7`` -> redis), else the service's
     name where the image says nothing (built here, or an image we do not know): (the kind,
@@ -186,6 +193,8 @@ def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
         names.append((service.name, f"the name {service.name!r}"))
     for index, (name, said) in enumerate(names):
         found = recognised(name_words(name))
+        if found is not None and service.image and legacy_image(found, service.image):
+            return None  # an older layout its probe does not fit: a plain server
         if found is not None:
             return found, said
         last_image_name = service.image and index == 1
@@ -225,7 +234,8 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         kind, said = found
         why = f"{said} is a {kind.name} server"
         base = dict(kind.derive(service.environment, service.command))
-        return ProbeSpec(kind.name, {**base, **_label_params(service, kind.name, why)}, why)
+        given = {**base, **_label_params(service, kind.name, why)}
+        return ProbeSpec(kind.name, given, why, recognised=True)
     if service.label("discovery.protocol") == "mcp":
         why = "label discovery.protocol=mcp"
         mcp: dict[str, ParamValue] = {"path": service.label("discovery.path") or DEFAULT_PATH}

@@ -278,6 +278,35 @@ def container_gate(  # noqa: PLR0911 - one return per container state reads best
     return None
 
 
+@dataclass
+class Guessed:
+    """A probe bootstrap chose from the image, not one a label asked for. A server that
+    answers in another protocol is not what was guessed: it is ready as compose would count
+    it (running, its healthcheck passed where it has one: ``WithHealthcheck`` wraps this), at
+    once, saying so and which label makes it explicit."""
+
+    probe: Probe
+
+    @property
+    def kind(self) -> str:
+        return self.probe.kind
+
+    @property
+    def paced(self) -> bool:
+        return bool(getattr(self.probe, "paced", False))
+
+    def check(self, target: Target) -> Observation:
+        seen = self.probe.check(target)
+        if not seen.foreign:
+            return seen
+        return Observation(
+            True,
+            f"{seen.detail}; so not the {self.kind} server bootstrap guessed from its image: "
+            "ready as compose counts it (running); say how to wait for it with the label "
+            "bootstrap.probe (tcp, http, ...)",
+        )
+
+
 def every_replica(seen: Sequence[tuple[str, Observation]], want: int) -> Observation:
     """The one verdict on a replicated service, wherever its replicas were probed: ready
     when ``want`` of them were found and every one is ready; the first that is not says why.

@@ -101,6 +101,9 @@ class ProbeKind:
     images: frozenset[str] = frozenset()
     derive: Derive = field(default=lambda _env, _command: {})
     phase: str = ""  # the phase such a server belongs in, where the name words do not say
+    # images of an older layout its probe does not fit (a repository path, or ":tag"): one
+    # is planned as the server it is not recognised as (its port, its healthcheck)
+    legacy: frozenset[str] = frozenset()
     rests: Rests = Rests.SERVER  # what its "ready" rests on
     job: bool = False  # ready once its container exited 0 (a dependent waits for that)
 

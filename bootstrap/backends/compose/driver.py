@@ -131,11 +131,25 @@ class DockerDriver:
         """Ready when every replica passes the service's probe (one container: its probe)."""
         inspected: list[ContainerInfo] = []
         result = self._wait_ready(service, cancelled, inspected)
+        if result.timed_out and service.probe.recognised and self._still_running(inspected):
+            # bootstrap's guess of a protocol never fails what compose would call ready
+            result = replace(
+                result,
+                ready=True,
+                timed_out=False,
+                detail=f"{result.detail}; bootstrap guessed a {service.probe.kind} server from "
+                "its image, which did not answer as one: ready as compose counts it (running); "
+                "say how to wait for it with the label bootstrap.probe (tcp, http, ...)",
+            )
         if result.ready and self.gates is not None and service.name in self._started_here:
             self._started_here.discard(service.name)
             now = time.time()
             self.gates(service.name, [Gated(i.id, i.started_at, now) for i in inspected])
         return result
+
+    def _still_running(self, inspected: list[ContainerInfo]) -> bool:
+        states = [self.watch.state(info.id) for info in inspected]
+        return bool(states) and all(st is not None and st.status == "running" for st in states)
 
     def _wait_ready(
         self,
