@@ -5,6 +5,7 @@ from __future__ import annotations
 from bootstrap.model import Healthcheck, Service
 from bootstrap.plan import PlannedService
 from bootstrap.probes import EngineContainer, Probe, Target, make_probe
+from bootstrap.probes.core import Guessed
 from bootstrap.probes.docker import WithHealthcheck
 from bootstrap.probes.registry import HEALTHCHECK, RUNNING, Rests, is_job, rests_on
 from bootstrap.probes.spec import ProbeSpec
@@ -63,6 +64,8 @@ def target_and_probe(
     if spec.kind == RUNNING and healthcheck is not None:
         spec = ProbeSpec(HEALTHCHECK, spec.params, "the image defines a healthcheck")
     probe = make_probe(spec, exposed=exposed)
+    if spec.recognised:
+        probe = Guessed(probe)  # bootstrap's guess never fails what compose calls ready
     if (
         healthcheck is not None
         and rests_on(spec.kind) is not Rests.HEALTH
@@ -78,6 +81,7 @@ def network_only_port(service: PlannedService, probe: Probe, target: Target) -> 
     from bootstrap.probes import kind as kind_of
 
     inner = probe.probe if isinstance(probe, WithHealthcheck) else probe
+    inner = inner.probe if isinstance(inner, Guessed) else inner
     port = getattr(inner, "port", None)
     found = kind_of(service.probe.kind)
     if (
