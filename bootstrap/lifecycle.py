@@ -217,6 +217,10 @@ def keep_record(
     from bootstrap import otel
 
     if otel.wanted(os.environ):
+        missing = otel.sdk_missing()
+        if missing is not None:
+            say(missing)
+            return
         try:
             otel.export_run(masked)
         except Exception as exc:  # a receiver's failure is never the run's
@@ -278,6 +282,10 @@ def action_spans(project: str, say: Say) -> ActionSpans | None:
     from bootstrap import otel
 
     if not otel.wanted(os.environ):
+        return None
+    missing = otel.sdk_missing()
+    if missing is not None:
+        say(missing)
         return None
     try:
         return otel.ActionSpans(project)
