@@ -13,16 +13,26 @@ from difflib import get_close_matches
 from bootstrap.classify import (
     PHASE_LABEL,
     ROLE_LABEL,
+    an_app_product,
     generic_image,
     image_name,
     image_path_name,
+    image_repository,
     name_words,
     recognise,
 )
 from bootstrap.errors import ConfigError, raise_all
 from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
-from bootstrap.probes.registry import COMPLETED, HEALTHCHECK, RUNNING, ProbeKind, kinds, recognised
+from bootstrap.probes.registry import (
+    COMPLETED,
+    HEALTHCHECK,
+    RUNNING,
+    ProbeKind,
+    by_repository,
+    kinds,
+    recognised,
+)
 from bootstrap.probes.spec import DEFAULT_QUERY, ParamValue, ProbeSpec
 
 PROBE_LABEL = "bootstrap.probe"
@@ -181,6 +191,10 @@ def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
     """The probe kind the image's name calls for (``redis:7`` -> redis), else the service's
     name where the image says nothing (built here, or an image we do not know): (the kind,
     what said so). A generic image (nginx, python...) is never a server by its service name."""
+    if service.image:
+        aliased = by_repository(image_repository(service.image))
+        if aliased is not None:
+            return aliased, f"image {service.image}"
     names = (
         [
             (image_name(service.image), f"image {service.image}"),
@@ -192,7 +206,7 @@ def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
     if not generic_image(service):
         names.append((service.name, f"the name {service.name!r}"))
     for index, (name, said) in enumerate(names):
-        found = recognised(name_words(name))
+        found = None if an_app_product(name) else recognised(name_words(name))
         if found is not None and service.image and legacy_image(found, service.image):
             return None  # an older layout its probe does not fit: a plain server
         if found is not None:

@@ -68,6 +68,8 @@ register(
         signal="an `ApiVersions` request answered without an error",
         tested="handshake peer",
         images=frozenset({"kafka", "redpanda"}),
+        # Confluent's broker images under names that do not say Kafka
+        repositories=frozenset({"confluentinc/cp-server", "confluentinc/cp-enterprise-kafka"}),
         phase="databases",
     )
 )

@@ -55,6 +55,13 @@ KIND_MODULES = (
     "meilisearch",
     "typesense",
     "qdrant",
+    "weaviate",
+    "chroma",
+    "loki",
+    "tempo",
+    "mimir",
+    "pyroscope",
+    "alloy",
     "exec",
     "log",
     "completed",
@@ -104,6 +111,8 @@ class ProbeKind:
     # images of an older layout its probe does not fit (a repository path, or ":tag"): one
     # is planned as the server it is not recognised as (its port, its healthcheck)
     legacy: frozenset[str] = frozenset()
+    # exact repositories (namespace/name) of images that run it under another name
+    repositories: frozenset[str] = frozenset()
     rests: Rests = Rests.SERVER  # what its "ready" rests on
     job: bool = False  # ready once its container exited 0 (a dependent waits for that)
 
@@ -166,6 +175,15 @@ def recognised(words: Sequence[str]) -> ProbeKind | None:
     """The kind whose images a name's words say (``redis`` -> redis), or None."""
     for found in kinds().values():
         if found.images and any(w in found.images for w in words):
+            return found
+    return None
+
+
+def by_repository(repository: str) -> ProbeKind | None:
+    """The kind an image's exact repository runs, where its name does not say it
+    (``confluentinc/cp-server`` is a Kafka broker)."""
+    for found in kinds().values():
+        if repository in found.repositories:
             return found
     return None
 

@@ -256,6 +256,13 @@ def http_peer(status: int, body: object, *, auth: str = "") -> Callable[[socket.
         ("meilisearch", 7700, (200, {"status": "available"}), (503, {"status": "unavailable"})),
         ("typesense", 8108, (200, {"ok": True}), (503, {"ok": False})),
         ("qdrant", 6333, (200, "all shards are ready"), (503, "some shards are not ready")),
+        ("weaviate", 8080, (200, ""), (503, "")),
+        ("chroma", 8000, (200, {"nanosecond heartbeat": 1}), (500, "")),
+        ("loki", 3100, (200, "ready"), (503, "Ingester not ready")),
+        ("tempo", 3200, (200, "ready"), (503, "Ingester not ready")),
+        ("mimir", 8080, (200, "ready"), (503, "not ready")),
+        ("pyroscope", 4040, (200, "ready"), (503, "not ready")),
+        ("alloy", 12345, (200, "Alloy is ready."), (503, "Alloy is not ready.")),
         ("azurite", 10000, (403, "AuthorizationFailure"), None),
         ("dynamodb", 8000, (400, {"__type": "MissingAuthenticationToken"}), None),
     ],
@@ -415,3 +422,35 @@ def test_a_legacy_layout_of_a_known_product_is_not_its_modern_probe(image: str, 
     document = {"services": {"auth": {"image": image, "ports": [{"target": 8080}]}}}
     spec = choose_probe(stack_from_compose(document).services["auth"])
     assert spec.kind == kind, spec
+
+
+@pytest.mark.parametrize(
+    ("image", "kind", "phase"),
+    [
+        ("cnfldemos/flink-kafka:1.0", "running", "apps"),  # Flink, with a Kafka connector
+        ("cnfldemos/flink-sql-client-kafka:1", "running", "apps"),
+        ("confluentinc/cp-server:7.5.0", "kafka", "databases"),  # Confluent's broker
+        ("confluentinc/cp-kafka:7.5.0", "kafka", "databases"),
+        ("confluentinc/cp-schema-registry:7.5.0", "running", "apps"),  # not service discovery
+        ("semitechnologies/weaviate:1.24.1", "weaviate", "databases"),
+        ("chromadb/chroma:0.5.4", "chroma", "databases"),
+        ("chrislusf/seaweedfs:3.68", "running", "databases"),
+        ("graylog/graylog-datanode:6.0", "running", "databases"),
+        ("grafana/mimir:2.12.0", "mimir", "monitoring"),
+        ("grafana/pyroscope:1.6.0", "pyroscope", "monitoring"),
+        ("grafana/alloy:v1.2.0", "alloy", "monitoring"),
+        ("grafana/loki:3.0.0", "loki", "monitoring"),
+        ("grafana/tempo:2.5.0", "tempo", "monitoring"),
+        ("provectuslabs/kafka-ui:latest", "running", "apps"),
+    ],
+)
+def test_recognition_by_the_image_not_by_a_word_inside_it(
+    image: str, kind: str, phase: str
+) -> None:
+    """issue 38: a name decides where the image says nothing; an image's repository says
+    what it runs (Confluent's cp-server is a broker, Flink with Kafka in its name is not)."""
+    from bootstrap.classify import classify
+    from bootstrap.settings import Settings
+
+    service = Service("s", image=image)
+    assert (choose_probe(service).kind, classify(service, Settings()).phase) == (kind, phase)
