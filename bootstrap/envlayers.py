@@ -16,7 +16,23 @@ from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv, read_env_file
 from bootstrap.errors import ConfigError
 
 MASK = "********"
-_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+# A secret's name says so in one of its words (split on _, - and .), never inside another
+# word: VALKEY_IMAGE is not a key, SANDBOX_API_KEY is. A last word that says what else the
+# value is (a prefix, a file, a URL...) makes it no secret: API_KEY_PREFIX, SECRET_FILE.
+SECRET_WORDS = frozenset(
+    {
+        "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "SECRETS", "TOKEN", "TOKENS", "KEY",
+        "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATE", "SALT", "DSN",
+    }
+)  # fmt: skip
+NOT_THE_SECRET = frozenset(
+    {
+        "PREFIX", "SUFFIX", "NAME", "ID", "FILE", "PATH", "DIR", "URL", "HOST", "PORT",
+        "IMAGE", "TYPE", "LENGTH", "HEADER", "ENABLED", "ENABLE", "MODE", "VERSION", "USER",
+        "USERNAME", "ALGORITHM", "EXPIRY", "EXPIRES", "TTL", "FORMAT", "FIELD",
+    }
+)  # fmt: skip
+_NAME_WORDS = re.compile(r"[_.\-]+")
 _DEFAULT_REF = re.compile(
     r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
 )
@@ -45,7 +61,10 @@ class ResolvedVar:
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    words = [w for w in _NAME_WORDS.split(name.upper()) if w]
+    if not words or words[-1] in NOT_THE_SECRET:
+        return False
+    return any(word in SECRET_WORDS for word in words)
 
 
 def compose_defaults(texts: Iterable[str]) -> tuple[dict[str, str], set[str]]:
@@ -240,12 +259,15 @@ COMMON_PASSWORDS = frozenset(
 )  # fmt: skip
 MIN_STRONG_LENGTH = 8
 _WORD = re.compile(r"[A-Za-z0-9_]+")
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-]+")  # a name with its dashes and dots: dify-sandbox
 
 
 def context_words(texts: Iterable[str]) -> frozenset[str]:
     """The words of the compose files and names around the secrets: a secret equal to one of
     them cannot be masked as free text without rewriting a name."""
-    return frozenset(w.lower() for text in texts for w in _WORD.findall(text))
+    listed = list(texts)
+    words = {w.lower() for text in listed for w in _WORD.findall(text)}
+    return frozenset(words | {t.lower() for text in listed for t in _TOKEN.findall(text)})
 
 
 def weakness(value: str, context: frozenset[str] = frozenset()) -> str | None:

@@ -108,3 +108,20 @@ class CycleError(ConfigError):
             hint="remove one of these depends_on entries",
         )
         self.cycle = cycle
+
+
+class MissingExtra(EngineError):
+    """What was asked needs one of the package's extras, not installed here."""
+
+    def __init__(self, extra: str, what: str, missing: str) -> None:
+        super().__init__(
+            f"{what} needs the {extra!r} extra of compose-bootstrap ({missing} is not installed)",
+            location=f"compose-bootstrap[{extra}]",
+            hint=f"uv tool install 'compose-bootstrap[{extra}]' (or pip install "
+            f"'compose-bootstrap[{extra}]')",
+        )
+        self.extra = extra
+
+
+def needing_extra(extra: str, what: str, error: ImportError) -> MissingExtra:
+    return MissingExtra(extra, what, error.name or str(error))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bootstrap.errors import ConfigError
+from bootstrap.paths import state_dir
 from bootstrap.privatefile import write_private
 from bootstrap.runtime import ComposeProject
 
@@ -26,7 +27,7 @@ SUPERVISOR_ROLE = "supervisor"
 
 
 def frozen_path(directory: Path) -> Path:
-    return directory / ".bootstrap" / "supervisor" / "model.json"
+    return state_dir(directory) / "supervisor" / "model.json"
 
 
 def freeze(
@@ -97,6 +98,7 @@ class FrozenModel:
     def __init__(self, frozen: Frozen) -> None:
         self.frozen = frozen
         self.warnings: tuple[str, ...] = ()
+        self.last_document: dict[str, Any] | None = frozen.config
 
     def config(self, project: ComposeProject) -> dict[str, Any]:
         return self.frozen.config
@@ -128,7 +130,7 @@ class Gated:
 
 
 def gated_path(directory: Path) -> Path:
-    return directory / ".bootstrap" / "supervisor" / "gated.json"
+    return state_dir(directory) / "supervisor" / "gated.json"
 
 
 def read_gated(directory: Path, project: str) -> dict[str, tuple[Gated, ...]]:

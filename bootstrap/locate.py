@@ -41,8 +41,6 @@ class Locator:
                 except (yaml.YAMLError, OSError, UnicodeDecodeError):
                     continue
                 parsed.append((path, node))
-                from bootstrap.workspace import referenced_files
-
                 pending += [path.parent / p for p in referenced_files(path.read_text("utf-8"))]
             self._parsed = parsed
         return self._parsed
@@ -138,3 +136,29 @@ def yaml_problem(directory: Path, files: Sequence[str]) -> tuple[str, str] | Non
         except (yaml.YAMLError, OSError, UnicodeDecodeError):
             continue
     return None
+
+
+def referenced_files(text: str) -> list[str]:
+    """The files a compose text includes (``include:`` in its three forms) or extends from."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # compose reports the file's own error
+    if not isinstance(document, dict):
+        return []
+    names: list[str] = []
+    for entry in document.get("include") or []:
+        if isinstance(entry, str):
+            names.append(entry)
+        elif isinstance(entry, dict):
+            path = entry.get("path")
+            names += (
+                [path] if isinstance(path, str) else [p for p in path or [] if isinstance(p, str)]
+            )
+    for service in (document.get("services") or {}).values():
+        extends = service.get("extends") if isinstance(service, dict) else None
+        if isinstance(extends, dict) and isinstance(extends.get("file"), str):
+            names.append(extends["file"])
+    return names

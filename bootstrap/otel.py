@@ -20,6 +20,19 @@ def wanted(environ: Mapping[str, str]) -> bool:
     return any(environ.get(v) for v in ENDPOINT_VARIABLES)
 
 
+def sdk_missing() -> str | None:
+    """What to install where an endpoint is set and the SDK (the otel extra) is not."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("opentelemetry.sdk") is not None
+    except ImportError:  # not even its namespace
+        found = False
+    if found:
+        return None
+    return "OpenTelemetry export needs the otel extra: uv tool install 'compose-bootstrap[otel]'"
+
+
 def export_run(record: Mapping[str, Any]) -> None:
     """Send the record's spans and wait for the exporter (a few hundred milliseconds)."""
     from opentelemetry import trace

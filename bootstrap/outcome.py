@@ -12,6 +12,9 @@ class Observation:
     ready: bool
     detail: str
     fatal: bool = False
+    # a server answered, but not in the protocol asked: whatever it is, it is not that (a
+    # guess of bootstrap's then falls back to what compose would wait for)
+    foreign: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,13 @@ class PlannedService:
         return "; ".join(self.reasons)
 
     @property
+    def is_job(self) -> bool:
+        """A one-shot job: ready once it exited 0 (what its probe kind says)."""
+        from bootstrap.probes.registry import is_job  # planning loads no kind until asked
+
+        return is_job(self.probe.kind)
+
+    @property
     def long_running(self) -> bool:
         return bool(self.needed_running_by) or any(
             p.published is not None for p in self.service.ports

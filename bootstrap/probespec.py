@@ -13,16 +13,26 @@ from difflib import get_close_matches
 from bootstrap.classify import (
     PHASE_LABEL,
     ROLE_LABEL,
+    an_app_product,
     generic_image,
     image_name,
     image_path_name,
+    image_repository,
     name_words,
     recognise,
 )
 from bootstrap.errors import ConfigError, raise_all
 from bootstrap.mcp_client import DEFAULT_PATH
 from bootstrap.model import Service
-from bootstrap.probes.registry import ProbeKind, kinds, recognised
+from bootstrap.probes.registry import (
+    COMPLETED,
+    HEALTHCHECK,
+    RUNNING,
+    ProbeKind,
+    by_repository,
+    kinds,
+    recognised,
+)
 from bootstrap.probes.spec import DEFAULT_QUERY, ParamValue, ProbeSpec
 
 PROBE_LABEL = "bootstrap.probe"
@@ -170,10 +180,21 @@ def sql_params(engine: str, env: Mapping[str, str]) -> dict[str, ParamValue]:
     return dict(kinds()[engine].derive(env, ()))
 
 
+def legacy_image(kind: ProbeKind, image: str) -> bool:
+    """Whether ``image`` is one of the kind's older layouts (its repository path, or its
+    tag as ``:tag``)."""
+    tag = image.split("@", 1)[0].rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    return image_path_name(image) in kind.legacy or (bool(tag) and f":{tag}" in kind.legacy)
+
+
 def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
     """The probe kind the image's name calls for (``redis:7`` -> redis), else the service's
     name where the image says nothing (built here, or an image we do not know): (the kind,
     what said so). A generic image (nginx, python...) is never a server by its service name."""
+    if service.image:
+        aliased = by_repository(image_repository(service.image))
+        if aliased is not None:
+            return aliased, f"image {service.image}"
     names = (
         [
             (image_name(service.image), f"image {service.image}"),
@@ -185,7 +206,9 @@ def recognised_kind(service: Service) -> tuple[ProbeKind, str] | None:
     if not generic_image(service):
         names.append((service.name, f"the name {service.name!r}"))
     for index, (name, said) in enumerate(names):
-        found = recognised(name_words(name))
+        found = None if an_app_product(name) else recognised(name_words(name))
+        if found is not None and service.image and legacy_image(found, service.image):
+            return None  # an older layout its probe does not fit: a plain server
         if found is not None:
             return found, said
         last_image_name = service.image and index == 1
@@ -219,13 +242,14 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
     if completed_by_dependents:  # compose's service_completed_successfully: a one-shot job,
         # whatever its image (a setup job run from the database's or the search engine's image)
         why = "a dependent waits for it to complete"
-        return ProbeSpec("completed", _label_params(service, "completed", why), why)
+        return ProbeSpec(COMPLETED, _label_params(service, COMPLETED, why), why)
     found = recognised_kind(service)
     if found is not None:
         kind, said = found
         why = f"{said} is a {kind.name} server"
         base = dict(kind.derive(service.environment, service.command))
-        return ProbeSpec(kind.name, {**base, **_label_params(service, kind.name, why)}, why)
+        given = {**base, **_label_params(service, kind.name, why)}
+        return ProbeSpec(kind.name, given, why, recognised=True)
     if service.label("discovery.protocol") == "mcp":
         why = "label discovery.protocol=mcp"
         mcp: dict[str, ParamValue] = {"path": service.label("discovery.path") or DEFAULT_PATH}
@@ -234,7 +258,7 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         return ProbeSpec("mcp", {**mcp, **_label_params(service, "mcp", why)}, why)
     if service.healthcheck and not service.healthcheck.disabled and service.healthcheck.test:
         why = "the service defines a healthcheck"
-        return ProbeSpec("docker", _label_params(service, "docker", why), why)
+        return ProbeSpec(HEALTHCHECK, _label_params(service, HEALTHCHECK, why), why)
     listening = [p.target for p in service.ports] + list(service.expose)
     if listening:
         why = f"no known image or healthcheck; it listens on {listening[0]}: ready when that "
@@ -243,7 +267,7 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         labelled = _label_params(service, "tcp", why)
         return ProbeSpec("tcp", {**params, **labelled}, why, guessed=True)
     why = "no healthcheck, probe label or port: ready once running"
-    return ProbeSpec("running", _label_params(service, "running", why), why)
+    return ProbeSpec(RUNNING, _label_params(service, RUNNING, why), why)
 
 
 def wants_restart_with_dependencies(service: Service) -> bool:

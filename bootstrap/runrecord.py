@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bootstrap.paths import state_dir
 from bootstrap.runtime import ContainerInfo
 from bootstrap.scheduler import Event, Outcome, Reporter
 
@@ -118,7 +119,7 @@ def build_record(
 
 
 def runs_folder(workspace_directory: Path) -> Path:
-    return workspace_directory / ".bootstrap" / "runs"
+    return state_dir(workspace_directory) / "runs"
 
 
 def save_record(folder: Path, record: dict[str, Any], *, keep: int = KEEP) -> Path:

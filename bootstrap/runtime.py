@@ -173,6 +173,8 @@ class ModelLoader(Protocol):
     compose warned about while reading it."""
 
     warnings: tuple[str, ...]
+    # the model as the last ``config`` read it (what ``up`` leaves the stack's own supervisor)
+    last_document: dict[str, Any] | None
 
     def config(self, project: ComposeProject) -> dict[str, Any]: ...
     def redact_with(self, redact: Callable[[str], str]) -> None: ...

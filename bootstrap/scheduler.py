@@ -19,6 +19,7 @@ from typing import Literal, Protocol, runtime_checkable
 from bootstrap.errors import EngineGone
 from bootstrap.outcome import ProbeResult
 from bootstrap.plan import Plan, PlannedService
+from bootstrap.probes.registry import RUNNING
 
 
 class Status(Enum):
@@ -274,7 +275,7 @@ class Scheduler:
         names = [
             n
             for n, r in results.items()
-            if r.status.usable and self.plan.services[n].probe.kind == "running"
+            if r.status.usable and self.plan.services[n].probe.kind == RUNNING
         ]
         checks = {
             n: pool.submit(driver.settle, self.plan.services[n], self._stopping) for n in names

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from bootstrap.errors import EngineError, EngineGone
 from bootstrap.frozen import gated_since, read_gated
+from bootstrap.paths import state_dir
 from bootstrap.plan import Plan, PlannedService
 from bootstrap.probespec import (
     HEAL_LABEL,
@@ -84,12 +85,12 @@ Report = Callable[[Action], None]
 
 def supervision_log(directory: Path) -> Path:
     """Where a workspace's supervision actions are kept."""
-    return directory / ".bootstrap" / "supervision.jsonl"
+    return state_dir(directory) / "supervision.jsonl"
 
 
 def supervisor_file(directory: Path) -> Path:
     """Written while a supervisor runs for the workspace (its pid), removed when it stops."""
-    return directory / ".bootstrap" / "supervisor.json"
+    return state_dir(directory) / "supervisor.json"
 
 
 @contextlib.contextmanager

@@ -5,7 +5,9 @@ from __future__ import annotations
 from bootstrap.model import Healthcheck, Service
 from bootstrap.plan import PlannedService
 from bootstrap.probes import EngineContainer, Probe, Target, make_probe
+from bootstrap.probes.core import Guessed
 from bootstrap.probes.docker import WithHealthcheck
+from bootstrap.probes.registry import HEALTHCHECK, RUNNING, Rests, is_job, rests_on
 from bootstrap.probes.spec import ProbeSpec
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine
@@ -53,15 +55,22 @@ def target_and_probe(
         container_id=info.id,
         ports=dict(info.ports),
         dns_name=dns,
+        dns_candidate=service.name if on_network and dns is None else None,
         healthcheck=healthcheck,
         restart_policy=service.service.restart,
     )
     exposed = exposed_ports(service.service)
     spec = service.probe
-    if spec.kind == "running" and healthcheck is not None:
-        spec = ProbeSpec("docker", spec.params, "the image defines a healthcheck")
+    if spec.kind == RUNNING and healthcheck is not None:
+        spec = ProbeSpec(HEALTHCHECK, spec.params, "the image defines a healthcheck")
     probe = make_probe(spec, exposed=exposed)
-    if healthcheck is not None and spec.kind not in ("docker", "completed"):
+    if spec.recognised:
+        probe = Guessed(probe)  # bootstrap's guess never fails what compose calls ready
+    if (
+        healthcheck is not None
+        and rests_on(spec.kind) is not Rests.HEALTH
+        and not is_job(spec.kind)
+    ):
         probe = WithHealthcheck(probe)  # the user's own healthcheck must pass too
     return target, probe
 
@@ -72,6 +81,7 @@ def network_only_port(service: PlannedService, probe: Probe, target: Target) -> 
     from bootstrap.probes import kind as kind_of
 
     inner = probe.probe if isinstance(probe, WithHealthcheck) else probe
+    inner = inner.probe if isinstance(inner, Guessed) else inner
     port = getattr(inner, "port", None)
     found = kind_of(service.probe.kind)
     if (

@@ -15,6 +15,7 @@ from enum import Enum
 from bootstrap.classify import database_engine
 from bootstrap.model import PortBinding, Stack
 from bootstrap.plan import Plan
+from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.probespec import allowances
 from bootstrap.settings import Settings
 
@@ -675,7 +676,7 @@ RULES = frozenset(
         "swarm-order", "swarm-placement", "swarm-probe", "sys-admin", "unknown-profile",
         "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
         "compose-warning", "label-prefix", "healthy-without-healthcheck",
-        "env-file-program-variable", "compose-untested",
+        "env-file-program-variable", "compose-untested", "enforce-without-policy",
     }
 )  # fmt: skip
 
@@ -713,7 +714,7 @@ def check_healthy_conditions(plan: Plan) -> list[Finding]:
         if not planned.healthy_for or (declared is not None and not declared.disabled):
             continue
         who = ", ".join(planned.healthy_for)
-        own = planned.probe.kind not in ("running", "completed")
+        own = rests_on(planned.probe.kind) is not Rests.LIFE
         findings.append(
             warning(
                 "healthy-without-healthcheck",
@@ -763,11 +764,30 @@ def check_label_prefixes(plan: Plan) -> list[Finding]:
     return findings
 
 
+def check_policies(settings: Settings) -> list[Finding]:
+    """A policy the settings adopt (``enforce``) with nothing to enforce: the tables it reads
+    are not written (the seed's are not defaults), so it would check nothing, silently."""
+    tables = {"tiers": settings.tiers, "port_ranges": settings.port_ranges}
+    return [
+        warning(
+            "enforce-without-policy",
+            f"{settings.source}: enforce",
+            f"enforce names {policy!r}, but no [{policy}.*] table says what it is: it checks "
+            "nothing",
+            f"write the [{policy}.*] tables (`bootstrap init --seed` writes the seed's), or take "
+            f"{policy!r} out of enforce",
+        )
+        for policy, table in tables.items()
+        if settings.enforces(policy) and not table
+    ]
+
+
 def validate(
     stack: Stack, plan: Plan, settings: Settings, profile_flags: tuple[str, ...] | None = None
 ) -> list[Finding]:
     """Every rule that needs no engine."""
     return [
+        *check_policies(settings),
         *check_profiles(stack, profile_flags),
         *check_network(stack, plan, settings),
         *check_ports(plan, settings),

@@ -27,8 +27,9 @@ from bootstrap.envlayers import (
 from bootstrap.errors import ConfigError, ConfigErrors
 from bootstrap.hostpaths import OVERRIDE_NAME, host_path_override, translation_wanted
 from bootstrap.identity import explicit_project_name, implicit_project_name
-from bootstrap.locate import Locator, yaml_problem
+from bootstrap.locate import Locator, referenced_files, yaml_problem
 from bootstrap.model import Stack, stack_from_compose
+from bootstrap.paths import state_dir, state_home
 from bootstrap.plan import Plan, build_plan
 from bootstrap.privatefile import private_env_file
 from bootstrap.reach import in_container
@@ -224,10 +225,9 @@ def _write_override(directory: Path, project: str, override: Mapping[str, object
     read-only). JSON is YAML, so no YAML writer is needed."""
     import json
 
-    folder = directory / ".bootstrap"
+    folder = state_dir(directory)
     if not os.access(directory, os.W_OK):
-        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-        folder = state / "bootstrap" / project
+        folder = state_home() / project
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{project}.{OVERRIDE_NAME}"
     path.write_text(json.dumps(override, indent=2), encoding="utf-8")
@@ -463,32 +463,6 @@ def included_texts(directory: Path, chosen: Sequence[str], texts: Sequence[str])
             found.append(other_text)
             pending.append((target, other_text))
     return found
-
-
-def referenced_files(text: str) -> list[str]:
-    """The files a compose text includes (``include:`` in its three forms) or extends from."""
-    import yaml
-
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return []  # compose reports the file's own error
-    if not isinstance(document, dict):
-        return []
-    names: list[str] = []
-    for entry in document.get("include") or []:
-        if isinstance(entry, str):
-            names.append(entry)
-        elif isinstance(entry, dict):
-            path = entry.get("path")
-            names += (
-                [path] if isinstance(path, str) else [p for p in path or [] if isinstance(p, str)]
-            )
-    for service in (document.get("services") or {}).values():
-        extends = service.get("extends") if isinstance(service, dict) else None
-        if isinstance(extends, dict) and isinstance(extends.get("file"), str):
-            names.append(extends["file"])
-    return names
 
 
 def _placeholder() -> str:

@@ -10,8 +10,9 @@ file, Swarm's API and labels, its teardown); the Docker plumbing they share is
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bootstrap.errors import ConfigError
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 
 # name -> "module:class": the one table of backends; `select_backend` is the one call site.
 BACKENDS = {
-    "compose": "bootstrap.backends.compose:ComposeBackend",
-    "swarm": "bootstrap.backends.swarm:SwarmBackend",
+    "compose": "bootstrap.backends.compose.backend:ComposeBackend",
+    "swarm": "bootstrap.backends.swarm.backend:SwarmBackend",
 }
 Say = Callable[[str], None]
 
@@ -54,6 +55,21 @@ class Creating:
 
 
 AS_IS = Creating()  # compose's own decision: create what is missing, recreate what changed
+
+
+class Capability(StrEnum):
+    """What a command needs of a backend beyond bringing a stack up and down (the value is
+    the command as a user types it). A backend lists those it lacks, with what to do instead;
+    the type checker sees a misspelt one."""
+
+    SUPERVISE = "supervise"
+    SUPERVISE_IN_STACK = "supervise --in-stack"
+    RESET = "reset"
+    RESTORE = "restore"
+    CACHE = "cache"
+    STATS = "stats"
+    DOWN_VOLUMES = "down --volumes"
+    FORCE_RECREATE = "up --force-recreate"
 
 
 class Backend(Protocol):
@@ -121,9 +137,9 @@ class Backend(Protocol):
         """What only its engine can tell (a swarm's nodes, say); may raise EngineError."""
         ...
 
-    def unsupported(self, command: str) -> str | None:
-        """Why this backend cannot run ``command`` (and what to do instead), or None."""
-        ...
+    lacks: Mapping[Capability, str]  # what it cannot do, and what to do instead
+
+    def supports(self, capability: Capability) -> bool: ...
 
     def status(
         self, workspace: Workspace, selected: frozenset[str] | None = None
@@ -144,10 +160,11 @@ class Backend(Protocol):
         ...
 
 
-def refuse_unsupported(backend: Backend, command: str) -> None:
+def refuse_unsupported(backend: Backend, capability: Capability) -> None:
     """Exit 2, naming what the backend cannot do, before anything is touched."""
-    why = backend.unsupported(command)
+    why = backend.lacks.get(capability)
     if why is not None:
+        command = capability.value
         raise ConfigError(
             f"`{command}` does not work with the {backend.name} backend: {why}",
             location="--backend",

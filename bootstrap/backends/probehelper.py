@@ -81,7 +81,7 @@ class ProbeHelper:
             "exposed": list(exposed),
         }
         done = self.engine.exec(
-            helper, ["python3", "-m", "bootstrap.backends.swarm.helper", json.dumps(document)]
+            helper, ["python3", "-m", "bootstrap.backends.helper", json.dumps(document)]
         )
         try:
             replicas = json.loads(done.output.strip().splitlines()[-1])["replicas"]

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bootstrap.backends import refuse_unsupported
-from bootstrap.cli.context import CliContext, emit_json, say
-from bootstrap.cli.lifecycle import holding
+from bootstrap.backends import Capability, refuse_unsupported
+from bootstrap.cli.context import CliContext, emit_json, say, terminating
+from bootstrap.lifecycle import holding
 
 if TYPE_CHECKING:
     from bootstrap.runtime import Engine
@@ -31,7 +31,7 @@ def reset(
 
     workspace = ctx.workspace(("*",))
     backend = ctx.backend()
-    refuse_unsupported(backend, "reset")
+    refuse_unsupported(backend, Capability.RESET)
     engine = backend.engine
     volumes, _none = reset_(
         workspace,
@@ -53,7 +53,14 @@ def reset(
         if not click.confirm(f"Stop {workspace.compose.name} and remove {listed}{snap}?", err=True):
             say("nothing changed")
             return
-    with holding(ctx, workspace.compose.name, engine, wait=True):
+    with holding(
+        workspace.directory,
+        workspace.compose.name,
+        engine,
+        wait=True,
+        say=say,
+        cancelled=terminating,
+    ):
         removed, snapshot = reset_(
             workspace,
             backend,
@@ -89,9 +96,16 @@ def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: boo
         for path in list_snapshots(workspace):
             click.echo(path.name)
         return
-    refuse_unsupported(ctx.backend(), "restore")
+    refuse_unsupported(ctx.backend(), Capability.RESTORE)
     engine = ctx.backend().engine
-    with holding(ctx, workspace.compose.name, engine, wait=True):
+    with holding(
+        workspace.directory,
+        workspace.compose.name,
+        engine,
+        wait=True,
+        say=say,
+        cancelled=terminating,
+    ):
         path = restore_(workspace, engine, say, snapshot=snapshot, replace=replace)
     say(f"restored {path.name}; run `bootstrap up` to start the stack", fg="green")
 
@@ -141,5 +155,5 @@ def cache_setup(ctx: CliContext, as_json: bool) -> None:
 
 
 def _cache_engine(ctx: CliContext) -> Engine:
-    refuse_unsupported(ctx.backend(), "cache")
+    refuse_unsupported(ctx.backend(), Capability.CACHE)
     return ctx.backend().engine

@@ -17,7 +17,12 @@ def serve(port: int | None, project: str | None) -> int:
     """Serve /services, /healthz, /metrics and /ws; write Prometheus file_sd targets."""
     import os
 
-    from bootstrap.discovery.server import serve as serve_
+    from bootstrap.errors import needing_extra
+
+    try:
+        from bootstrap.discovery.server import serve as serve_
+    except ImportError as exc:
+        raise needing_extra("discovery", "the discovery service", exc) from None
 
     environ = dict(os.environ)
     if port is not None:

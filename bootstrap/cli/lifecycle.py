@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,92 +17,12 @@ from bootstrap.cli.context import (
     terminating,
 )
 from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
-from bootstrap.errors import BootstrapError, ExitCode
+from bootstrap.errors import ExitCode
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from bootstrap.backends import Backend
-    from bootstrap.lock import ProjectLock
-    from bootstrap.runrecord import Recorder
     from bootstrap.runtime import Engine
     from bootstrap.scheduler import Outcome
     from bootstrap.workspace import Workspace
-
-
-def project_lock(ctx: CliContext, project: str, wait: bool) -> ProjectLock:
-    """The project's lock: in the workspace's .bootstrap/, or, where the workspace is not
-    writable (a read-only or foreign-owned mount), in the user's state directory."""
-    import hashlib
-    import os
-
-    from bootstrap.lock import ProjectLock
-
-    workspace = ctx.directory.resolve()
-    folder = workspace / ".bootstrap"
-    writable = folder if folder.is_dir() else workspace
-    if not os.access(writable, os.W_OK):
-        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-        digest = hashlib.sha256(str(workspace).encode()).hexdigest()[:12]
-        folder = state / "bootstrap" / "locks" / digest
-    return ProjectLock(
-        folder / f"{project}.lock",
-        wait=600.0 if wait else 0.0,
-        on_wait=lambda holder: say(f"waiting for the project lock held by {holder}"),
-        on_stale=lambda holder: say(
-            f"the project lock was left by {holder}, which is no longer running: taking it over"
-        ),
-        cancelled=terminating,
-    )
-
-
-@contextlib.contextmanager
-def holding(ctx: CliContext, project: str, engine: Engine, *, wait: bool) -> Iterator[None]:
-    """The project's lock; once held, the helper containers a killed run left are removed
-    (none can be in use: their owner held this lock)."""
-    with project_lock(ctx, project, wait):
-        left = engine.remove_helpers(project)
-        if left:
-            say(f"removed {len(left)} helper container(s) a killed run left behind")
-        yield
-
-
-def before_start(workspace: Workspace, backend: Backend) -> None:
-    """The package caches (one engine's volumes; a swarm's nodes make their own), and the
-    model for the stack's own supervisor."""
-    from bootstrap.caches import ensure_cache_volumes
-
-    if backend.unsupported("cache") is None:
-        caches = ensure_cache_volumes(backend.engine, workspace.settings, workspace.compose.name)
-        made = [c.name for c in caches if c.created]
-        if made:
-            say(f"created cache volumes {', '.join(made)} (owner {caches[0].owner})")
-    leave_model_for_supervisor(workspace, backend)
-
-
-def leave_model_for_supervisor(workspace: Workspace, backend: Backend) -> None:
-    """Where an active service is the stack's own supervisor (``bootstrap.role:
-    supervisor``), leave it compose's model of this run (it has no compose to ask)."""
-    from bootstrap.classify import ROLE_LABEL
-    from bootstrap.frozen import SUPERVISOR_ROLE, freeze
-
-    stack = workspace.stack
-    document = getattr(backend.loader, "last_document", None)
-    if document is None or not any(
-        s.label(ROLE_LABEL) == SUPERVISOR_ROLE and stack.is_active(s)
-        for s in stack.services.values()
-    ):
-        return
-    try:
-        freeze(
-            workspace.directory,
-            workspace.compose.name,
-            workspace.compose.profiles,
-            workspace.compose.files,
-            document,
-        )
-    except OSError as exc:
-        say(f"the stack's supervisor gets no model: {exc}", fg="yellow")
 
 
 @click.command()
@@ -165,16 +81,16 @@ def up(
 ) -> int:
     """Bring the stack up (or the SERVICEs named and what they need): databases, discovery,
     apps, monitoring, each gated on its probe."""
-    from bootstrap.backends import Creating, refuse_unsupported
+    from bootstrap import lifecycle
+    from bootstrap.backends import Capability, Creating, refuse_unsupported
     from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
-    from bootstrap.runrecord import Recorder
     from bootstrap.workspace import materialise
 
     backend = ctx.backend()
     if watch:
-        refuse_unsupported(backend, "supervise")
+        refuse_unsupported(backend, Capability.SUPERVISE)
     if force_recreate:
-        refuse_unsupported(backend, "up --force-recreate")
+        refuse_unsupported(backend, Capability.FORCE_RECREATE)
     creating = Creating(build, force_recreate, remove_orphans, targets=services)
     backend.warm_up()
     workspace = ctx.workspace(profiles, generate=not dry_run)
@@ -183,7 +99,6 @@ def up(
             workspace, services, profiles, dependencies=not no_deps, generate=not dry_run
         )
     backend.prepare(workspace)
-    engine = backend.engine
     if watch:
         from bootstrap.cli.supervise import refuse_a_second_supervisor
 
@@ -197,33 +112,32 @@ def up(
         emit_json(plan_document(workspace.plan), ctx.redact)
         return 0
     workspace = materialise(workspace)
-    with (
-        holding(ctx, workspace.compose.name, engine, wait=not no_wait_lock),
-        SignalFlag() as signalled,
-        run_deadline(wait_timeout, signalled.event) as expired,
-    ):
-        before_start(workspace, backend)
+    if as_json:
+        reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
+    elif sys.stderr.isatty():
         rows = [(n, workspace.plan.services[n].phase) for n in workspace.plan.order()]
-        if as_json:
-            reporter: JsonReporter | LiveReporter | PlainReporter = JsonReporter(ctx.redact)
-        elif sys.stderr.isatty():
-            reporter = LiveReporter(ctx.redact, rows)
-        else:
-            reporter = PlainReporter(ctx.redact)
-        recorder = Recorder(reporter)
-        began_wall = time.time()
+        reporter = LiveReporter(ctx.redact, rows)
+    else:
+        reporter = PlainReporter(ctx.redact)
+    with (
+        SignalFlag() as signalled,
+        lifecycle.run_deadline(wait_timeout, signalled.event) as expired,
+    ):
         try:
-            outcome = backend.up(
+            outcome = lifecycle.up(
                 workspace,
-                recorder,
+                backend,
+                reporter,
+                cancel=signalled.event,
+                say=say,
                 timeout=timeout,
                 join_network=join_network,
-                cancel=signalled.event,
                 creating=creating,
+                wait_lock=not no_wait_lock,
+                redact=ctx.redact,
             )
         finally:
             reporter.close()
-        keep_record(workspace, backend, outcome, recorder, began_wall, ctx.redact)
     code = conclude(
         ctx, outcome, as_json, signalled.exit_code, wait_timeout if expired.is_set() else None
     )
@@ -232,28 +146,6 @@ def up(
 
         supervise_stack(ctx, backend, workspace, as_json=as_json, wait=600.0, converge_first=False)
     return code
-
-
-@contextlib.contextmanager
-def run_deadline(seconds: float | None, cancel: threading.Event) -> Iterator[threading.Event]:
-    """``--wait-timeout``: after ``seconds`` the run winds down as on Ctrl-C; the event says
-    the time ran out (and not a signal)."""
-    expired = threading.Event()
-    if seconds is None:
-        yield expired
-        return
-
-    def run_out() -> None:
-        expired.set()
-        cancel.set()
-
-    timer = threading.Timer(seconds, run_out)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield expired
-    finally:
-        timer.cancel()
 
 
 def conclude(
@@ -317,46 +209,6 @@ def conclude(
     return 0
 
 
-def keep_record(
-    workspace: Workspace,
-    backend: Backend,
-    outcome: Outcome,
-    recorder: Recorder,
-    began_wall: float,
-    redact: Callable[[str], str],
-) -> None:
-    """The run's record into .bootstrap/runs/ (``bootstrap trace`` reads it). A record that
-    cannot be written (a read-only workspace) is said, never fatal."""
-    from bootstrap.envlayers import redact_document
-    from bootstrap.runrecord import build_record, runs_folder, save_record
-
-    try:
-        versions = {**backend.engine.version(), **backend.versions_seen()}
-        record = build_record(
-            project=workspace.compose.name,
-            outcome=outcome,
-            events=recorder.seen,
-            began_wall=began_wall,
-            containers=backend.engine.project_containers(workspace.compose.name, inspect=False),
-            versions=versions,
-            redact=redact,
-        )
-        masked: dict[str, Any] = redact_document(record, redact)  # type: ignore[assignment]
-        save_record(runs_folder(workspace.directory), masked)
-    except (OSError, BootstrapError) as exc:
-        say(f"the run's record was not kept: {exc}", fg="yellow")
-        return
-    import os
-
-    from bootstrap import otel
-
-    if otel.wanted(os.environ):
-        try:
-            otel.export_run(masked)
-        except Exception as exc:
-            say(f"OpenTelemetry export failed: {exc}", fg="yellow")
-
-
 @click.command()
 @click.option("--no-wait-lock", is_flag=True, help="Fail at once if another run holds the lock.")
 @click.option(
@@ -373,14 +225,21 @@ def keep_record(
 def down(ctx: CliContext, no_wait_lock: bool, volumes: bool, remove_orphans: bool) -> None:
     """Stop and remove the project's containers and networks (monitoring first); volumes stay
     unless -v."""
-    from bootstrap.backends import refuse_unsupported
+    from bootstrap import lifecycle
+    from bootstrap.backends import Capability, refuse_unsupported
 
     workspace = ctx.workspace(("*",))
     backend = ctx.backend()
     if volumes:
-        refuse_unsupported(backend, "down --volumes")
-    with holding(ctx, workspace.compose.name, backend.engine, wait=not no_wait_lock):
-        stopped = backend.down(workspace, say, terminating, volumes=volumes)
+        refuse_unsupported(backend, Capability.DOWN_VOLUMES)
+    stopped = lifecycle.down(
+        workspace,
+        backend,
+        say=say,
+        stopping=terminating,
+        volumes=volumes,
+        wait_lock=not no_wait_lock,
+    )
     kept = "volumes removed" if volumes else "volumes kept"
     say(f"down: stopped {len(stopped)} containers; {kept}", fg="green")
 

@@ -88,9 +88,9 @@ def stats(
     from bootstrap.rightsize import table
 
     workspace = ctx.workspace(profiles)
-    from bootstrap.backends import refuse_unsupported
+    from bootstrap.backends import Capability, refuse_unsupported
 
-    refuse_unsupported(ctx.backend(), "stats")
+    refuse_unsupported(ctx.backend(), Capability.STATS)
     engine = ctx.backend().engine
     target = _output_path(workspace, output, force) if output else None
     usages: dict[str, Usage] = {}

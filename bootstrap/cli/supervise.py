@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from bootstrap.backends import Backend
-    from bootstrap.discovery.client import SupervisionPoster
-    from bootstrap.otel import ActionSpans
     from bootstrap.scheduler import Event
     from bootstrap.supervise import Action
     from bootstrap.workspace import Workspace
@@ -62,35 +60,6 @@ def printer(as_json: bool, redact: Callable[[str], str]) -> Callable[[Action], N
     return show
 
 
-def action_spans(project: str) -> ActionSpans | None:
-    """Where OpenTelemetry's endpoint is set, every action is also a span."""
-    import os
-
-    from bootstrap import otel
-
-    if not otel.wanted(os.environ):
-        return None
-    try:
-        return otel.ActionSpans(project)
-    except (ImportError, ValueError, OSError) as exc:  # no SDK, or bad settings: said
-        say(f"OpenTelemetry export is off: {exc}", fg="yellow")
-        return None
-
-
-def discovery_poster(workspace: Workspace, backend: Backend) -> SupervisionPoster:
-    """Every action also goes to the stack's discovery service, where it runs (its dashboard,
-    WebSocket and the Prometheus counter ``bootstrap_supervision_actions_total``)."""
-    from bootstrap.discovery import DISCOVERY_TOKEN
-    from bootstrap.discovery.client import SupervisionPoster, discovery_base
-    from bootstrap.reach import in_container
-
-    def find() -> str | None:
-        containers = backend.engine.project_containers(workspace.compose.name, inspect=False)
-        return discovery_base(workspace, containers, in_container())
-
-    return SupervisionPoster(find, workspace.environment.get(DISCOVERY_TOKEN))
-
-
 def supervise_stack(
     ctx: CliContext,
     backend: Backend,
@@ -128,56 +97,25 @@ def supervise_until(
     converge_first: bool,
     in_stack: bool = False,
 ) -> None:
-    """Follow the project until ``stop``."""
-    from bootstrap.cli.lifecycle import project_lock
-    from bootstrap.supervise import Supervisor, announced, keep, supervision_log
-
-    project = workspace.compose.name
-    logged = keep(supervision_log(workspace.directory), project)
-    shown = printer(as_json, ctx.redact)
-    spans = action_spans(project)
-    posted = discovery_poster(workspace, backend)
-
-    def report(action: Action) -> None:
-        logged(action)
-        shown(action)
-        posted(action.as_dict())
-        if spans is not None:
-            spans(action.as_dict())
+    """Follow the project until ``stop``, showing each action and what the probes see."""
+    from bootstrap.lifecycle import supervise
 
     def observed(event: Event) -> None:
         """What a probe it waits on sees, as it changes (the container's log, for the stack's
         own): why a dependency is not back yet."""
         say(f"  {event.service}: {event.detail}", redact=ctx.redact)
 
-    probing = backend.supervision(workspace, observed, in_stack=in_stack)
-    supervisor = Supervisor(
+    supervise(
         workspace,
-        backend.supervision_events(workspace),
-        probing,
-        report,
+        backend,
+        stop,
+        shown=printer(as_json, ctx.redact),
+        observed=observed,
+        say=lambda text: say(text, fg="yellow", redact=ctx.redact),
         wait=wait,
-        acting=lambda: project_lock(ctx, project, wait=True),
+        converge_first=converge_first,
+        in_stack=in_stack,
     )
-    try:
-        with announced(workspace.directory, project, in_stack=in_stack):
-            worker = threading.Thread(
-                target=supervisor.run,
-                args=(stop,),
-                kwargs={"converge_first": converge_first},
-                daemon=True,
-                name="bootstrap-supervise",
-            )
-            worker.start()
-            while worker.is_alive() and not stop.is_set():
-                worker.join(0.2)
-            supervisor.stop.set()
-            worker.join(5.0)
-    finally:
-        probing.close()
-        posted.close()
-        if spans is not None:
-            spans.close()
 
 
 def as_workspace_owner(directory: Path) -> None:
@@ -232,45 +170,31 @@ def supervise_in_stack(ctx: CliContext, *, as_json: bool, wait: float) -> int:
     """As a service of the stack: plan from the model the last ``up`` left (no compose here),
     converge at start (after a reboot everything started at once), reload on a new ``up``;
     until SIGTERM (``docker stop``, ``bootstrap down``)."""
-    from bootstrap.frozen import FrozenModel, frozen_path, stamp_of, thaw
-    from bootstrap.workspace import load_workspace
+    from bootstrap.lifecycle import supervise_in_stack as supervise
 
     backend = ctx.backend()
-    path = frozen_path(ctx.directory.resolve())
     as_workspace_owner(ctx.directory.resolve())
+
+    def on_model(workspace: Workspace) -> None:
+        ctx.redact = workspace.redact
+        say(f"supervising {workspace.compose.name} from inside the stack")
+
+    def observed(event: Event) -> None:
+        say(f"  {event.service}: {event.detail}", redact=ctx.redact)
+
     with SignalFlag() as signalled:
-        while not path.exists() and not signalled.event.wait(1.0):
-            pass  # the first `up` writes it before it starts anything
-        while not signalled.event.is_set():
-            frozen = thaw(path)
-            workspace = load_workspace(
-                ctx.directory,
-                files=frozen.files or ctx.files,
-                profiles=frozen.profiles,
-                project=frozen.project,
-                loader=FrozenModel(frozen),
-            )
-            ctx.redact = workspace.redact
-            reload = threading.Event()
-
-            def notice(stamp: int = frozen.stamp, reload: threading.Event = reload) -> None:
-                while not reload.wait(1.0):
-                    if signalled.event.is_set() or stamp_of(path) != stamp:
-                        reload.set()
-
-            threading.Thread(target=notice, daemon=True, name="bootstrap-model").start()
-            say(f"supervising {frozen.project} from inside the stack (model of {path})")
-            supervise_until(
-                ctx,
-                backend,
-                workspace,
-                reload,
-                as_json=as_json,
-                wait=wait,
-                converge_first=True,
-                in_stack=True,
-            )
-            reload.set()
+        supervise(
+            ctx.directory,
+            backend,
+            signalled.event,
+            files=ctx.files,
+            on_model=on_model,
+            # the masking of the workspace loaded last, as it is when an action is shown
+            shown=printer(as_json, lambda text: ctx.redact(text)),  # noqa: PLW0108
+            observed=observed,
+            say=lambda text: say(text, fg="yellow", redact=ctx.redact),
+            wait=wait,
+        )
     say("supervision stopped; the containers keep running")
     return 0
 
@@ -307,12 +231,12 @@ def supervise(
 ) -> int:
     """Keep the order after up: re-gate and restart dependents when a dependency restarts,
     put the stack back in order after an engine restart, heal services that opt in."""
-    from bootstrap.backends import refuse_unsupported
+    from bootstrap.backends import Capability, refuse_unsupported
 
     backend = ctx.backend()
-    refuse_unsupported(backend, "supervise")
+    refuse_unsupported(backend, Capability.SUPERVISE)
     if in_stack:
-        refuse_unsupported(backend, "supervise --in-stack")
+        refuse_unsupported(backend, Capability.SUPERVISE_IN_STACK)
         return supervise_in_stack(ctx, as_json=as_json, wait=wait)
     workspace = ctx.workspace(profiles)
     refuse_a_second_supervisor(workspace, backend)

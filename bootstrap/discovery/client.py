@@ -55,8 +55,14 @@ def discovery_base(
 
 def follow(url: str, on_message: Callable[[dict[str, Any]], None]) -> None:
     """Call ``on_message`` for every message until the stream ends. Raises OSError when the
-    service cannot be reached, so the caller can fall back to polling."""
-    import aiohttp
+    service cannot be reached (or the stream's client, the discovery extra, is not
+    installed), so the caller can fall back to polling."""
+    try:
+        import aiohttp
+    except ImportError as exc:
+        raise OSError(
+            f"following the stream needs compose-bootstrap[discovery] (aiohttp): {exc.name or exc}"
+        ) from None
 
     async def run() -> None:
         try:

@@ -1,8 +1,9 @@
 """Readiness probes: small strategies sharing one polling loop, one module per kind, one
 registry of kinds (``registry``). Standard library only: the Swarm probe helper imports it.
 
-``core``: the target, ``poll``, the container gate, ``run_probe``; ``spec``: parameters and
-``ProbeSpec``; ``registry``: the kinds; a module per kind registers itself there.
+``core``: the target, ``poll``, the container gate; ``run``: ``run_probe`` (the gate, then
+the probe, in the poll loop); ``spec``: parameters and ``ProbeSpec``; ``registry``: the kinds
+and what each rests on; a module per kind registers itself there.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from bootstrap.probes.core import (
     SystemClock,
     Target,
     container_gate,
-    exit_zero_is_ready,
     poll,
-    run_probe,
     truthy,
 )
 from bootstrap.probes.registry import ProbeKind, UnknownKind, kind, kinds, make_probe
+from bootstrap.probes.run import exit_zero_is_ready, run_probe
 
 __all__ = [
     "PACED",

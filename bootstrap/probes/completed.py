@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target
-from bootstrap.probes.registry import ProbeKind, register
+from bootstrap.probes.registry import COMPLETED, ProbeKind, Rests, register
 from bootstrap.probes.spec import ProbeSpec
 
 
 @dataclass(frozen=True)
 class CompletedProbe:
-    kind: str = "completed"
+    kind: str = COMPLETED
 
     def check(self, target: Target) -> Observation:
         state = target.state()
@@ -27,10 +27,12 @@ def _build(_spec: ProbeSpec, _exposed: Sequence[int]) -> Probe:
 
 register(
     ProbeKind(
-        "completed",
+        COMPLETED,
         {},
         _build,
         needs_container=True,
+        rests=Rests.LIFE,
+        job=True,
         signal="the container exited with code 0",
         tested="real server",
     )

@@ -19,6 +19,7 @@ from typing import Protocol
 from bootstrap.errors import EngineGone
 from bootstrap.model import Healthcheck
 from bootstrap.outcome import Observation, ProbeResult
+from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, ExecResult
 from bootstrap.watch import LiveState
 
@@ -174,9 +175,19 @@ class Target:
     restart_policy: str = ""
     window: float = 0.0  # > 0: in-container tests repeat inside one exec for this long
     no_shell: bool = False  # learnt: the image has no /bin/sh to loop in
+    # the service's name on a network shared with it, not resolvable yet: a container that is
+    # stopping, restarting or not attached yet has no name in the network's DNS for a moment;
+    # asked again (once a second) for as long as the probe runs, so a probe begun in that
+    # moment dials it by name once it is back instead of never
+    dns_candidate: str | None = None
+    _dns_asked: float = field(default=float("-inf"), repr=False)
 
     def endpoint(self, port: int) -> tuple[str, int] | None:
         """Where to dial ``port`` from here; never the container's private address."""
+        if not self.dns_name and self.dns_candidate and time.monotonic() - self._dns_asked >= 1:
+            self._dns_asked = time.monotonic()
+            if resolvable(self.dns_candidate):
+                self.dns_name = self.dns_candidate
         if self.dns_name:
             return self.dns_name, port
         if port in self.ports:
@@ -229,14 +240,6 @@ class Probe(Protocol):
     def check(self, target: Target) -> Observation: ...
 
 
-def exit_zero_is_ready(kind: str, long_running: bool = False) -> bool:
-    """Whether a container that exited 0 counts as ready: for a probe with no readiness signal
-    of its own (a one-shot job), yes, unless the service must keep running (something waits
-    for it with service_started or service_healthy, or it publishes ports): compose's rule
-    then, where an exit is a failure. ``up`` and ``status`` both ask this."""
-    return kind in ("completed", "running") and not long_running
-
-
 def container_gate(  # noqa: PLR0911 - one return per container state reads best
     target: Target, *, completed_ok: bool = False
 ) -> Observation | None:
@@ -275,45 +278,33 @@ def container_gate(  # noqa: PLR0911 - one return per container state reads best
     return None
 
 
-def run_probe(
-    probe: Probe,
-    target: Target,
-    *,
-    timeout: float,
-    clock: Clock,
-    cancelled: Callable[[], bool] = lambda: False,
-    on_change: Callable[[Observation], None] = lambda _seen: None,
-    long_running: bool = False,
-    between: Callable[[float], None] | None = None,
-) -> ProbeResult:
-    """Gate on the container's state, then the probe, in the one poll loop. ``between``
-    waits between attempts (the events watch: a container that dies wakes it); by default the
-    clock's sleep. ``long_running``: an exit, even with 0, fails it."""
-    completed = exit_zero_is_ready(probe.kind, long_running)
+@dataclass
+class Guessed:
+    """A probe bootstrap chose from the image, not one a label asked for. A server that
+    answers in another protocol is not what was guessed: it is ready as compose would count
+    it (running, its healthcheck passed where it has one: ``WithHealthcheck`` wraps this), at
+    once, saying so and which label makes it explicit."""
 
-    def attempt() -> Observation:
-        gate = container_gate(target, completed_ok=completed)
-        if gate is not None:
-            return gate
-        return probe.check(target)
+    probe: Probe
 
-    @dataclass(frozen=True)
-    class WaitingClock:
-        def now(self) -> float:
-            return clock.now()
+    @property
+    def kind(self) -> str:
+        return self.probe.kind
 
-        def sleep(self, seconds: float) -> None:
-            (between or clock.sleep)(seconds)
+    @property
+    def paced(self) -> bool:
+        return bool(getattr(self.probe, "paced", False))
 
-    backoff = PACED if getattr(probe, "paced", False) and target.window > 0 else Backoff()
-    return poll(
-        attempt,
-        timeout=timeout,
-        clock=WaitingClock(),
-        backoff=backoff,
-        cancelled=cancelled,
-        on_change=on_change,
-    )
+    def check(self, target: Target) -> Observation:
+        seen = self.probe.check(target)
+        if not seen.foreign:
+            return seen
+        return Observation(
+            True,
+            f"{seen.detail}; so not the {self.kind} server bootstrap guessed from its image: "
+            "ready as compose counts it (running); say how to wait for it with the label "
+            "bootstrap.probe (tcp, http, ...)",
+        )
 
 
 def every_replica(seen: Sequence[tuple[str, Observation]], want: int) -> Observation:

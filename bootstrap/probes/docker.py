@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target, last_line, shown_command
-from bootstrap.probes.registry import ProbeKind, register
+from bootstrap.probes.registry import HEALTHCHECK, ProbeKind, Rests, register
 from bootstrap.probes.spec import ProbeSpec
 
 
@@ -27,7 +27,7 @@ def healthcheck_command(test: Sequence[str]) -> list[str] | None:
 class DockerHealthProbe:
     """The container's own healthcheck: the engine's verdict, or the same test run now."""
 
-    kind: str = "docker"
+    kind: str = HEALTHCHECK
     paced: bool = True  # the in-container loop does the waiting
 
     def check(self, target: Target) -> Observation:
@@ -77,10 +77,11 @@ def _build(_spec: ProbeSpec, _exposed: Sequence[int]) -> Probe:
 
 register(
     ProbeKind(
-        "docker",
+        HEALTHCHECK,
         {},
         _build,
         needs_container=True,
+        rests=Rests.HEALTH,
         signal="the container's healthcheck test passes (run at once, then every 50 ms), or "
         "the engine says healthy",
         tested="real server",

@@ -58,6 +58,13 @@ class HttpHealthProbe:
                 connection.close()
             if status == 404 and path != self.paths[-1]:
                 continue
+            if status == 404:  # an HTTP server without the product's health endpoint
+                return Observation(
+                    False,
+                    f"{self.kind}: not a {self.kind} server (or a layout without "
+                    f"{', '.join(self.paths)}): GET {path} answered HTTP 404",
+                    foreign=True,
+                )
             if status == 401:
                 who = f" as {self.user}" if self.password else ""
                 return Observation(
@@ -81,6 +88,7 @@ def register_http(
     phase: str = "",
     derive: Derive | None = None,
     user: str = "",
+    legacy: frozenset[str] = frozenset(),
 ) -> ProbeKind:
     """Register an HTTP-health kind: its port, paths (the first that exists answers), the
     accepted answer; ``derive`` gives a password from the image's variables."""
@@ -102,6 +110,7 @@ def register_http(
         signal=signal,
         tested=tested,
         images=images,
+        legacy=legacy,
         phase=phase,
         derive=derive or (lambda _env, _command: {}),
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target
-from bootstrap.probes.netio import exchange, failed, unreachable
+from bootstrap.probes.netio import exchange, failed, looks_like_http, not_this, unreachable
 from bootstrap.probes.registry import ProbeKind, register, server_port
 from bootstrap.probes.spec import PORT, ProbeSpec
 
@@ -33,7 +33,7 @@ class KafkaProbe:
     port: int
     kind: str = "kafka"
 
-    def check(self, target: Target) -> Observation:
+    def check(self, target: Target) -> Observation:  # noqa: PLR0911 - one return per answer
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             return unreachable(target, self.port, "kafka")
@@ -41,11 +41,13 @@ class KafkaProbe:
             data = exchange(endpoint, api_versions_request(), _complete)
         except OSError as exc:
             return failed("kafka", endpoint, exc)
+        if data and (looks_like_http(data) or not _complete(data) or len(data) < 10):
+            return not_this("kafka", "Kafka broker", data)
         if not _complete(data) or len(data) < 10:
             return Observation(False, f"kafka: no ApiVersions answer ({len(data)} bytes)")
         correlation, error = struct.unpack("!ih", data[4:10])
         if correlation != CORRELATION:
-            return Observation(False, "kafka: an answer to another request")
+            return not_this("kafka", "Kafka broker", data)
         if error:
             return Observation(False, f"kafka ApiVersions: error code {error}")
         count = struct.unpack("!i", data[10:14])[0] if len(data) >= 14 else 0
@@ -66,6 +68,8 @@ register(
         signal="an `ApiVersions` request answered without an error",
         tested="handshake peer",
         images=frozenset({"kafka", "redpanda"}),
+        # Confluent's broker images under names that do not say Kafka
+        repositories=frozenset({"confluentinc/cp-server", "confluentinc/cp-enterprise-kafka"}),
         phase="databases",
     )
 )

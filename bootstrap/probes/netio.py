@@ -47,3 +47,19 @@ def exchange(
 
 def failed(name: str, endpoint: tuple[str, int], exc: OSError) -> Observation:
     return Observation(False, f"{name} {endpoint[0]}:{endpoint[1]}: {exc.strerror or exc}")
+
+
+class NotThisProtocol(Exception):
+    """The peer answered, but not in the protocol asked."""
+
+
+def not_this(name: str, what: str, data: bytes) -> Observation:
+    """A server answered, but not as a ``what`` would: it is something else."""
+    shown = data[:40].decode("latin-1").encode("unicode_escape").decode("ascii")
+    return Observation(
+        False, f"{name}: not a {what}: it answered {len(data)} bytes ({shown!r})", foreign=True
+    )
+
+
+def looks_like_http(data: bytes) -> bool:
+    return data.startswith((b"HTTP/", b"<!DOCTYPE", b"<html", b"<HTML"))

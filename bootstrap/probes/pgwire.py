@@ -16,6 +16,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from bootstrap.probes.netio import NotThisProtocol
+
 PROTOCOL = 196608  # 3.0
 
 
@@ -33,6 +35,9 @@ class PgError(Exception):
         return self.code in ("57P03", "57P01", "08006") or "starting up" in self.message
 
 
+MAX_MESSAGE = 16 * 1024 * 1024  # longer is no PostgreSQL message a probe gets: another server
+
+
 @dataclass
 class _Connection:
     sock: socket.socket
@@ -43,6 +48,9 @@ class _Connection:
     def receive(self) -> tuple[bytes, bytes]:
         head = self._exactly(5)
         length = struct.unpack("!I", head[1:])[0]
+        if not head[:1].isalpha() or not 4 <= length <= MAX_MESSAGE:
+            shown = head.decode("latin-1").encode("unicode_escape").decode("ascii")
+            raise NotPostgres(f"it answered {shown!r}, not a PostgreSQL message")
         return head[:1], self._exactly(length - 4)
 
     def _exactly(self, size: int) -> bytes:
@@ -98,13 +106,17 @@ def _scram(connection: _Connection, user: str, password: str, mechanisms: bytes)
         raise PgError("the server's SCRAM signature is wrong")
 
 
+class NotPostgres(PgError, NotThisProtocol):
+    """The server answered the startup message, not as PostgreSQL does."""
+
+
 def _authenticate(connection: _Connection, user: str, password: str) -> None:
     while True:
         kind, body = connection.receive()
         if kind == b"E":
             raise _error(body)
         if kind != b"R":
-            raise PgError(f"unexpected message {kind!r} during authentication")
+            raise NotPostgres(f"it answered {kind!r}, not a PostgreSQL authentication message")
         code = struct.unpack("!I", body[:4])[0]
         if code == 0:
             return

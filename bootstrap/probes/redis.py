@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target
-from bootstrap.probes.netio import exchange, failed, unreachable
+from bootstrap.probes.netio import exchange, failed, not_this, unreachable
 from bootstrap.probes.registry import ProbeKind, register, server_port
 from bootstrap.probes.spec import PORT, TEXT, ParamValue, ProbeSpec
 
@@ -62,6 +62,8 @@ class RedisProbe:
             return Observation(False, "redis is loading its dataset into memory")
         if reply.startswith(("-NOAUTH", "-WRONGPASS")):
             return Observation(False, f"redis needs a password: {reply[1:]}")
+        if data and not data.startswith((b"+", b"-", b":", b"$", b"*")):  # not RESP at all
+            return not_this("redis", "Redis server", data)
         return Observation(False, f"redis answered {reply or 'nothing'!r}")
 
     def _inside(self, target: Target) -> Observation | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from bootstrap.probes.core import Probe
@@ -54,11 +55,32 @@ KIND_MODULES = (
     "meilisearch",
     "typesense",
     "qdrant",
+    "weaviate",
+    "chroma",
+    "loki",
+    "tempo",
+    "mimir",
+    "pyroscope",
+    "alloy",
     "exec",
     "log",
     "completed",
     "running",
 )
+
+
+# The kinds the planner itself chooses (every other kind comes from an image or a label).
+RUNNING = "running"  # the container runs (for its settle time)
+COMPLETED = "completed"  # a one-shot job exited 0
+HEALTHCHECK = "docker"  # the container's own healthcheck
+
+
+class Rests(StrEnum):
+    """What a kind's "ready" rests on."""
+
+    SERVER = "server"  # a server that answers: its protocol, a port, a command's exit
+    HEALTH = "health"  # the container's own healthcheck
+    LIFE = "life"  # the container's life only: it runs, or it completed
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,13 @@ class ProbeKind:
     images: frozenset[str] = frozenset()
     derive: Derive = field(default=lambda _env, _command: {})
     phase: str = ""  # the phase such a server belongs in, where the name words do not say
+    # images of an older layout its probe does not fit (a repository path, or ":tag"): one
+    # is planned as the server it is not recognised as (its port, its healthcheck)
+    legacy: frozenset[str] = frozenset()
+    # exact repositories (namespace/name) of images that run it under another name
+    repositories: frozenset[str] = frozenset()
+    rests: Rests = Rests.SERVER  # what its "ready" rests on
+    job: bool = False  # ready once its container exited 0 (a dependent waits for that)
 
     @property
     def label_params(self) -> Mapping[str, Param]:
@@ -120,6 +149,18 @@ def kind(name: str) -> ProbeKind | None:
     return kinds().get(name)
 
 
+def rests_on(name: str) -> Rests:
+    """What the kind ``name`` rests on (a kind nobody registers: a server, which is refused
+    everywhere it is used)."""
+    found = kind(name)
+    return found.rests if found else Rests.SERVER
+
+
+def is_job(name: str) -> bool:
+    found = kind(name)
+    return bool(found and found.job)
+
+
 def canonical(name: str) -> str:
     """A label's kind as the registry names it (``mysql`` -> ``mariadb``)."""
     found = kind(name)
@@ -134,6 +175,15 @@ def recognised(words: Sequence[str]) -> ProbeKind | None:
     """The kind whose images a name's words say (``redis`` -> redis), or None."""
     for found in kinds().values():
         if found.images and any(w in found.images for w in words):
+            return found
+    return None
+
+
+def by_repository(repository: str) -> ProbeKind | None:
+    """The kind an image's exact repository runs, where its name does not say it
+    (``confluentinc/cp-server`` is a Kafka broker)."""
+    for found in kinds().values():
+        if repository in found.repositories:
             return found
     return None
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target
-from bootstrap.probes.registry import ProbeKind, register
+from bootstrap.probes.registry import RUNNING, ProbeKind, Rests, register
 from bootstrap.probes.spec import TIMEOUT, ProbeSpec
 
 SETTLE = 0.5
@@ -18,7 +18,7 @@ SETTLE = 0.5
 @dataclass(frozen=True)
 class RunningProbe:
     settle: float = SETTLE
-    kind: str = "running"
+    kind: str = RUNNING
 
     def check(self, target: Target) -> Observation:
         state = target.state()
@@ -36,10 +36,11 @@ def _build(spec: ProbeSpec, _exposed: Sequence[int]) -> Probe:
 
 register(
     ProbeKind(
-        "running",
+        RUNNING,
         {"settle": TIMEOUT},
         _build,
         needs_container=True,
+        rests=Rests.LIFE,
         signal="the container has run for `settle` (0.5 s) without exiting",
         tested="real server",
     )

@@ -83,6 +83,9 @@ class ProbeSpec:
     # chosen by bootstrap as a better guess than "running" (a port the service listens on):
     # where it cannot be tried at all, "running" is what compose would wait for
     guessed: bool = False
+    # the kind came from the image (or the name), not from a label: a guess, which may never
+    # fail a service compose would call ready (a server answering another protocol, or none)
+    recognised: bool = False
 
     def public(self) -> dict[str, str]:
         """Parameters safe to print (no passwords); an empty one is said as ``none``."""

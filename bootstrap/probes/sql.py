@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Target, last_line, truthy
+from bootstrap.probes.netio import NotThisProtocol
 from bootstrap.probes.spec import DEFAULT_QUERY, ProbeSpec
 
 
@@ -98,6 +99,8 @@ def over_network(
             database=credentials.database,
             sql=query,
         )
+    except NotThisProtocol as exc:
+        return Observation(False, f"{name}: not a {name} server: {exc}", foreign=True)
     except errors as exc:
         return Observation(False, f"{name}: {exc}")
     except OSError as exc:

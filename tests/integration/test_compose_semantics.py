@@ -33,9 +33,10 @@ def compose_release(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     supported (a DOCKER_CONFIG of its own: .ci/run names it; else compose.sh makes it)."""
     if request.param == "plugin":
         return "plugin"
-    config = os.environ.get("BOOTSTRAP_OLDEST_COMPOSE_CONFIG") or compose_version(OLDEST)[
-        "DOCKER_CONFIG"
-    ]
+    config = (
+        os.environ.get("BOOTSTRAP_OLDEST_COMPOSE_CONFIG")
+        or compose_version(OLDEST)["DOCKER_CONFIG"]
+    )
     monkeypatch.setenv("DOCKER_CONFIG", config)
     return OLDEST
 

@@ -193,7 +193,7 @@ def test_the_secret_store_still_wins_over_the_shell_through_compose(
 SHOW_ENV = """
 import sys
 from pathlib import Path
-from bootstrap.backends.compose.composecli import ComposeCLI
+from bootstrap.backends.composecli import ComposeCLI
 from bootstrap.workspace import load_workspace
 ws = load_workspace(Path(sys.argv[1]), project=sys.argv[2], loader=ComposeCLI())
 assert "POSTGRES_PASSWORD" not in ws.compose.env, "the store is in compose's environment"

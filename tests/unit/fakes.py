@@ -145,10 +145,12 @@ class FakeLoader:
     asked: list[ComposeProject] = field(default_factory=list)
     redact: Callable[[str], str] = lambda s: s
     warnings: tuple[str, ...] = ()
+    last_document: dict[str, Any] | None = None
 
     def config(self, project: ComposeProject) -> dict[str, Any]:
         self.asked.append(project)
-        return {"name": project.name or "fromfiles", **self.document}
+        self.last_document = {"name": project.name or "fromfiles", **self.document}
+        return self.last_document
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         self.redact = redact

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.backends.compose.composecli import base_args, classify_failure, parse_version
+from bootstrap.backends.composecli import base_args, classify_failure, parse_version
 from bootstrap.errors import ConfigError, EngineError
 from bootstrap.runtime import ComposeProject
 
@@ -95,7 +95,7 @@ def test_disk_usage_waits_for_the_one_the_engine_is_already_running() -> None:
 
 def test_up_s_compose_flags_reach_the_create_call() -> None:
     from bootstrap.backends import Creating
-    from bootstrap.backends.compose.composecli import create_args, down_args
+    from bootstrap.backends.composecli import create_args, down_args
 
     flags = Creating(build=True, force_recreate=True, remove_orphans=True).compose_flags()
     assert flags == ("--build", "--force-recreate", "--remove-orphans")
@@ -119,7 +119,7 @@ def test_up_s_compose_flags_reach_the_create_call() -> None:
 def test_a_compose_newer_than_any_tested_is_a_notice_not_a_failure(
     found: tuple[int, ...], said: bool
 ) -> None:
-    from bootstrap.backends.compose import ComposeBackend
+    from bootstrap.backends.compose.backend import ComposeBackend
     from bootstrap.validate import Severity
 
     backend = ComposeBackend()

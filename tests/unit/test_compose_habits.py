@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.backends.compose.composecli import classify_failure, compose_warnings
+from bootstrap.backends.composecli import classify_failure, compose_warnings
 from bootstrap.errors import ConfigError, ConfigErrors, EngineError
 from bootstrap.locate import Locator, yaml_problem
 from bootstrap.settings import Settings

@@ -50,13 +50,33 @@ def test_secret_store_beats_process_environment() -> None:
     assert resolved["DB_PASSWORD"].value == "s"
 
 
-@pytest.mark.parametrize("name", ["POSTGRES_PASSWORD", "API_TOKEN", "app_secret", "SSH_KEY"])
+@pytest.mark.parametrize(
+    "name",
+    ["POSTGRES_PASSWORD", "API_TOKEN", "app_secret", "SSH_KEY", "SANDBOX_API_KEY",
+     "SECRET_KEY_BASE", "JWT_SECRET", "GOOGLE_API_CREDENTIALS", "db.password", "MINIO_ROOT_PASS"],
+)  # fmt: skip
 def test_secret_names(name: str) -> None:
     assert is_secret_name(name)
 
 
-def test_plain_names_are_not_secret() -> None:
-    assert not is_secret_name("POSTGRES_USER")
+@pytest.mark.parametrize(
+    "name",
+    ["POSTGRES_USER", "VALKEY_IMAGE", "KEYCLOAK_VERSION", "MONKEY", "API_KEY_PREFIX",
+     "TOKEN_EXPIRY", "SECRET_FILE", "PASSWORD_FILE", "KEYDB_HOST", "PASSENGER_PORT"],
+)  # fmt: skip
+def test_plain_names_are_not_secret(name: str) -> None:
+    """A word of a name says it, never a word inside another (issue 38: VALKEY_IMAGE masked
+    the Valkey image in the plan); a last word saying what else it is makes it no secret."""
+    assert not is_secret_name(name)
+
+
+def test_a_secret_that_is_also_part_of_an_image_is_masked_only_as_a_value() -> None:
+    """Dify's SANDBOX_API_KEY defaults to dify-sandbox, also its sandbox image's name: the
+    image reference stays whole; the value stays masked where it stands as the value."""
+    texts = ["services:\n  sandbox:\n    image: langgenius/dify-sandbox:0.2.6\n"]
+    redact = Redactor({"SANDBOX_API_KEY": "dify-sandbox"}, context=context_words(texts))
+    assert redact("image langgenius/dify-sandbox:0.2.6") == "image langgenius/dify-sandbox:0.2.6"
+    assert redact("SANDBOX_API_KEY=dify-sandbox") == f"SANDBOX_API_KEY={MASK}"
 
 
 def test_compose_defaults_scan() -> None:

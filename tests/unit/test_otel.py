@@ -99,3 +99,27 @@ def test_each_supervision_action_is_a_span_and_a_crash_loop_an_error(
     assert first.status.code == 0  # unset
     assert by_name["supervise crash-loop"].status.code == 2  # error
     assert by_name["supervise crash-loop"].status.message == "5 exits in 300s"
+
+
+def test_an_endpoint_without_the_sdk_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from bootstrap import otel
+
+    assert otel.sdk_missing() is None  # the test environment has the extra
+
+    def absent(name: str, *_args: object) -> None:
+        raise ModuleNotFoundError(name="opentelemetry")
+
+    monkeypatch.setattr(importlib.util, "find_spec", absent)
+    said = otel.sdk_missing()
+    assert said is not None and "compose-bootstrap[otel]" in said
+
+
+def test_a_missing_extra_is_an_error_naming_it() -> None:
+    from bootstrap.errors import ExitCode, needing_extra
+
+    error = needing_extra("discovery", "the discovery service", ModuleNotFoundError(name="aiohttp"))
+    assert error.exit_code is ExitCode.ENGINE
+    assert "aiohttp is not installed" in error.message
+    assert "compose-bootstrap[discovery]" in error.hint

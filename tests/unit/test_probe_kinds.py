@@ -205,7 +205,7 @@ def test_the_swarm_helper_imports_only_the_standard_library() -> None:
     """It runs in a bare Python image with this package copied in: nothing else."""
     code = (
         "import sys; before = set(sys.modules); "
-        "import bootstrap.backends.swarm.helper as h, bootstrap.probes as p; p.kinds(); "
+        "import bootstrap.backends.helper as h, bootstrap.probes as p; p.kinds(); "
         "names = {m.split('.')[0] for m in set(sys.modules) - before}; "
         "print(sorted(n for n in names if n not in sys.stdlib_module_names and n != 'bootstrap'))"
     )

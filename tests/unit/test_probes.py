@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import pytest
+
 from bootstrap.model import Healthcheck
 from bootstrap.probes import (
     Backoff,
@@ -285,3 +287,23 @@ def test_a_published_port_that_accepts_then_closes_is_not_ready() -> None:
     assert not proxied.ready and "nothing listens" in proxied.detail, proxied.detail
     listening = TcpProbe(8000).check(Target("web", ports={8000: serve(False)}))
     assert listening.ready and "accepts connections" in listening.detail
+
+
+def test_a_name_not_resolvable_when_the_probe_began_is_dialled_once_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dependency restarting has no name in the network's DNS for a moment: a probe that
+    began then (the supervisor's, at the dependency's kill) must dial it by name once it is
+    back, not fall back for its whole wait to what cannot work from there (found looping the
+    stack's own supervisor: 1 of 7 rounds waited out the probe's 120 s)."""
+    import bootstrap.probes.core as core
+
+    names: dict[str, bool] = {"db": False}
+    monkeypatch.setattr(core, "resolvable", lambda name: names.get(name, False))
+    target = Target("db", dns_candidate="db", ports={})
+    assert target.endpoint(5432) is None  # gone from the DNS: nothing to dial from here
+    names["db"] = True
+    assert target.endpoint(5432) is None  # asked again at most once a second
+    target._dns_asked -= 1.0
+    assert target.endpoint(5432) == ("db", 5432)
+    assert target.endpoint(5432) == ("db", 5432)  # kept, no more lookups needed

@@ -256,6 +256,13 @@ def http_peer(status: int, body: object, *, auth: str = "") -> Callable[[socket.
         ("meilisearch", 7700, (200, {"status": "available"}), (503, {"status": "unavailable"})),
         ("typesense", 8108, (200, {"ok": True}), (503, {"ok": False})),
         ("qdrant", 6333, (200, "all shards are ready"), (503, "some shards are not ready")),
+        ("weaviate", 8080, (200, ""), (503, "")),
+        ("chroma", 8000, (200, {"nanosecond heartbeat": 1}), (500, "")),
+        ("loki", 3100, (200, "ready"), (503, "Ingester not ready")),
+        ("tempo", 3200, (200, "ready"), (503, "Ingester not ready")),
+        ("mimir", 8080, (200, "ready"), (503, "not ready")),
+        ("pyroscope", 4040, (200, "ready"), (503, "not ready")),
+        ("alloy", 12345, (200, "Alloy is ready."), (503, "Alloy is not ready.")),
         ("azurite", 10000, (403, "AuthorizationFailure"), None),
         ("dynamodb", 8000, (400, {"__type": "MissingAuthenticationToken"}), None),
     ],
@@ -340,3 +347,110 @@ def test_the_images_people_run_get_their_own_protocol_never_running() -> None:
     mysql = choose_probe(Service("db", image="mysql:8.4", environment={"MYSQL_DATABASE": "shop"}))
     assert mysql.params["database"] == "shop"
     assert "database=none" in choose_probe(Service("db", image="mysql:8.4")).describe()
+
+
+def nginx_like(sock: socket.socket) -> None:
+    """What a web server says to bytes that are not HTTP."""
+    sock.recv(4096)
+    sock.sendall(b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n")
+
+
+def redis_like(sock: socket.socket) -> None:
+    sock.recv(4096)
+    sock.sendall(b"-ERR unknown command 'PGSTARTUP', with args beginning with:\r\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "default", "server", "what"),
+    [
+        ("kafka", 9092, nginx_like, "Kafka broker"),
+        ("redis", 6379, nginx_like, "Redis server"),
+        ("postgres", 5432, redis_like, "postgres server"),
+        ("postgres", 5432, nginx_like, "postgres server"),
+    ],
+)
+def test_a_server_of_another_kind_is_told_apart_at_its_first_answer(
+    kind: str, default: int, server: Callable[[socket.socket], None], what: str
+) -> None:
+    """issue 38: an nginx tagged like a Kafka image was probed for 120 s before `up` failed,
+    though its first answer said it is no broker."""
+    with peer(server) as port:
+        probe = make_probe(ProbeSpec(kind, {"user": "u", "database": "d"}))
+        seen = probe.check(Target("svc", ports={default: port}))
+    assert seen.foreign and not seen.ready and f"not a {what}" in seen.detail, seen.detail
+
+
+def test_a_guess_that_meets_another_server_is_ready_as_compose_counts_it() -> None:
+    from bootstrap.probes.core import Guessed
+
+    with peer(nginx_like) as port:
+        guessed = Guessed(make_probe(ProbeSpec("kafka", {})))
+        seen = guessed.check(Target("svc", ports={9092: port}))
+    assert seen.ready and "not the kafka server bootstrap guessed" in seen.detail
+    assert "bootstrap.probe" in seen.detail  # the label that says what it is
+    with peer(nginx_like) as port:  # asked for by label: an order, not a guess
+        ordered = make_probe(ProbeSpec("kafka", {})).check(Target("svc", ports={9092: port}))
+    assert not ordered.ready
+
+
+def test_a_real_server_still_starting_is_not_taken_for_another_kind() -> None:
+    """PostgreSQL's "starting up" and Redis's LOADING are their own protocol: not foreign."""
+
+    def starting(sock: socket.socket) -> None:
+        sock.recv(4096)
+        body = b"SFATAL\x00C57P03\x00Mthe database system is starting up\x00\x00"
+        sock.sendall(b"E" + (len(body) + 4).to_bytes(4, "big") + body)
+
+    with peer(starting) as port:
+        seen = make_probe(ProbeSpec("postgres", {"user": "u", "database": "d"})).check(
+            Target("svc", ports={5432: port})
+        )
+    assert not seen.ready and not seen.foreign, seen.detail
+
+
+@pytest.mark.parametrize(
+    ("image", "kind"),
+    [
+        ("jboss/keycloak:16.1.1", "tcp"),
+        ("quay.io/keycloak/keycloak:legacy", "tcp"),
+        ("quay.io/keycloak/keycloak:26.0", "keycloak"),
+    ],
+)
+def test_a_legacy_layout_of_a_known_product_is_not_its_modern_probe(image: str, kind: str) -> None:
+    from bootstrap.model import stack_from_compose
+
+    document = {"services": {"auth": {"image": image, "ports": [{"target": 8080}]}}}
+    spec = choose_probe(stack_from_compose(document).services["auth"])
+    assert spec.kind == kind, spec
+
+
+@pytest.mark.parametrize(
+    ("image", "kind", "phase"),
+    [
+        ("cnfldemos/flink-kafka:1.0", "running", "apps"),  # Flink, with a Kafka connector
+        ("cnfldemos/flink-sql-client-kafka:1", "running", "apps"),
+        ("confluentinc/cp-server:7.5.0", "kafka", "databases"),  # Confluent's broker
+        ("confluentinc/cp-kafka:7.5.0", "kafka", "databases"),
+        ("confluentinc/cp-schema-registry:7.5.0", "running", "apps"),  # not service discovery
+        ("semitechnologies/weaviate:1.24.1", "weaviate", "databases"),
+        ("chromadb/chroma:0.5.4", "chroma", "databases"),
+        ("chrislusf/seaweedfs:3.68", "running", "databases"),
+        ("graylog/graylog-datanode:6.0", "running", "databases"),
+        ("grafana/mimir:2.12.0", "mimir", "monitoring"),
+        ("grafana/pyroscope:1.6.0", "pyroscope", "monitoring"),
+        ("grafana/alloy:v1.2.0", "alloy", "monitoring"),
+        ("grafana/loki:3.0.0", "loki", "monitoring"),
+        ("grafana/tempo:2.5.0", "tempo", "monitoring"),
+        ("provectuslabs/kafka-ui:latest", "running", "apps"),
+    ],
+)
+def test_recognition_by_the_image_not_by_a_word_inside_it(
+    image: str, kind: str, phase: str
+) -> None:
+    """issue 38: a name decides where the image says nothing; an image's repository says
+    what it runs (Confluent's cp-server is a broker, Flink with Kafka in its name is not)."""
+    from bootstrap.classify import classify
+    from bootstrap.settings import Settings
+
+    service = Service("s", image=image)
+    assert (choose_probe(service).kind, classify(service, Settings()).phase) == (kind, phase)

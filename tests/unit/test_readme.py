@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.readme_counts import sentence
+from tools.readme_counts import sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_readme_counts_match_the_suite() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.readme_counts", "--collect"],
+        [sys.executable, "-m", "tools.readme_counts", "--collect"],
         capture_output=True,
         text=True,
         cwd=ROOT,

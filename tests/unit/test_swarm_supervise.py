@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from bootstrap.backends.swarm.engine import TaskInfo
-from bootstrap.backends.swarm.supervise import running_tasks, task_events
+from bootstrap.backends.swarm.supervision import running_tasks, task_events
 from bootstrap.plan import PlannedService
 
 
@@ -51,8 +51,8 @@ def test_a_restart_is_waited_for_once_its_old_tasks_are_gone(
 ) -> None:
     """`service update --force` returns before Swarm replaces the tasks: the re-gate must not
     take the old, still running task for the new one."""
-    from bootstrap.backends.swarm import supervise as module
-    from bootstrap.backends.swarm.supervise import SwarmProbing
+    from bootstrap.backends.swarm import supervision as module
+    from bootstrap.backends.swarm.supervision import SwarmProbing
     from bootstrap.outcome import ProbeResult
 
     from .helpers import plan, svc

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 
 from bootstrap.backends.compose.driver import Creation
+from bootstrap.backends.compose.status import collect_status
 from bootstrap.errors import NoSpaceError
 from bootstrap.runtime import ContainerInfo, VolumeInfo
 from bootstrap.snapshots import cache_volumes, data_volumes, ensure_room
-from bootstrap.status import collect_status
 
 from .fakes import FakeEngine, workspace
 

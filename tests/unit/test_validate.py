@@ -177,3 +177,19 @@ def test_port_in_use_names_the_holder() -> None:
     found = check_ports_free(p, {("127.0.0.1", 3005): "other-web-1", ("127.0.0.1", 3006): None})
     assert "the container other-web-1" in found[0].message
     assert "another process" in found[1].message and "ss -ltnp" in found[1].hint
+
+
+@pytest.mark.parametrize("policy", ["tiers", "port_ranges"])
+def test_a_policy_adopted_with_nothing_to_enforce_says_so(policy: str) -> None:
+    """issue 38: enforce = ["tiers"] without [tiers.*] planned a database at a monitoring
+    address without a word."""
+    from bootstrap.settings import settings_from_mapping
+    from bootstrap.validate import check_policies
+
+    bare = settings_from_mapping({"enforce": [policy]}, source="bootstrap.toml")
+    found = check_policies(bare)
+    assert [f.rule for f in found] == ["enforce-without-policy"]
+    assert (
+        "bootstrap init --seed" in found[0].hint and found[0].location == "bootstrap.toml: enforce"
+    )
+    assert check_policies(settings_from_mapping({"enforce": ["database_ports"]})) == []

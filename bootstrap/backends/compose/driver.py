@@ -12,7 +12,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from bootstrap.backends import AS_IS, Creating
-from bootstrap.backends.compose.composecli import NO_DEPS_RESOLVES, ComposeCLI
+from bootstrap.backends.compose import states
+from bootstrap.backends.composecli import NO_DEPS_RESOLVES, ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
 from bootstrap.errors import EngineError
 from bootstrap.frozen import Gated, GateNotes
@@ -21,9 +22,10 @@ from bootstrap.plan import PlannedService
 from bootstrap.probes import Probe, SystemClock, Target, run_probe
 from bootstrap.probes import kind as kind_of
 from bootstrap.probes.docker import WithHealthcheck
+from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.probes.running import RunningProbe
 from bootstrap.reach import in_container
-from bootstrap.runtime import ContainerInfo, Engine, EngineEvent
+from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.scheduler import Event, EventKind, Outcome, Reporter, Scheduler
 from bootstrap.targets import (
     effective_healthcheck,
@@ -90,7 +92,7 @@ class DockerDriver:
         if service.service.replicas == 0:
             return "deploy.replicas is 0: no container, as compose has it"
         replicas = self.replicas_of(service)
-        waiting = [info for info in replicas if info.state != "running"]
+        waiting = [info for info in replicas if not states.started(info.state)]
         if not waiting:
             return "already running"
         self._started_here.add(service.name)
@@ -129,11 +131,25 @@ class DockerDriver:
         """Ready when every replica passes the service's probe (one container: its probe)."""
         inspected: list[ContainerInfo] = []
         result = self._wait_ready(service, cancelled, inspected)
+        if result.timed_out and service.probe.recognised and self._still_running(inspected):
+            # bootstrap's guess of a protocol never fails what compose would call ready
+            result = replace(
+                result,
+                ready=True,
+                timed_out=False,
+                detail=f"{result.detail}; bootstrap guessed a {service.probe.kind} server from "
+                "its image, which did not answer as one: ready as compose counts it (running); "
+                "say how to wait for it with the label bootstrap.probe (tcp, http, ...)",
+            )
         if result.ready and self.gates is not None and service.name in self._started_here:
             self._started_here.discard(service.name)
             now = time.time()
             self.gates(service.name, [Gated(i.id, i.started_at, now) for i in inspected])
         return result
+
+    def _still_running(self, inspected: list[ContainerInfo]) -> bool:
+        states = [self.watch.state(info.id) for info in inspected]
+        return bool(states) and all(st is not None and st.status == "running" for st in states)
 
     def _wait_ready(
         self,
@@ -295,7 +311,7 @@ def healthy_without_healthcheck(service: PlannedService, info: ContainerInfo) ->
     refuse the file (docs/compose-differences.md)."""
     if not service.healthy_for or effective_healthcheck(service, info) is not None:
         return None
-    if service.probe.kind not in ("running", "completed"):
+    if rests_on(service.probe.kind) is not Rests.LIFE:
         return None
     who = ", ".join(service.healthy_for)
     return (
@@ -506,72 +522,3 @@ def bring_up(
         stop.set()
         if driver.helper is not None:
             driver.helper.close()
-
-
-@dataclass
-class ComposeProbing:
-    """The supervisor's hands on compose: the driver's probes and starts, the engine's stop."""
-
-    driver: DockerDriver
-
-    def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> bool:
-        return self.driver.wait_ready(service, cancelled).ready
-
-    def restart(self, service: PlannedService) -> None:
-        """Stop, then start as ``up`` starts it: through compose where compose runs hooks
-        (``pre_stop`` before the stop; ``pre_start``/``post_start`` at the start, by the
-        compose version's own rules), else through the engine."""
-        compose = self.driver.compose
-        if service.service.stopped_by_compose and compose is not None:
-            compose.stop(self.driver.workspace.compose, [service.name])
-        else:
-            grace = max(0, round(service.service.stop_grace))
-            for info in self.driver.replicas_of(service):
-                self.driver.engine.stop(info.id, grace)
-        self.refresh()
-        self.driver.start(service)
-
-    def refresh(self) -> dict[str, ContainerInfo]:
-        fresh = self.driver.engine.project_containers(self.driver.workspace.compose.name)
-        self.driver.containers.clear()
-        self.driver.containers.update(fresh)
-        return fresh
-
-    def observe(self, event: EngineEvent) -> None:
-        self.driver.watch.apply(event)
-
-    def forget(self) -> None:
-        self.driver.watch = ContainerWatch()  # re-seeded from inspect at the next probe
-
-    def close(self) -> None:
-        if self.driver.helper is not None:
-            self.driver.helper.close()
-
-
-def supervision_probing(
-    workspace: Workspace,
-    engine: Engine,
-    compose: ComposeCLI | None,
-    reporter: Reporter,
-    *,
-    in_stack: bool = False,
-) -> ComposeProbing:
-    """A driver for the supervisor: the same probes and starts as ``up``'s. In the stack
-    (``in_stack``) its proxy allows no create: no probe helper, probes by name on the
-    networks it shares, starts through the API (no compose)."""
-    watch = ContainerWatch()
-    driver = DockerDriver(
-        workspace,
-        engine,
-        watch,
-        engine.project_containers(workspace.compose.name),
-        workspace.settings.probe_timeout,
-        on_network=in_stack or in_container(),
-        compose=compose,
-        helper=None
-        if in_stack
-        else ProbeHelper(engine, workspace.settings.helper_image, workspace.compose.name),
-        report=reporter,
-        gates=GateNotes(workspace.directory, workspace.compose.name),
-    )
-    return ComposeProbing(driver)

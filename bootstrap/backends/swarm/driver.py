@@ -15,7 +15,8 @@ from typing import Any
 
 from bootstrap.backends.docker import DockerEngine
 from bootstrap.backends.probehelper import ProbeHelper
-from bootstrap.backends.swarm.engine import FAILED_STATES, NodeInfo, SwarmServices, TaskInfo
+from bootstrap.backends.swarm import states
+from bootstrap.backends.swarm.engine import NodeInfo, SwarmServices, TaskInfo
 from bootstrap.backends.swarm.stackfile import (
     SwarmOptions,
     file_paths,
@@ -25,6 +26,7 @@ from bootstrap.backends.swarm.stackfile import (
 )
 from bootstrap.errors import EngineError
 from bootstrap.outcome import Observation, ProbeResult
+from bootstrap.paths import state_dir
 from bootstrap.plan import PlannedService
 from bootstrap.privatefile import write_private
 from bootstrap.probes import Backoff, Clock, SystemClock, kind, poll
@@ -82,9 +84,8 @@ def lost_nodes(
     moves a service's tasks elsewhere by itself once it sees the node down; a job's task it
     leaves assigned there forever, so the job is run again (once). A task that no node can take
     (pinned to the lost one) fails the wait, naming the nodes that are down. Pure."""
-    done_state = "complete" if job else "running"
-    waiting = [t for t in tasks if t.state != done_state]
-    unplaced = [t for t in waiting if t.state == "pending" and "no suitable node" in t.error]
+    waiting = [t for t in tasks if t.state != states.done_state(job)]
+    unplaced = states.unplaceable(waiting)
     if unplaced:
         gone = sorted(n.hostname for n in nodes.values() if n.state != "ready")
         lost_said = f"; down: {', '.join(gone)}" if gone else ""
@@ -94,7 +95,7 @@ def lost_nodes(
             ),
             False,
         )
-    down = [t for t in waiting if t.node in nodes and nodes[t.node].state != "ready"]
+    down = [t for t in waiting if states.on_a_node_down(t, nodes)]
     if not down:
         return None, False
     where = ", ".join(sorted({nodes[t.node].hostname for t in down}))
@@ -150,7 +151,7 @@ class SwarmDriver:
         self.env = env
         self.clock = clock or SystemClock()
         self.stack = stack_name(workspace.plan.project)
-        self.folder = workspace.directory / ".bootstrap" / "swarm" / self.stack
+        self.folder = state_dir(workspace.directory) / "swarm" / self.stack
         self.deployed: list[str] = []
         self._existing: set[str] | None = None  # the stack's services before this run
         self._deploy_lock = threading.Lock()
@@ -165,7 +166,7 @@ class SwarmDriver:
     # --- Driver ---------------------------------------------------------------------------
 
     def _job(self, name: str) -> bool:
-        return self.workspace.plan.services[name].probe.kind == "completed"
+        return self.workspace.plan.services[name].is_job
 
     def start(self, service: PlannedService) -> str:
         """Start ``service``'s tasks. At the first start, every replicated service the stack
@@ -239,18 +240,18 @@ class SwarmDriver:
         healthcheck passes. ``history``: tasks that had failed before the wait (the supervisor's
         re-gate, while Swarm replaces them), not a failure of this one."""
         name = self.swarm_service(service.name)
-        job = service.probe.kind == "completed"
+        job = service.is_job
         wanted = self.engine.replicas(name)  # the service's spec: read once
         timeout = service.probe.number("timeout", self.timeout)
         found = kind(service.probe.kind)
         on_network = found is not None and not found.needs_container
 
         def attempt() -> Observation:
-            tasks = [t for t in self._current(self.engine.tasks(name), job) if t.id not in history]
+            tasks = [t for t in states.current(self.engine.tasks(name), job) if t.id not in history]
             lost = self._on_lost_nodes(name, tasks, job)
             if lost is not None:
                 return lost
-            failed = [t for t in tasks if t.state in FAILED_STATES]
+            failed = states.failed(tasks)
             if failed:
                 task = failed[0]
                 code = f", exit code {task.exit_code}" if task.exit_code else ""
@@ -259,8 +260,8 @@ class SwarmDriver:
                     f"task {task.id[:12]} {task.state}{code}: {task.error or 'no error given'}",
                     fatal=True,
                 )
-            done_state = "complete" if job else "running"
-            ready = [t for t in tasks if t.state == done_state]
+            done_state = states.done_state(job)
+            ready = states.done(tasks, job)
             want = wanted if wanted is not None else max(1, len(tasks))
             if len(ready) < want:
                 return Observation(False, f"{len(ready)}/{want} tasks {done_state}")
@@ -280,7 +281,7 @@ class SwarmDriver:
 
     def _on_lost_nodes(self, name: str, tasks: list[TaskInfo], job: bool) -> Observation | None:
         """A task on a node that is down: see ``lost_nodes``; a job's is run again, once."""
-        if all(t.state == ("complete" if job else "running") for t in tasks):
+        if len(states.done(tasks, job)) == len(tasks):
             return None
         nodes = {node.id: node for node in self.engine.nodes()}
         seen, run_again = lost_nodes(tasks, nodes, job, name in self._rerun)
@@ -301,13 +302,6 @@ class SwarmDriver:
         return self.engine.service_logs(self.swarm_service(service.name), lines)
 
     # --- readiness --------------------------------------------------------------------------
-
-    @staticmethod
-    def _current(tasks: list[TaskInfo], job: bool) -> list[TaskInfo]:
-        """The tasks of the service's current run: a replaced task (desired shutdown) is
-        history, unless it failed on its own."""
-        wanted = ("complete", "running") if job else ("running",)
-        return [t for t in tasks if t.desired in wanted or t.state in FAILED_STATES]
 
     def _network(self, service: PlannedService) -> str:
         networks = sorted(self.document["services"][service.name].get("networks") or {})

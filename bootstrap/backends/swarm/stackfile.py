@@ -182,7 +182,7 @@ def stack_document(
         service["ports"] = _ports(spec.get("ports") or [], options.publish_mode)
         deploy = _deploy(spec.get("deploy") or {})
         deploy["endpoint_mode"] = options.endpoint_mode
-        if plan.services[name].probe.kind == "completed":
+        if plan.services[name].is_job:
             deploy["mode"] = "replicated-job"  # a one-shot: gated on completion
             deploy.setdefault("restart_policy", {"condition": "on-failure", "max_attempts": 1})
         elif spec.get("restart") in ("no", "") and "restart_policy" not in deploy:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bootstrap.backends.swarm import states
 from bootstrap.backends.swarm.engine import FAILED_STATES, NodeInfo, SwarmServices, TaskInfo
 from bootstrap.backends.swarm.stackfile import stack_name
 from bootstrap.status import ServiceStatus
@@ -26,7 +27,7 @@ def swarm_status(
         if name not in wanted and name not in existing:
             continue
         planned = workspace.plan.services[name]
-        job = planned.probe.kind == "completed"
+        job = planned.is_job
         if name not in existing:
             state, ready, detail = "absent", False, "not deployed"
         else:
@@ -61,19 +62,12 @@ def service_state(
     tasks: list[TaskInfo], replicas: int | None, nodes: dict[str, NodeInfo], job: bool
 ) -> tuple[str, bool, str]:
     """(state, ready, detail) of one service from its tasks. Pure."""
-    done_state = "complete" if job else "running"
+    done_state = states.done_state(job)
     current = [t for t in tasks if t.desired in ("running", "complete")]
-    done = [t for t in current if t.state == done_state]
+    done = states.done(current, job)
     want = replicas if replicas is not None else max(1, len({t.node for t in current}))
-    lost = [
-        t
-        for t in tasks
-        if t.desired == "shutdown"
-        and t.node in nodes
-        and nodes[t.node].state != "ready"
-        and t.state in ("running", "orphaned", "assigned", "preparing", "starting")
-    ]
-    failing = [t for t in current if t.state in FAILED_STATES]
+    lost = states.lost_with_node(tasks, nodes)
+    failing = states.failed(current)
     detail = f"{len(done)}/{want} tasks {done_state} on {_where(done, nodes)}"
     if lost:
         gone = sorted({nodes[t.node].hostname for t in lost})

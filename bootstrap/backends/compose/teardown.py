@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from bootstrap.backends.compose import states
 from bootstrap.runtime import ContainerInfo, Engine
 from bootstrap.workspace import Workspace
 
@@ -35,12 +36,7 @@ def stop_in_reverse_order(
         for names in [tuple(strays), *phases]:
             if stopping():
                 break
-            running = [
-                c
-                for n in names
-                for c in containers.get(n, ())
-                if c.state in ("running", "restarting")
-            ]
+            running = [c for n in names for c in containers.get(n, ()) if states.up(c.state)]
             if running:
                 say("stopping " + ", ".join(dict.fromkeys(c.service for c in running)))
             hooked = [s for s in dict.fromkeys(c.service for c in running) if _hooked(workspace, s)]

@@ -1,6 +1,6 @@
 """The reliability figures of docs/reliability.md, counted from the suite.
 
-``python -m tests.readme_counts --collect`` collects the suite once and prints, per reliability
+``python -m tools.readme_counts --collect`` collects the suite once and prints, per reliability
 marker, how many cases run against the real engine (marked ``docker``) and how many are unit
 cases. ``uv run nox -s readme`` runs the cases (which write ``.bootstrap/reliability.json``
 when ``BOOTSTRAP_RELIABILITY_OUT`` names it), then calls this to rewrite the block in

@@ -1,15 +1,15 @@
 """Pass rates from a soak run (the junit files `nox -s soak` writes), into .bootstrap/soak.json
-and the README's soak line. ``python -m tests.soak_report KILLS REPEAT MINUTES WORKERS``."""
+and the README's soak line. ``python -m tools.soak_report KILLS REPEAT MINUTES WORKERS``."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
-import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"

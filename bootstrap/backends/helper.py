@@ -4,7 +4,7 @@ spec, the very object the compose backend runs (every kind that needs no contain
 TCP, MCP, the SQL servers with bootstrap's own clients...). Standard library only (the helper
 is any image with python3 and this package; a test checks it).
 
-``python -m bootstrap.backends.swarm.helper '{"service": ..., "kind": ..., "params": ...}'``
+``python -m bootstrap.backends.helper '{"service": ..., "kind": ..., "params": ...}'``
 prints one JSON line: ``{"replicas": [{"address", "ready", "detail"}], "error": ...}``.
 """
 

@@ -2,7 +2,7 @@
 itself cannot be installed here: its PyPI package downloads its binary from GitHub at build
 time). ``${{ ... }}`` expressions become a shell variable first, as actionlint does.
 
-``python -m tests.workflow_lint .github/workflows/*.yml`` exits non-zero on a finding; without
+``python -m tools.workflow_lint .github/workflows/*.yml`` exits non-zero on a finding; without
 a shellcheck binary it says so and exits 0 (``.ci/run`` installs Debian's).
 """
 

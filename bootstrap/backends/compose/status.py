@@ -1,0 +1,127 @@
+"""``status`` on compose: every service of the plan, its container, and one probe attempt
+now (nothing started, nothing written)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from bootstrap.outcome import Observation
+from bootstrap.probes import container_gate, exit_zero_is_ready
+from bootstrap.reach import in_container
+from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.status import ServiceStatus
+from bootstrap.targets import network_only_port, target_and_probe
+from bootstrap.watch import ContainerWatch
+from bootstrap.workspace import Workspace
+
+
+def _one(
+    workspace: Workspace, engine: Engine, name: str, info: ContainerInfo | None, on_network: bool
+) -> ServiceStatus:
+    planned = workspace.plan.services[name]
+    if info is None and planned.service.replicas == 0:
+        return ServiceStatus(
+            name,
+            planned.phase,
+            "scaled to 0",
+            None,
+            planned.probe.kind,
+            True,
+            "deploy.replicas is 0: no container, as compose has it",
+            {},
+            planned.address,
+            planned.optional,
+        )
+    if info is None:
+        return ServiceStatus(
+            name,
+            planned.phase,
+            "absent",
+            None,
+            planned.probe.kind,
+            False,
+            "no container",
+            {},
+            planned.address,
+            planned.optional,
+        )
+    watch = ContainerWatch()
+    watch.seed(info)
+    target, probe = target_and_probe(planned, info, engine, watch, on_network)
+    observation = container_gate(
+        target, completed_ok=exit_zero_is_ready(probe.kind, planned.long_running)
+    )
+    port = network_only_port(planned, probe, target) if observation is None else None
+    if port is not None and _asks_inside(planned):
+        inside = probe.check(target)  # through the image's own client, where it has one
+        if inside.ready or "not reachable from here" not in inside.detail:
+            observation, port = inside, None
+    if port is not None:  # status starts no helper: what the engine says, and why
+        healthy = info.health in (None, "healthy")
+        observation = Observation(
+            healthy,
+            f"{info.health or 'running'}; its {planned.probe.kind} probe asks port {port}, not "
+            "reachable from here (`bootstrap up` asks it from a helper on the stack's network)",
+        )
+    if observation is None:
+        try:
+            observation = probe.check(target)
+        except Exception as exc:  # a status must render even when a probe breaks
+            observation = Observation(False, f"{type(exc).__name__}: {exc}")
+    address = next(iter(info.addresses.values()), None) if info.addresses else planned.address
+    return ServiceStatus(
+        name,
+        planned.phase,
+        info.state,
+        info.health,
+        planned.probe.kind,
+        observation.ready,
+        observation.detail,
+        dict(info.ports),
+        planned.address or address,
+        planned.optional,
+    )
+
+
+def _asks_inside(planned: Any) -> bool:
+    from bootstrap.probes import kind
+
+    found = kind(planned.probe.kind)
+    return found is not None and bool(found.clients)
+
+
+def _replicas(rows: list[ServiceStatus]) -> ServiceStatus:
+    """One row for a service: its container's, or its replicas' together (ready when every
+    one is; the first that is not says why)."""
+    if len(rows) == 1:
+        return rows[0]
+    ready = [r for r in rows if r.ready]
+    shown = next((r for r in rows if not r.ready), rows[0])
+    return replace(
+        shown,
+        ready=len(ready) == len(rows),
+        detail=f"{len(ready)}/{len(rows)} replicas ready: {shown.detail}",
+    )
+
+
+def collect_status(
+    workspace: Workspace, engine: Engine, selected: frozenset[str] | None = None
+) -> list[ServiceStatus]:
+    """Every service ``selected`` names (all of the plan when None), and, like `docker compose
+    ps`, every other service of the project that has a container, marked as not selected."""
+    containers: dict[str, list[ContainerInfo]] = {}
+    for info in sorted(engine.containers(workspace.compose.name), key=lambda c: c.name):
+        containers.setdefault(info.service, []).append(info)  # every replica
+    wanted = set(workspace.plan.order()) if selected is None else selected
+    names = [n for n in workspace.plan.order() if n in wanted or n in containers]
+    on_network = in_container()
+
+    def one(name: str) -> ServiceStatus:
+        found: list[ContainerInfo | None] = list(containers.get(name, [])) or [None]
+        rows = [_one(workspace, engine, name, info, on_network) for info in found]
+        return replace(_replicas(rows), selected=name in wanted)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, names))

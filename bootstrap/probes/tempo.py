@@ -1,0 +1,15 @@
+"""``tempo``: ``GET /ready`` answers 200."""
+
+from __future__ import annotations
+
+from bootstrap.probes.httphealth import register_http, status_is
+
+register_http(
+    "tempo",
+    port=3200,
+    paths=["/ready"],
+    accept=status_is(200),
+    images=frozenset({"tempo"}),
+    signal="`GET /ready` answers 200",
+    phase="monitoring",
+)

@@ -1,0 +1,99 @@
+"""A probe bootstrap guessed from an image never fails what ``docker compose up --wait`` calls
+ready: real servers of the wrong kind under names that say otherwise (an nginx tagged like
+Confluent's Flink-with-Kafka image, a Redis tagged like a PostgreSQL image, a legacy Keycloak
+layout played by an nginx), brought up by compose and by bootstrap side by side."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+pytestmark = pytest.mark.docker
+
+TAG = f"bootstrap-test-{uuid.uuid4().hex[:8]}"
+DISGUISES = {  # the image it is -> the name it goes by here
+    "nginx:stable": f"cnfldemos/flink-kafka:{TAG}",
+    "redis:7": f"bitnami/postgresql:{TAG}",
+    "nginx:latest": f"jboss/keycloak:{TAG}",
+}
+STACK = f"""\
+services:
+  jobmanager:
+    image: cnfldemos/flink-kafka:{TAG}
+    ports: ["127.0.0.1::80"]
+  warehouse:
+    image: bitnami/postgresql:{TAG}
+    environment: {{POSTGRESQL_PASSWORD: x}}
+  auth:
+    image: jboss/keycloak:{TAG}
+    expose: ["80"]
+"""
+
+
+@pytest.fixture(scope="module")
+def disguised() -> Iterator[None]:
+    for image, name in DISGUISES.items():
+        subprocess.run(["docker", "tag", image, name], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["docker", "rmi", *DISGUISES.values()], capture_output=True)
+
+
+def test_servers_of_another_kind_are_ready_as_compose_counts_them(
+    tmp_path: Path, disguised: None
+) -> None:
+    runs = {}
+    for who in ("cmp", "bst"):
+        folder = tmp_path / f"{who}{uuid.uuid4().hex[:6]}"
+        folder.mkdir()
+        (folder / "compose.yaml").write_text(STACK)
+        runs[who] = Project(folder.name, folder)
+    try:
+        compose = subprocess.run(
+            ["docker", "compose", "up", "-d", "--wait", "--wait-timeout", "60"],
+            cwd=runs["cmp"].directory,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert compose.returncode == 0, compose.stderr
+        ours = subprocess.run(
+            [sys.executable, "-m", "bootstrap", "-p", runs["bst"].name, "up", "--json"],
+            cwd=runs["bst"].directory,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert ours.returncode == 0, ours.stderr[-3000:]
+        ready = {
+            e["service"]: e["detail"]
+            for e in map(json.loads, ours.stdout.splitlines())
+            if e.get("state") == "ready"
+        }
+        # told apart at its first answer, not after the probe's timeout
+        assert "not a Kafka broker" in ready["jobmanager"], ready
+        assert "not the kafka server bootstrap guessed" in ready["jobmanager"]
+        assert "not a postgres server" in ready["warehouse"], ready
+        assert "bootstrap.probe" in ready["warehouse"]
+        # the legacy layout is not given the modern Keycloak probe at all
+        plan = subprocess.run(
+            [sys.executable, "-m", "bootstrap", "-p", runs["bst"].name, "plan", "--json"],
+            cwd=runs["bst"].directory,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        services = json.loads(plan.stdout)["services"]
+        assert services["auth"]["probe"]["kind"] == "tcp", services["auth"]
+    finally:
+        for project in runs.values():
+            project.cleanup()
