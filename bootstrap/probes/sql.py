@@ -72,6 +72,12 @@ def in_container(
     if engine != "postgres" and result.not_found:
         command[0] = "mysql"
         result = target.run(command, env)
+    if result.not_found:  # every image of the server has its client: this is something else
+        return Observation(
+            False,
+            f"{command[0]} is not in the image: not a {engine} server's image",
+            foreign=True,
+        )
     if result.exit_code == 0:
         return answered(query, last_line(result.output), f" ({command[0]} in the container)")
     return Observation(

@@ -1,7 +1,8 @@
 """A probe bootstrap guessed from an image never fails what ``docker compose up --wait`` calls
-ready: real servers of the wrong kind under names that say otherwise (an nginx tagged like
-Confluent's Flink-with-Kafka image, a Redis tagged like a PostgreSQL image, a legacy Keycloak
-layout played by an nginx), brought up by compose and by bootstrap side by side."""
+ready: real servers of the wrong kind under names that say otherwise (an nginx tagged like a
+Kafka image, a Redis tagged like a PostgreSQL image, a legacy Keycloak layout and Confluent's
+Flink-with-Kafka demo image played by an nginx), brought up by compose and by bootstrap side
+by side."""
 
 from __future__ import annotations
 
@@ -19,16 +20,20 @@ from tests.conftest import Project
 pytestmark = pytest.mark.docker
 
 TAG = f"bootstrap-test-{uuid.uuid4().hex[:8]}"
-DISGUISES = {  # the image it is -> the name it goes by here
-    "nginx:stable": f"cnfldemos/flink-kafka:{TAG}",
-    "redis:7": f"bitnami/postgresql:{TAG}",
-    "nginx:latest": f"jboss/keycloak:{TAG}",
+DISGUISES = {  # the name it goes by here -> the image it is
+    f"bitnami/kafka:{TAG}": "nginx:stable",
+    f"bitnami/postgresql:{TAG}": "redis:7",
+    f"jboss/keycloak:{TAG}": "nginx:latest",
+    f"cnfldemos/flink-kafka:{TAG}": "nginx:stable",
 }
 STACK = f"""\
 services:
+  broker:
+    image: bitnami/kafka:{TAG}
+    ports: ["127.0.0.1::80"]
   jobmanager:
     image: cnfldemos/flink-kafka:{TAG}
-    ports: ["127.0.0.1::80"]
+    expose: ["80"]
   warehouse:
     image: bitnami/postgresql:{TAG}
     environment: {{POSTGRESQL_PASSWORD: x}}
@@ -40,12 +45,12 @@ services:
 
 @pytest.fixture(scope="module")
 def disguised() -> Iterator[None]:
-    for image, name in DISGUISES.items():
+    for name, image in DISGUISES.items():
         subprocess.run(["docker", "tag", image, name], check=True, capture_output=True)
     try:
         yield
     finally:
-        subprocess.run(["docker", "rmi", *DISGUISES.values()], capture_output=True)
+        subprocess.run(["docker", "rmi", *DISGUISES], capture_output=True)
 
 
 def test_servers_of_another_kind_are_ready_as_compose_counts_them(
@@ -80,8 +85,8 @@ def test_servers_of_another_kind_are_ready_as_compose_counts_them(
             if e.get("state") == "ready"
         }
         # told apart at its first answer, not after the probe's timeout
-        assert "not a Kafka broker" in ready["jobmanager"], ready
-        assert "not the kafka server bootstrap guessed" in ready["jobmanager"]
+        assert "not a Kafka broker" in ready["broker"], ready
+        assert "not the kafka server bootstrap guessed" in ready["broker"]
         assert "not a postgres server" in ready["warehouse"], ready
         assert "bootstrap.probe" in ready["warehouse"]
         # the legacy layout is not given the modern Keycloak probe at all
@@ -94,6 +99,9 @@ def test_servers_of_another_kind_are_ready_as_compose_counts_them(
         )
         services = json.loads(plan.stdout)["services"]
         assert services["auth"]["probe"]["kind"] == "tcp", services["auth"]
+        # Flink with Kafka in its image's name is an app, not a broker
+        assert services["jobmanager"]["probe"]["kind"] == "tcp", services["jobmanager"]
+        assert services["jobmanager"]["phase"] == "apps"
     finally:
         for project in runs.values():
             project.cleanup()

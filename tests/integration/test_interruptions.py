@@ -13,7 +13,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -147,9 +146,9 @@ def test_kill_9_during_reset_keeps_every_volume_or_a_whole_snapshot(
     assert data.isdisjoint(converge.leftovers()["volumes"])
 
 
-def test_reset_refuses_when_the_snapshot_would_not_fit(converge: Project, tmp_path: Path) -> None:
+def test_reset_refuses_when_the_snapshot_would_not_fit(converge: Project) -> None:
     assert converge.run("up", "--timeout", "120").returncode == 0
-    small = tmp_path / "small"
+    small = converge.directory / "small"  # a small disk mounted in the workspace
     small.mkdir()
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True
@@ -158,7 +157,7 @@ def test_reset_refuses_when_the_snapshot_would_not_fit(converge: Project, tmp_pa
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr!r}")
     try:
         settings = converge.directory / "bootstrap.toml"
-        settings.write_text(settings.read_text() + f'snapshot_dir = "{small}"\n')
+        settings.write_text(settings.read_text() + 'snapshot_dir = "small"\n')
         before = {str(c["Id"]) for c in converge.containers()}
         done = converge.run("reset", "--yes")
         assert done.returncode == 7, done.stderr
