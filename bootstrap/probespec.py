@@ -28,6 +28,7 @@ from bootstrap.probes.registry import (
     COMPLETED,
     HEALTHCHECK,
     RUNNING,
+    TCP,
     ProbeKind,
     by_repository,
     kinds,
@@ -238,7 +239,8 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         kind = kinds()[label]
         why = f"label {PROBE_LABEL}={label}"
         base = dict(kind.derive(service.environment, service.command))
-        return ProbeSpec(kind.name, {**base, **_label_params(service, label, why)}, why)
+        asked = {**base, **_label_params(service, label, why)}
+        return ProbeSpec(kind.name, asked, why, ordered=True)
     if completed_by_dependents:  # compose's service_completed_successfully: a one-shot job,
         # whatever its image (a setup job run from the database's or the search engine's image)
         why = "a dependent waits for it to complete"
@@ -264,8 +266,8 @@ def choose_probe(  # noqa: PLR0911 - first match wins, one return per rule
         why = f"no known image or healthcheck; it listens on {listening[0]}: ready when that "
         why += "port accepts a connection"
         params: dict[str, ParamValue] = {"port": listening[0]}
-        labelled = _label_params(service, "tcp", why)
-        return ProbeSpec("tcp", {**params, **labelled}, why, guessed=True)
+        labelled = _label_params(service, TCP, why)
+        return ProbeSpec(TCP, {**params, **labelled}, why, guessed=True)
     why = "no healthcheck, probe label or port: ready once running"
     return ProbeSpec(RUNNING, _label_params(service, RUNNING, why), why)
 

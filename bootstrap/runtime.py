@@ -55,6 +55,8 @@ class ContainerInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold secrets
     healthcheck_test: tuple[str, ...] = ()  # the effective test, the image's included
+    # the TCP ports the container exposes (the image's EXPOSE and the file's expose/ports)
+    exposed: tuple[int, ...] = ()
     memory_limit: int = 0  # bytes; 0 when none is set
     image_id: str = ""
     created_at: str = ""  # RFC 3339, as the engine reports it

@@ -7,7 +7,7 @@ from bootstrap.plan import PlannedService
 from bootstrap.probes import EngineContainer, Probe, Target, make_probe
 from bootstrap.probes.core import Guessed
 from bootstrap.probes.docker import WithHealthcheck
-from bootstrap.probes.registry import HEALTHCHECK, RUNNING, Rests, is_job, rests_on
+from bootstrap.probes.registry import HEALTHCHECK, RUNNING, TCP, Rests, is_job, rests_on
 from bootstrap.probes.spec import ProbeSpec
 from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine
@@ -63,6 +63,13 @@ def target_and_probe(
     spec = service.probe
     if spec.kind == RUNNING and healthcheck is not None:
         spec = ProbeSpec(HEALTHCHECK, spec.params, "the image defines a healthcheck")
+    elif spec.kind == RUNNING and not spec.ordered and info.exposed:
+        # the file says nothing of a port; the image does (EXPOSE): the server is up when
+        # that port accepts a connection (a guess: where it cannot be tried, or never
+        # accepts, it is "running", as compose has it)
+        port = info.exposed[0]
+        why = f"the image exposes {port}: ready when it accepts a connection"
+        spec = ProbeSpec(TCP, {"port": port}, why, guessed=True)
     probe = make_probe(spec, exposed=exposed)
     if spec.recognised:
         probe = Guessed(probe)  # bootstrap's guess never fails what compose calls ready

@@ -135,6 +135,13 @@ def _container_info(attrs: Mapping[str, Any], vocabulary: Vocabulary) -> Contain
         labels=dict(labels),
         env=dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item),
         healthcheck_test=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
+        exposed=tuple(
+            sorted(
+                int(port.split("/", 1)[0])
+                for port in config.get("ExposedPorts") or {}
+                if port.endswith("/tcp") and port.split("/", 1)[0].isdigit()
+            )
+        ),
         memory_limit=int((attrs.get("HostConfig") or {}).get("Memory") or 0),
         image_id=str(attrs.get("Image") or ""),
         created_at=str(attrs.get("Created") or ""),

@@ -73,6 +73,7 @@ KIND_MODULES = (
 RUNNING = "running"  # the container runs (for its settle time)
 COMPLETED = "completed"  # a one-shot job exited 0
 HEALTHCHECK = "docker"  # the container's own healthcheck
+TCP = "tcp"  # a port accepts a connection (a port the file or the image names)
 
 
 class Rests(StrEnum):

@@ -86,6 +86,7 @@ class ProbeSpec:
     # the kind came from the image (or the name), not from a label: a guess, which may never
     # fail a service compose would call ready (a server answering another protocol, or none)
     recognised: bool = False
+    ordered: bool = False  # a label asked for it: an order, never replaced by a guess
 
     def public(self) -> dict[str, str]:
         """Parameters safe to print (no passwords); an empty one is said as ``none``."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target
-from bootstrap.probes.registry import ProbeKind, port_of, register
+from bootstrap.probes.registry import TCP, ProbeKind, port_of, register
 from bootstrap.probes.spec import PORT, ProbeSpec
 
 DEFAULT_PORT = 80
@@ -41,7 +41,7 @@ def _still_open(sock: socket.socket, where: str) -> Observation:
 @dataclass(frozen=True)
 class TcpProbe:
     port: int
-    kind: str = "tcp"
+    kind: str = TCP
     guessed: bool = False  # bootstrap's guess, not asked for: no way to try it is "running"
 
     def check(self, target: Target) -> Observation:
@@ -81,7 +81,7 @@ def _build(spec: ProbeSpec, exposed: Sequence[int]) -> Probe:
 
 register(
     ProbeKind(
-        "tcp",
+        TCP,
         {"port": PORT},
         _build,
         in_container=True,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +223,29 @@ def test_the_docs_table_lists_every_kind_as_the_registry_has_it() -> None:
     assert kinds_table() in page, "the table in docs/recognition.md is out of date"
     for name in kinds():
         assert f"`{name}`" in page
+
+
+def test_a_port_the_image_exposes_is_what_running_waits_for(tmp_path: Path) -> None:
+    """issue 38: a service whose file declares no port (Dify's API, Weaviate...) was only
+    "running"; the image's EXPOSE says where the server listens: a TCP connect there (a guess:
+    where it cannot be tried, "running" as compose has it). A label's "running" stays."""
+    from bootstrap.runtime import ContainerInfo
+    from bootstrap.targets import target_and_probe
+    from bootstrap.watch import ContainerWatch
+    from tests.unit.fakes import FakeEngine, workspace
+    from tests.unit.helpers import svc
+
+    ws = workspace(
+        tmp_path,
+        {"api": svc("myorg/api:3"), "worker": svc(labels={"bootstrap.probe": "running"})},
+    )
+    info = ContainerInfo("c1", "shop-api-1", "api", "running", "shop", exposed=(5001, 8080))
+    engine = FakeEngine()
+    _target, probe = target_and_probe(
+        ws.plan.services["api"], info, engine, ContainerWatch(), False
+    )
+    assert (probe.kind, getattr(probe, "port", None)) == ("tcp", 5001)
+    _target, ordered = target_and_probe(
+        ws.plan.services["worker"], info, engine, ContainerWatch(), False
+    )
+    assert ordered.kind == "running"

@@ -131,7 +131,8 @@ class DockerDriver:
         """Ready when every replica passes the service's probe (one container: its probe)."""
         inspected: list[ContainerInfo] = []
         result = self._wait_ready(service, cancelled, inspected)
-        if result.timed_out and service.probe.recognised and self._still_running(inspected):
+        guess = service.probe.recognised or service.probe.guessed  # not a label's order
+        if result.timed_out and guess and self._still_running(inspected):
             # bootstrap's guess of a protocol never fails what compose would call ready
             result = replace(
                 result,
