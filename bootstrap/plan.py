@@ -280,7 +280,12 @@ def plan_document(plan: Plan, *, env_layers: Mapping[str, str] | None = None) ->
                     {"service": d.name, "condition": d.condition, "required": d.required}
                     for d in s.depends_on
                 ],
-                "probe": {"kind": s.probe.kind, "why": s.probe.reason, **s.probe.public()},
+                "probe": {
+                    "kind": s.probe.kind,
+                    "why": s.probe.reason,
+                    "source": s.probe.source,
+                    **s.probe.public(),
+                },
                 "resources": s.service.resources.as_dict(),
                 "replicas": s.service.replicas,
             }

@@ -194,7 +194,7 @@ def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
                 )
                 if explain:
                     lines.append(f"      phase: {s.reason}")
-                    lines.append(f"      probe: {s.probe.reason}")
+                    lines.append(f"      probe ({s.probe.source}): {s.probe.reason}")
                     for dep in s.depends_on:
                         need = "" if dep.required else ", not required"
                         lines.append(f"      after {dep.name} ({dep.condition}{need})")

@@ -88,6 +88,18 @@ class ProbeSpec:
     recognised: bool = False
     ordered: bool = False  # a label asked for it: an order, never replaced by a guess
 
+    @property
+    def source(self) -> str:
+        """Where the probe came from: a label (an order), the image (a guess of bootstrap's),
+        a guess from a port, or the compose file (its healthcheck, a dependent's condition)."""
+        if self.ordered:
+            return "label"
+        if self.recognised:
+            return "image (a guess)"
+        if self.guessed:
+            return "a port (a guess)"
+        return "compose file"
+
     def public(self) -> dict[str, str]:
         """Parameters safe to print (no passwords); an empty one is said as ``none``."""
         return {

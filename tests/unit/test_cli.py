@@ -82,8 +82,10 @@ def test_plan_json_offline_over_the_backends_model(tmp_path: Path, backend: Fake
     assert document["services"]["api"]["probe"] == {
         "kind": "http",
         "why": "label bootstrap.probe=http",
+        "source": "label",  # where it came from: a label, the image, a port, the file
         "port": "8080",
     }
+    assert document["services"]["db"]["probe"]["source"] == "image (a guess)"
     assert [p["waves"] for p in document["phases"] if p["waves"]] == [[["db"]], [["api"]]]
 
 
