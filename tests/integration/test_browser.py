@@ -64,12 +64,16 @@ def shot(session: Any, name: str) -> Path:
     return path
 
 
+TOKEN = "dash-token-1"  # noqa: S105 - the stack's writer token, a test's
+
+
 def post_json(port: int, path: str, body: object) -> None:
-    """POST ``body`` as JSON to the discovery service published on ``port``; 200 expected."""
+    """POST ``body`` as JSON to the discovery service published on ``port``, as the stack's
+    writers do (its token as a bearer); 200 expected."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200
@@ -113,8 +117,9 @@ def test_dashboard_follows_a_container_going_down_and_up_without_reload(
         REPO_ROOT=str(REPO),
         POSTGRES_PASSWORD="dash-pw-1",
         DISCOVERY_HOST_PORT=str(port),
+        DISCOVERY_TOKEN=TOKEN,
     )
-    assert p.compose("build", "discovery", "mcp").returncode == 0
+    assert p.compose("build", "discovery", "docker-proxy", "mcp").returncode == 0
     assert p.run("up", "--timeout", "240", timeout=900).returncode == 0
     browser.get(f"http://127.0.0.1:{port}/")
     browser.execute_script("window.loadedOnce = 'yes';")
