@@ -64,7 +64,7 @@ def shot(session: Any, name: str) -> Path:
     return path
 
 
-TOKEN = "dash-token-1"  # noqa: S105 - the stack's writer token, a test's
+TOKEN = "dash-token-1"
 
 
 def post_json(port: int, path: str, body: object) -> None:
