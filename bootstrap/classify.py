@@ -32,6 +32,8 @@ DATA_STORE_WORDS = POSTGRES_WORDS | MYSQL_WORDS | frozenset(
         "questdb", "mssql", "sqlserver", "azure-sql-edge", "oracle", "oracle-free", "oracle-xe",
         "dynamodb", "azurite", "localstack", "emqx", "hivemq", "vernemq", "chroma",
         "chromadb", "seaweedfs", "datanode", "graylog-datanode", "milvusdb",
+        # connection poolers and proxies: applications connect to them as to the database
+        "pgbouncer", "pgpool", "pgcat", "odyssey", "proxysql",
     }
 )  # fmt: skip
 REGISTRY_WORDS = frozenset(
@@ -44,6 +46,12 @@ MONITORING_WORDS = frozenset(
         "pushgateway", "victoriametrics", "node-exporter", "mimir", "pyroscope", "alloy",
     }
 )  # fmt: skip
+# Repositories whose names say nothing of what they are, and no probe kind speaks for them:
+# Confluent's Control Center is its Kafka monitoring UI.
+REPOSITORY_PHASES = {
+    "confluentinc/cp-enterprise-control-center": "monitoring",
+    "confluentinc/cp-enterprise-control-center-next-gen": "monitoring",
+}
 # Images that say what they are without being a data store, registry or monitor: web servers
 # and proxies, base images, language runtimes. A service running one is what its image says
 # (an app), whatever its name: `db: {image: nginx}` is not a database.
@@ -124,8 +132,11 @@ def image_repository(image: str) -> str:
 
 
 def name_words(name: str) -> tuple[str, ...]:
-    """The words a name may match: its last component, and its last two joined."""
-    parts = [p for p in re.split(r"[-_.]", name.lower()) if p]
+    """The words a name may match: the whole name, its last component, and its last two
+    joined (after dropping trailing qualifiers: ``azure-sql-edge`` is itself a name, though
+    ``edge`` alone would be a build's qualifier)."""
+    whole = name.lower()
+    parts = [p for p in re.split(r"[-_.]", whole) if p]
     while len(parts) > 1 and (parts[-1] in _QUALIFIERS or _VERSION.fullmatch(parts[-1])):
         parts.pop()
     if not parts:
@@ -133,6 +144,8 @@ def name_words(name: str) -> tuple[str, ...]:
     words = [parts[-1]]
     if len(parts) >= 2:
         words.insert(0, f"{parts[-2]}-{parts[-1]}")
+    if whole not in words:
+        words.insert(0, whole)
     return tuple(words)
 
 
@@ -181,6 +194,9 @@ def _named_kind(service: Service) -> tuple[str, str] | None:
         if aliased is not None and aliased.phase:
             what = f"{_NOUNS.get(aliased.phase, 'a server')} ({aliased.name})"
             return aliased.phase, f"image {service.image} is {what}"
+        known = REPOSITORY_PHASES.get(image_repository(service.image))
+        if known:
+            return known, f"image {service.image} is {_NOUNS[known]}"
         found = recognise(image_name(service.image)) or recognise(image_path_name(service.image))
         if found:
             return found[0], f"image {service.image} is {found[1]}"

@@ -14,7 +14,7 @@ register_http(
     port=8123,
     paths=["/ping"],
     accept=_ok,
-    images=frozenset({"clickhouse"}),
+    images=frozenset({"clickhouse", "myscaledb"}),  # MyScale is a ClickHouse build
     signal="`GET /ping` answers `Ok.`",
     phase="databases",
 )

@@ -92,3 +92,23 @@ def test_sql_engine_by_whole_name() -> None:
 def svc_model(image: str) -> Service:
 
     return Service(name="x", image=image)
+
+
+@pytest.mark.parametrize(
+    ("image", "phase", "kind"),
+    [
+        # a connection pooler is where applications find their database
+        ("edoburu/pgbouncer:v1.25.2-p0", "databases", "running"),
+        ("bitnami/pgpool:4", "databases", "running"),
+        # Confluent's Control Center is its Kafka monitoring UI; Alfresco's is an admin app
+        ("confluentinc/cp-enterprise-control-center-next-gen:2.5.0", "monitoring", "running"),
+        ("quay.io/alfresco/alfresco-control-center:8.4.1", "apps", "running"),
+        # MyScale is a ClickHouse build and answers its /ping
+        ("myscale/myscaledb:1.6.4", "databases", "clickhouse"),
+        # a whole image name is a name even where its last word would be a qualifier (edge)
+        ("mcr.microsoft.com/azure-sql-edge:1.0.4", "databases", "mssql"),
+    ],
+)
+def test_what_public_stacks_run_is_recognised(image: str, phase: str, kind: str) -> None:
+    p = plan({"svc": svc(image)})
+    assert (p.services["svc"].phase, p.services["svc"].probe.kind) == (phase, kind)
