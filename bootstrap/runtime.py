@@ -37,6 +37,25 @@ class ComposeProject:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    """What a local image's config says of readiness."""
+
+    healthcheck: bool  # a HEALTHCHECK that is not NONE
+    exposed: tuple[int, ...]  # its EXPOSEd TCP ports
+
+
+def tcp_ports(exposed: Mapping[str, object] | None) -> tuple[int, ...]:
+    """``{"8080/tcp": {}, "53/udp": {}}`` -> ``(8080,)``, sorted."""
+    return tuple(
+        sorted(
+            int(port.split("/", 1)[0])
+            for port in exposed or {}
+            if port.endswith("/tcp") and port.split("/", 1)[0].isdigit()
+        )
+    )
+
+
+@dataclass(frozen=True)
 class ContainerInfo:
     id: str
     name: str
@@ -122,6 +141,7 @@ class Inspector(Protocol):
     def published_ports(self) -> dict[tuple[str, int], str]: ...
     def image_exists(self, image: str) -> bool: ...
     def image_id(self, image: str) -> str | None: ...
+    def image_config(self, image: str) -> ImageConfig | None: ...
     def version(self) -> dict[str, str]: ...
     def memory(self, container_id: str) -> int: ...
     def usage(self, container_id: str, *, cpu: bool = True) -> ResourceSample: ...

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
 from bootstrap.model import Healthcheck, Service
-from bootstrap.plan import PlannedService
+from bootstrap.plan import Plan, PlannedService
 from bootstrap.probes import EngineContainer, Probe, Target, make_probe
 from bootstrap.probes.core import Guessed
 from bootstrap.probes.docker import WithHealthcheck
 from bootstrap.probes.registry import HEALTHCHECK, RUNNING, TCP, Rests, is_job, rests_on
 from bootstrap.probes.spec import ProbeSpec
 from bootstrap.reach import resolvable
-from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.runtime import ContainerInfo, Engine, ImageConfig
 from bootstrap.watch import ContainerWatch
 
 
@@ -32,6 +35,46 @@ def effective_healthcheck(service: PlannedService, info: ContainerInfo) -> Healt
     if info.healthcheck_test and info.healthcheck_test[0] != "NONE":
         return Healthcheck(test=info.healthcheck_test)
     return None
+
+
+def what_the_image_says(spec: ProbeSpec, *, healthcheck: bool, exposed: Sequence[int]) -> ProbeSpec:
+    """The probe where the file gives none ("running") and the image's config does: its
+    HEALTHCHECK gates the service; else a port it EXPOSEs is up when it accepts a connection
+    (a guess: where it cannot be tried, or never accepts, it is "running", as compose has
+    it). The one rule for ``up`` (from the container) and ``plan`` (from a local image)."""
+    if spec.kind != RUNNING:
+        return spec
+    if healthcheck:
+        why = "the image defines a healthcheck"
+        return ProbeSpec(HEALTHCHECK, spec.params, why, from_image=True)
+    if not spec.ordered and exposed:
+        port = exposed[0]
+        why = f"the image exposes {port}: ready when it accepts a connection"
+        return ProbeSpec(TCP, {"port": port}, why, guessed=True, from_image=True)
+    return spec
+
+
+def with_image_configs(plan: Plan, config_of: Callable[[str], ImageConfig | None]) -> Plan:
+    """The plan with what local images say (``plan`` without ``--offline``): a service the
+    file leaves at "running" gets its image's healthcheck or exposed port, as ``up`` will
+    give it once the container exists. An image not here changes nothing."""
+    services = dict(plan.services)
+    for name, planned in plan.services.items():
+        if planned.probe.kind != RUNNING or not planned.service.image:
+            continue
+        config = config_of(planned.service.image)
+        if config is None:
+            continue
+        declared = planned.service.healthcheck
+        disabled = declared is not None and (declared.disabled or not declared.test)
+        spec = what_the_image_says(
+            planned.probe,
+            healthcheck=config.healthcheck and not disabled,
+            exposed=config.exposed,
+        )
+        if spec is not planned.probe:
+            services[name] = replace(planned, probe=spec)
+    return replace(plan, services=services)
 
 
 def target_and_probe(
@@ -60,16 +103,9 @@ def target_and_probe(
         restart_policy=service.service.restart,
     )
     exposed = exposed_ports(service.service)
-    spec = service.probe
-    if spec.kind == RUNNING and healthcheck is not None:
-        spec = ProbeSpec(HEALTHCHECK, spec.params, "the image defines a healthcheck")
-    elif spec.kind == RUNNING and not spec.ordered and info.exposed:
-        # the file says nothing of a port; the image does (EXPOSE): the server is up when
-        # that port accepts a connection (a guess: where it cannot be tried, or never
-        # accepts, it is "running", as compose has it)
-        port = info.exposed[0]
-        why = f"the image exposes {port}: ready when it accepts a connection"
-        spec = ProbeSpec(TCP, {"port": port}, why, guessed=True)
+    spec = what_the_image_says(
+        service.probe, healthcheck=healthcheck is not None, exposed=info.exposed
+    )
     probe = make_probe(spec, exposed=exposed)
     if spec.recognised:
         probe = Guessed(probe)  # bootstrap's guess never fails what compose calls ready

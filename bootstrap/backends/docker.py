@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Self
 
 from bootstrap.errors import EngineError, EngineGone, NoSuchObject
-from bootstrap.runtime import ContainerInfo, EngineEvent, ExecResult, ResourceSample, VolumeInfo
+from bootstrap.runtime import (
+    ContainerInfo,
+    EngineEvent,
+    ExecResult,
+    ImageConfig,
+    ResourceSample,
+    VolumeInfo,
+    tcp_ports,
+)
 
 HELPER_LABEL = "io.bootstrap.helper"  # bootstrap's own helper containers
 HELPER_OF = "com.docker.compose.project.helper-of"  # whose helper it is (kept: older runs')
@@ -135,13 +143,7 @@ def _container_info(attrs: Mapping[str, Any], vocabulary: Vocabulary) -> Contain
         labels=dict(labels),
         env=dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item),
         healthcheck_test=tuple((config.get("Healthcheck") or {}).get("Test") or ()),
-        exposed=tuple(
-            sorted(
-                int(port.split("/", 1)[0])
-                for port in config.get("ExposedPorts") or {}
-                if port.endswith("/tcp") and port.split("/", 1)[0].isdigit()
-            )
-        ),
+        exposed=tcp_ports(config.get("ExposedPorts")),
         memory_limit=int((attrs.get("HostConfig") or {}).get("Memory") or 0),
         image_id=str(attrs.get("Image") or ""),
         created_at=str(attrs.get("Created") or ""),
@@ -389,6 +391,19 @@ class DockerEngine:
 
     def image_exists(self, image: str) -> bool:
         return self.image_id(image) is not None
+
+    def image_config(self, image: str) -> ImageConfig | None:
+        """A local image's HEALTHCHECK and EXPOSEd TCP ports; None when it is not here
+        (nothing is pulled)."""
+        try:
+            config = self.call(self.api.inspect_image, image).get("Config") or {}
+        except NoSuchObject:
+            return None
+        test = tuple((config.get("Healthcheck") or {}).get("Test") or ())
+        return ImageConfig(
+            healthcheck=bool(test) and test[0] != "NONE",
+            exposed=tcp_ports(config.get("ExposedPorts")),
+        )
 
     def image_id(self, image: str) -> str | None:
         try:

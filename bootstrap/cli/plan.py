@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from bootstrap.cli.context import CliContext, emit_json, say
-from bootstrap.errors import ConfigError, EngineError
-from bootstrap.plan import PLAN_SCHEMA_VERSION
+from bootstrap.errors import ConfigError, EngineError, EngineGone
+from bootstrap.plan import PLAN_SCHEMA_VERSION, Plan
 from bootstrap.validate import (
     RULES,
     Finding,
@@ -156,19 +156,30 @@ def plan(
     )
     render_findings(findings, ctx)
     layers = {n: v.layer.value for n, v in workspace.environment.variables.items()}
+    plan_ = workspace.plan if offline else _with_local_images(workspace.plan, ctx)
     if as_json:
-        document = plan_document(workspace.plan, env_layers=layers)
+        document = plan_document(plan_, env_layers=layers)
         document["findings"] = [f.as_dict() for f in findings]
         emit_json(document, ctx.redact)
     else:
-        _render_plan(workspace, explain, ctx)
+        _render_plan(workspace, plan_, explain, ctx)
     stop_on_errors(findings)
 
 
-def _render_plan(workspace: Workspace, explain: bool, ctx: CliContext) -> None:
+def _with_local_images(plan_: Plan, ctx: CliContext) -> Plan:
+    """What local images say (their HEALTHCHECK, EXPOSE) where the file says nothing; the
+    plan as it is when the engine cannot be asked (the findings say so)."""
+    from bootstrap.targets import with_image_configs
+
+    try:
+        return with_image_configs(plan_, ctx.backend().engine.image_config)
+    except (EngineError, EngineGone):
+        return plan_
+
+
+def _render_plan(workspace: Workspace, plan_: Plan, explain: bool, ctx: CliContext) -> None:
     from bootstrap.sizes import describe
 
-    plan_ = workspace.plan
     profiles = ", ".join(plan_.profiles) or "none"
     lines = [
         f"project {plan_.project}  profiles: {profiles}  files: "

@@ -87,6 +87,9 @@ class ProbeSpec:
     # fail a service compose would call ready (a server answering another protocol, or none)
     recognised: bool = False
     ordered: bool = False  # a label asked for it: an order, never replaced by a guess
+    # the image's own config chose it (its HEALTHCHECK, or a port it EXPOSEs), where the file
+    # says nothing: known once the image is here (at `up` always, at `plan` when it is local)
+    from_image: bool = False
 
     @property
     def source(self) -> str:
@@ -94,6 +97,8 @@ class ProbeSpec:
         a guess from a port, or the compose file (its healthcheck, a dependent's condition)."""
         if self.ordered:
             return "label"
+        if self.from_image:
+            return "image config (a guess)" if self.guessed else "image config"
         if self.recognised:
             return "image (a guess)"
         if self.guessed:

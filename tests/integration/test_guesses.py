@@ -105,3 +105,36 @@ def test_servers_of_another_kind_are_ready_as_compose_counts_them(
     finally:
         for project in runs.values():
             project.cleanup()
+
+
+def test_plan_says_what_a_local_image_says_where_the_file_says_nothing(tmp_path: Path) -> None:
+    """An image's HEALTHCHECK and EXPOSE are known once it is here: ``plan`` (not offline)
+    shows the probe ``up`` will use, and where it came from; offline, nothing is asked."""
+    checked = f"bootstrap-test-hc-{uuid.uuid4().hex[:8]}:1"
+    subprocess.run(
+        ["docker", "build", "-q", "-t", checked, "-"],
+        input='FROM busybox\nHEALTHCHECK --interval=1s CMD true\nCMD ["sleep", "60"]\n',
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        project = Project(f"bt{uuid.uuid4().hex[:8]}", tmp_path)
+        (tmp_path / "compose.yaml").write_text(
+            "services:\n"
+            "  web: {image: 'nginx:stable'}\n"  # EXPOSE 80, no port in the file
+            f"  worker: {{image: '{checked}'}}\n"  # a HEALTHCHECK in the image
+            f"  quiet: {{image: '{checked}', healthcheck: {{disable: true}}}}\n"
+            "  absent: {image: 'example.invalid/nothing-here:1'}\n"
+        )
+        online = json.loads(project.run("plan", "--json", check=0).stdout)["services"]
+        offline = json.loads(project.run("plan", "--json", "--offline", check=0).stdout)
+        assert (online["web"]["probe"]["kind"], online["web"]["probe"]["port"]) == ("tcp", "80")
+        assert online["web"]["probe"]["source"] == "image config (a guess)"
+        assert online["worker"]["probe"]["kind"] == "docker"
+        assert online["worker"]["probe"]["source"] == "image config"
+        assert online["quiet"]["probe"]["kind"] == "running"  # the file turned it off
+        assert online["absent"]["probe"]["kind"] == "running"  # nothing pulled, nothing said
+        assert {s["probe"]["kind"] for s in offline["services"].values()} == {"running"}
+    finally:
+        subprocess.run(["docker", "rmi", checked], capture_output=True)

@@ -13,6 +13,7 @@ from bootstrap.runtime import (
     ContainerInfo,
     EngineEvent,
     ExecResult,
+    ImageConfig,
     ResourceSample,
     VolumeInfo,
 )
@@ -23,6 +24,7 @@ class FakeEngine:
     infos: list[ContainerInfo] = field(default_factory=list)
     volume_list: list[VolumeInfo] = field(default_factory=list)
     images: dict[str, str] = field(default_factory=dict)  # image -> id
+    image_configs: dict[str, ImageConfig] = field(default_factory=dict)  # image -> its config
     sizes: dict[str, int] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
@@ -56,6 +58,9 @@ class FakeEngine:
 
     def image_id(self, image: str) -> str | None:
         return self.images.get(image)
+
+    def image_config(self, image: str) -> ImageConfig | None:
+        return self.image_configs.get(image)
 
     def version(self) -> dict[str, str]:
         return {"engine": "fake", "api": "1.41"}

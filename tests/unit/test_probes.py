@@ -307,3 +307,22 @@ def test_a_name_not_resolvable_when_the_probe_began_is_dialled_once_it_is(
     target._dns_asked -= 1.0
     assert target.endpoint(5432) == ("db", 5432)
     assert target.endpoint(5432) == ("db", 5432)  # kept, no more lookups needed
+
+
+def test_what_the_image_says_fills_only_what_the_file_left_at_running() -> None:
+    from bootstrap.probes.spec import ProbeSpec
+    from bootstrap.targets import what_the_image_says
+
+    running = ProbeSpec("running")
+    checked = what_the_image_says(running, healthcheck=True, exposed=(80,))
+    assert (checked.kind, checked.source) == ("docker", "image config")
+    port = what_the_image_says(running, healthcheck=False, exposed=(8080, 9090))
+    assert (port.kind, port.params["port"], port.source) == (
+        "tcp",
+        8080,
+        "image config (a guess)",
+    )
+    ordered = ProbeSpec("running", ordered=True)  # a label's order is kept
+    assert what_the_image_says(ordered, healthcheck=False, exposed=(80,)) is ordered
+    sql = ProbeSpec("postgres", recognised=True)
+    assert what_the_image_says(sql, healthcheck=True, exposed=(5432,)) is sql
