@@ -22,7 +22,9 @@ from bootstrap.plan import Plan, PlannedService
 from bootstrap.probes.registry import RUNNING
 
 
-class Status(Enum):
+class Status(StrEnum):
+    """A service's status in a run: what ``up`` reports of it and the run's result keeps."""
+
     PENDING = "pending"
     STARTING = "starting"
     PROBING = "probing"
@@ -37,20 +39,16 @@ class Status(Enum):
         return self in (Status.READY, Status.DEGRADED)
 
 
-class EventKind(StrEnum):
-    """What an event says: a service's status, or something about the run."""
+class RunEvent(StrEnum):
+    """What an event says about the run rather than one service's status."""
 
-    PENDING = "pending"
-    STARTING = "starting"
-    PROBING = "probing"
-    READY = "ready"
-    DEGRADED = "degraded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
     PHASE = "phase"  # a phase begins (service ""; detail: the phase)
     NOTE = "note"  # something about the run (service "")
     OBSERVED = "observed"  # a probe's outcome changed (the record and --json keep these)
+
+
+# What an event says: a service's status (one vocabulary, Status), or something of the run.
+EventKind = Status | RunEvent
 
 
 @dataclass(frozen=True)
@@ -241,7 +239,7 @@ class Scheduler:
                     for name in names:
                         results[name] = self._final(name, Status.SKIPPED, why)
                     continue
-                self.report(Event("", EventKind.PHASE, phase.name, time.time(), phase.name))
+                self.report(Event("", RunEvent.PHASE, phase.name, time.time(), phase.name))
                 self._run_phase(names, results, started, barrier, inbox, pool)
                 ready = [
                     results[n]
@@ -333,7 +331,7 @@ class Scheduler:
             attempts=attempts,
             log_tail=log_tail,
         )
-        self._emit(name, EventKind(status.value), reason)
+        self._emit(name, status, reason)
         return result
 
     def _run_phase(
@@ -368,7 +366,7 @@ class Scheduler:
                 running.add(name)
                 self._links[name] = self._critical_link(name, results, barrier)
                 self._verdicts[name] = verdict
-                self._emit(name, EventKind.STARTING, verdict.describe())
+                self._emit(name, Status.STARTING, verdict.describe())
                 pool.submit(self._work, name, inbox)
             if not running:
                 if waiting:  # nothing runs and nothing can start: unreachable by construction
@@ -434,7 +432,7 @@ class Scheduler:
         try:
             note = self.driver.start(planned)
             inbox.put(_Message(name, "started", at=self.clock()))
-            self._emit(name, EventKind.PROBING, f"{note}; probe {planned.probe.describe()}")
+            self._emit(name, Status.PROBING, f"{note}; probe {planned.probe.describe()}")
             result = self.driver.wait_ready(planned, self._stopping)
             tail = "" if result.ready else self.driver.log_tail(planned, 20)
             inbox.put(_Message(name, "done", result, error=tail, at=self.clock()))

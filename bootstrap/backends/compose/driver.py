@@ -26,7 +26,7 @@ from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.probes.running import RunningProbe
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine
-from bootstrap.scheduler import Event, EventKind, Outcome, Reporter, Scheduler
+from bootstrap.scheduler import Event, Outcome, Reporter, RunEvent, Scheduler
 from bootstrap.targets import (
     effective_healthcheck,
     exposed_ports,
@@ -295,7 +295,7 @@ class DockerDriver:
     def _observer(self, service: PlannedService, replica: str) -> Callable[[Observation], None]:
         def observed(seen: Observation) -> None:
             detail = f"{replica}: {seen.detail}" if replica else seen.detail
-            self.report(Event(service.name, EventKind.OBSERVED, detail, time.time(), service.phase))
+            self.report(Event(service.name, RunEvent.OBSERVED, detail, time.time(), service.phase))
 
         return observed
 
@@ -487,11 +487,11 @@ def bring_up(
     cancel = cancel or threading.Event()
     creation = Creation(workspace, compose, engine, hashes, creating)
     created = creation.start()
-    reporter(Event("", EventKind.NOTE, created, time.time()))
+    reporter(Event("", RunEvent.NOTE, created, time.time()))
     if join_network:
         joined = join_stack_network(workspace, engine)
         if joined:
-            reporter(Event("", EventKind.NOTE, f"joined network {joined}", time.time()))
+            reporter(Event("", RunEvent.NOTE, f"joined network {joined}", time.time()))
     project = workspace.compose.name
     watch = ContainerWatch()
     stop = threading.Event()
@@ -499,7 +499,7 @@ def bring_up(
         engine,
         project,
         stop,
-        on_broken=lambda why: reporter(Event("", EventKind.NOTE, why, time.time())),
+        on_broken=lambda why: reporter(Event("", RunEvent.NOTE, why, time.time())),
     )
     containers = engine.project_containers(project, inspect=False)
     # Each container's state is seeded from a full inspect when its probe begins.

@@ -171,14 +171,14 @@ class SwarmBackend:
         cancel: threading.Event,
         creating: Creating = AS_IS,  # --build: built ones are built (swarm_registry)
     ) -> Outcome:
-        from bootstrap.scheduler import Event, EventKind, Scheduler
+        from bootstrap.scheduler import Event, RunEvent, Scheduler
 
         began = time.monotonic()
         settings = workspace.settings
         driver = self._driver(workspace, reporter, timeout)
         if settings.swarm_registry:
             self._push_built(workspace, reporter)
-        reporter(Event("", EventKind.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))
+        reporter(Event("", RunEvent.NOTE, f"deploying stack {driver.stack} on Swarm", time.time()))
         try:
             return Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel).run()
         finally:
@@ -212,14 +212,14 @@ class SwarmBackend:
         """Build the services compose builds, push them to ``swarm_registry`` and deploy
         them from there (every node pulls the same image)."""
         from bootstrap.backends.swarm.stackfile import built_services, registry_image
-        from bootstrap.scheduler import Event, EventKind
+        from bootstrap.scheduler import Event, RunEvent
 
         document = self._document()
         built = built_services(document, workspace.plan)
         if not built:
             return
         registry = workspace.settings.swarm_registry
-        reporter(Event("", EventKind.NOTE, f"building {', '.join(built)}", time.time()))
+        reporter(Event("", RunEvent.NOTE, f"building {', '.join(built)}", time.time()))
         self.recording.build(workspace.compose, built)
         for name in built:
             spec = document["services"][name]
@@ -227,7 +227,7 @@ class SwarmBackend:
             target = registry_image(registry, local)
             self.swarm.push(local, target)
             spec["image"] = target
-            reporter(Event(name, EventKind.NOTE, f"pushed {target}", time.time()))
+            reporter(Event(name, RunEvent.NOTE, f"pushed {target}", time.time()))
 
     def down(
         self,

@@ -31,7 +31,7 @@ from bootstrap.plan import PlannedService
 from bootstrap.privatefile import write_private
 from bootstrap.probes import Backoff, Clock, SystemClock, kind, poll
 from bootstrap.probes.spec import ProbeSpec
-from bootstrap.scheduler import Event, EventKind
+from bootstrap.scheduler import Event, RunEvent
 from bootstrap.secretfiles import secret_file_value
 from bootstrap.targets import exposed_ports
 from bootstrap.workspace import Workspace
@@ -293,7 +293,7 @@ class SwarmDriver:
     def _observer(self, service: PlannedService) -> Callable[[Observation], None]:
         def observed(seen: Observation) -> None:
             self.report(
-                Event(service.name, EventKind.OBSERVED, seen.detail, time.time(), service.phase)
+                Event(service.name, RunEvent.OBSERVED, seen.detail, time.time(), service.phase)
             )
 
         return observed
