@@ -23,6 +23,7 @@ from typing import Any
 from bench import stacks
 from bench.common import BOOTSTRAP, REPO, Figure, log, pairwise, run, summary
 from bench.daily import bench_daily
+from bench.fixtures import bench_fixtures
 from bench.supervise import bench_supervise
 from bench.swarm import bench_cluster, bench_swarm
 
@@ -583,8 +584,8 @@ def main() -> int:
         "--json", dest="json_path", type=Path, default=REPO / "bench" / "results" / "latest.json"
     )
     names = [
-        "daily", "synthetic", "reference", "startup", "reset", "scale", "swarm", "cluster",
-        "supervise",
+        "daily", "fixtures", "synthetic", "reference", "startup", "reset", "scale", "swarm",
+        "cluster", "supervise",
     ]  # fmt: skip
     parser.add_argument("--only", nargs="*", default=names, choices=names)
     options = parser.parse_args()
@@ -595,6 +596,7 @@ def main() -> int:
         "reset": bench_reset,
         "scale": bench_scale,
         "daily": bench_daily,
+        "fixtures": bench_fixtures,
         "swarm": bench_swarm,
         "cluster": bench_cluster,
         "supervise": bench_supervise,
