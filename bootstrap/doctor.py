@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bootstrap.caches import helper_image
-from bootstrap.runtime import Engine
+from bootstrap.runtime import Engine, State
 
 if TYPE_CHECKING:
     from bootstrap.backends import Backend
@@ -71,7 +71,7 @@ def versions(workspace: Workspace, backend: Backend) -> list[Check]:
 def startup(workspace: Workspace, engine: Engine) -> list[Check]:
     checks = []
     containers = engine.project_containers(workspace.compose.name)
-    running = {n for n, c in containers.items() if c.state == "running"}
+    running = {n for n, c in containers.items() if c.state == State.RUNNING}
     for name in workspace.plan.order():
         info = containers.get(name)
         if info is None:
@@ -79,7 +79,7 @@ def startup(workspace: Workspace, engine: Engine) -> list[Check]:
                 Check("startup", Verdict.WARN, f"{name}: no container", "run `bootstrap up`")
             )
             continue
-        if info.state != "running":
+        if info.state != State.RUNNING:
             tail = engine.logs(info.id, 5).strip().splitlines()
             last = f"; last log: {tail[-1][:160]}" if tail else ""
             oom = " (killed: out of memory)" if info.oom_killed else ""
@@ -158,7 +158,9 @@ def network(workspace: Workspace, engine: Engine) -> list[Check]:
         )
     containers = engine.project_containers(workspace.compose.name)
     running = [
-        n for n in workspace.plan.order() if n in containers and containers[n].state == "running"
+        n
+        for n in workspace.plan.order()
+        if n in containers and containers[n].state == State.RUNNING
     ]
     for name in running:
         want = workspace.plan.services[name].address
@@ -243,7 +245,7 @@ def resources(workspace: Workspace, engine: Engine) -> list[Check]:
                     "or find the leak; then `bootstrap up`",
                 )
             )
-        if info.state != "running" or not info.memory_limit:
+        if info.state != State.RUNNING or not info.memory_limit:
             continue
         usage, limit_bytes = engine.memory(info.id), info.memory_limit
         if usage / limit_bytes >= MEMORY_WARNING:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bootstrap.errors import EngineError
 from bootstrap.hostpaths import binds_under
 from bootstrap.reach import in_container
-from bootstrap.runtime import Engine
+from bootstrap.runtime import Engine, State
 from bootstrap.validate import (
     Finding,
     Severity,
@@ -88,7 +88,7 @@ def seen_through_running_containers(workspace: Workspace, engine: Engine) -> boo
     compared = 0
     for service, source, target in binds_under(workspace.stack, str(workspace.directory)):
         info = containers.get(service)
-        if service.startswith(FILE_KINDS) or info is None or info.state != "running":
+        if service.startswith(FILE_KINDS) or info is None or info.state != State.RUNNING:
             continue
         local = Path(source)
         try:

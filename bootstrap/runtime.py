@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +35,27 @@ class ComposeProject:
     @property
     def project_directory(self) -> Path:
         return (self.directory / self.files[0]).parent if self.files else self.directory
+
+
+class State(StrEnum):
+    """A container's state as the engine says it (``State.Status``); every comparison with
+    one is written with these (a test keeps the literals here)."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    PAUSED = "paused"
+    EXITED = "exited"
+    REMOVING = "removing"
+    DEAD = "dead"
+
+
+class Health(StrEnum):
+    """A container's healthcheck verdict as the engine says it (``State.Health.Status``)."""
+
+    STARTING = "starting"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bootstrap.runtime import State
+
 
 @dataclass(frozen=True)
 class ServiceStatus:
@@ -24,7 +26,7 @@ class ServiceStatus:
     @property
     def counts(self) -> bool:
         """Whether it decides the stack's health: required, and asked for or running."""
-        return not self.optional and (self.selected or self.state == "running")
+        return not self.optional and (self.selected or self.state == State.RUNNING)
 
     def as_dict(self) -> dict[str, Any]:
         return {

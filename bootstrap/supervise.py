@@ -40,7 +40,7 @@ from bootstrap.probespec import (
     heal_after,
     wants_restart_with_dependencies,
 )
-from bootstrap.runtime import ContainerInfo, EngineEvent
+from bootstrap.runtime import ContainerInfo, EngineEvent, State
 from bootstrap.workspace import Workspace
 
 CRASH_LIMIT = 5  # exits within CRASH_WINDOW: a crash loop, left alone
@@ -507,8 +507,12 @@ class Supervisor:
                     return  # gone: the converge after its return starts over
                 info = looked.get(name)
                 started = _started(info)
-                if info is None or started is None or info.state not in ("running", "restarting"):
-                    if info is not None and info.state == "exited" and planned.long_running:
+                if (
+                    info is None
+                    or started is None
+                    or info.state not in (State.RUNNING, State.RESTARTING)
+                ):
+                    if info is not None and info.state == State.EXITED and planned.long_running:
                         self.report(
                             Action(
                                 name,

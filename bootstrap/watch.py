@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bootstrap.errors import EngineError, EngineGone
-from bootstrap.runtime import ContainerInfo, EngineEvent, Inspector
+from bootstrap.runtime import ContainerInfo, EngineEvent, Health, Inspector, State
 
 POLL_INTERVAL = 0.5  # seconds between polls when the events stream is broken
 
@@ -54,7 +54,7 @@ class ContainerWatch:
         """Take an inspected state, unless events already told us something newer."""
         with self._changed:
             current = self._states.get(info.id)
-            if current is None or current.status == "created":
+            if current is None or current.status == State.CREATED:
                 starts = current.starts if current else 0
                 self._states[info.id] = LiveState(
                     info.state,
@@ -72,19 +72,21 @@ class ContainerWatch:
 
     def apply(self, event: EngineEvent) -> None:
         with self._changed:
-            current = self._states.get(event.container_id, LiveState("created"))
+            current = self._states.get(event.container_id, LiveState(State.CREATED))
             action = event.action
             if action == "start":
                 current = replace(
                     current,
                     since=time.monotonic(),
-                    status="running",
+                    status=State.RUNNING,
                     starts=current.starts + 1,
-                    health="starting" if current.health else None,
+                    health=Health.STARTING if current.health else None,
                 )
             elif action == "die":
                 code = int(event.attributes.get("exitCode", "0") or 0)
-                current = replace(current, status="exited", exit_code=code, since=time.monotonic())
+                current = replace(
+                    current, status=State.EXITED, exit_code=code, since=time.monotonic()
+                )
             elif action == "oom":
                 current = replace(current, oom_killed=True)
             elif action.startswith("health_status"):
@@ -150,8 +152,8 @@ class ContainerWatch:
     def observe(self, info: ContainerInfo) -> None:
         """A polled state: replaces what is known when it differs."""
         with self._changed:
-            current = self._states.get(info.id, LiveState("created"))
-            status = "exited" if info.state in ("exited", "dead") else info.state
+            current = self._states.get(info.id, LiveState(State.CREATED))
+            status = State.EXITED if info.state in (State.EXITED, State.DEAD) else info.state
             if (current.status, current.exit_code, current.health) == (
                 status,
                 info.exit_code,
@@ -159,7 +161,7 @@ class ContainerWatch:
             ):
                 return
             starts = current.starts + (
-                1 if status == "running" and current.status != "running" else 0
+                1 if status == State.RUNNING and current.status != State.RUNNING else 0
             )
             self._states[info.id] = replace(
                 current,

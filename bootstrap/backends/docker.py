@@ -24,6 +24,7 @@ from bootstrap.runtime import (
     ExecResult,
     ImageConfig,
     ResourceSample,
+    State,
     VolumeInfo,
     tcp_ports,
 )
@@ -263,7 +264,7 @@ class DockerEngine:
         by_service: dict[str, ContainerInfo] = {}
         for info in sorted(self.containers(project, inspect=inspect), key=lambda c: c.name):
             known = by_service.get(info.service)
-            if known is None or (known.state != "running" and info.state == "running"):
+            if known is None or (known.state != State.RUNNING and info.state == State.RUNNING):
                 by_service[info.service] = info
         return by_service
 

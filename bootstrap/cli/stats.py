@@ -12,6 +12,7 @@ import click
 
 from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
 from bootstrap.errors import ConfigError, NotFoundError
+from bootstrap.runtime import State
 
 if TYPE_CHECKING:
     from bootstrap.rightsize import Usage
@@ -28,7 +29,7 @@ def _read(engine: Engine, workspace: Workspace, usages: dict[str, Usage]) -> dic
     running = {
         name: info
         for name, info in engine.project_containers(workspace.compose.name).items()
-        if info.state == "running"
+        if info.state == State.RUNNING
     }
     if not running:
         raise NotFoundError(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
+from bootstrap.runtime import State
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -154,7 +155,7 @@ def refuse_a_second_supervisor(workspace: Workspace, backend: Backend) -> None:
     where = str(running.get("container") or "")
     if where:
         containers = backend.engine.project_containers(project, inspect=False).values()
-        if not any(c.id.startswith(where) and c.state == "running" for c in containers):
+        if not any(c.id.startswith(where) and c.state == State.RUNNING for c in containers):
             return  # its container is gone: what the file says is stale
         said, fix = f"the stack's own supervisor (container {where})", "stop that service first"
     else:

@@ -10,7 +10,7 @@ from typing import Any
 from bootstrap.discovery import DISCOVERY_PORT
 from bootstrap.errors import BootstrapError
 from bootstrap.reach import resolvable
-from bootstrap.runtime import ContainerInfo
+from bootstrap.runtime import ContainerInfo, State
 from bootstrap.workspace import Workspace
 
 
@@ -43,7 +43,7 @@ def discovery_base(
         if planned.phase != "discovery":
             continue
         info = containers.get(name)
-        if info is None or info.state != "running":
+        if info is None or info.state != State.RUNNING:
             continue
         port = int(planned.service.label("discovery.port") or DISCOVERY_PORT)
         if on_network and resolvable(name):

@@ -36,7 +36,7 @@ from bootstrap.mcp_client import McpError, handshake
 from bootstrap.probes import Target, UnknownKind, make_probe
 from bootstrap.probes.registry import kind
 from bootstrap.probespec import ParamValue, ProbeSpec
-from bootstrap.runtime import Engine, EngineEvent
+from bootstrap.runtime import Engine, EngineEvent, State
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -190,7 +190,7 @@ class DiscoveryService:
         except Exception as exc:
             log.info("container %s vanished before registration: %s", container_id[:12], exc)
             return None
-        if info.state != "running":
+        if info.state != State.RUNNING:
             return None
         try:
             entry = registration_from(info, network=self.config.network)
@@ -204,7 +204,7 @@ class DiscoveryService:
 
     def scan(self) -> None:
         for info in self.engine.containers(self.config.project):
-            if info.state == "running":
+            if info.state == State.RUNNING:
                 self._register_container(info.id)
         self.write_file_sd()
 

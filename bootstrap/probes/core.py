@@ -20,7 +20,7 @@ from bootstrap.errors import EngineGone
 from bootstrap.model import Healthcheck
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.reach import resolvable
-from bootstrap.runtime import ContainerInfo, ExecResult
+from bootstrap.runtime import ContainerInfo, ExecResult, Health, State
 from bootstrap.watch import LiveState
 
 RESTART_LOOP_LIMIT = 2
@@ -249,7 +249,7 @@ def container_gate(  # noqa: PLR0911 - one return per container state reads best
         return None
     if state.status == "removed":
         return Observation(False, "the container was removed", fatal=True)
-    if state.health == "unhealthy" and state.status == "running":
+    if state.health == Health.UNHEALTHY and state.status == State.RUNNING:
         # The engine's verdict after the healthcheck's retries: compose's --wait fails here.
         last = target.container.inspect().health_log if target.container else ""
         return Observation(
@@ -265,7 +265,7 @@ def container_gate(  # noqa: PLR0911 - one return per container state reads best
             f"restart loop: restarted {restarts} times, last exit code {state.exit_code}",
             fatal=True,
         )
-    if state.status == "exited":
+    if state.status == State.EXITED:
         if completed_ok and state.exit_code == 0:
             return Observation(
                 True, "completed with exit code 0 (compose's --wait counts any exit as a failure)"

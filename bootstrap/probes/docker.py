@@ -11,6 +11,7 @@ from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target, last_line, shown_command
 from bootstrap.probes.registry import HEALTHCHECK, ProbeKind, Rests, register
 from bootstrap.probes.spec import ProbeSpec
+from bootstrap.runtime import Health
 
 
 def healthcheck_command(test: Sequence[str]) -> list[str] | None:
@@ -32,7 +33,7 @@ class DockerHealthProbe:
 
     def check(self, target: Target) -> Observation:
         state = target.state()
-        if state and state.health == "healthy":
+        if state and state.health == Health.HEALTHY:
             return Observation(True, "engine reports healthy")
         command = healthcheck_command(target.healthcheck.test if target.healthcheck else ())
         if command is None or target.container is None:

@@ -11,6 +11,7 @@ from bootstrap.outcome import Observation
 from bootstrap.probes.core import Probe, Target
 from bootstrap.probes.registry import RUNNING, ProbeKind, Rests, register
 from bootstrap.probes.spec import TIMEOUT, ProbeSpec
+from bootstrap.runtime import State
 
 SETTLE = 0.5
 
@@ -22,7 +23,7 @@ class RunningProbe:
 
     def check(self, target: Target) -> Observation:
         state = target.state()
-        if state is None or state.status != "running":
+        if state is None or state.status != State.RUNNING:
             return Observation(False, f"container is {state.status if state else 'unknown'}")
         up_for = time.monotonic() - state.since
         if up_for >= self.settle:

@@ -194,6 +194,46 @@ def test_a_probe_kind_is_asked_of_the_registry_never_compared_as_a_string() -> N
     assert found == []
 
 
+# The engine's container states and health verdicts, and Swarm's task and node states: each
+# vocabulary is written in one module (runtime.State and .Health; backends/swarm/states.py).
+STATE_WORDS = frozenset(
+    {"created", "running", "restarting", "paused", "exited", "removing", "dead", "healthy",
+     "unhealthy", "complete", "shutdown", "rejected", "orphaned", "assigned", "preparing"}
+)  # fmt: skip
+STATE_MODULES = {"bootstrap.runtime", "bootstrap.backends.swarm.states"}
+
+
+def compared_state_words(node: ast.Compare) -> list[str]:
+    words = []
+    for side in [node.left, *node.comparators]:
+        items = side.elts if isinstance(side, (ast.Tuple, ast.List, ast.Set)) else [side]
+        words += [
+            item.value
+            for item in items
+            if isinstance(item, ast.Constant) and item.value in STATE_WORDS
+        ]
+    return words
+
+
+def test_state_literals_live_in_one_module_each() -> None:
+    found = []
+    for name, path in modules().items():
+        if name in STATE_MODULES:
+            continue
+        tree = ast.parse(path.read_text())
+        found += [
+            f"{path.relative_to(ROOT)}:{node.lineno} {compared_state_words(node)}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Compare) and compared_state_words(node)
+        ]
+    assert found == []
+
+
+def test_the_state_finder_finds_a_literal() -> None:
+    node = ast.parse('info.state in ("running", "restarting")').body[0].value  # type: ignore[attr-defined]
+    assert compared_state_words(node) == ["running", "restarting"]
+
+
 def test_the_map_names_every_module() -> None:
     page = (ROOT / "docs" / "architecture.md").read_text()
     missing = [

@@ -25,7 +25,7 @@ from bootstrap.probes.docker import WithHealthcheck
 from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.probes.running import RunningProbe
 from bootstrap.reach import in_container
-from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.runtime import ContainerInfo, Engine, State
 from bootstrap.scheduler import Event, Outcome, Reporter, RunEvent, Scheduler
 from bootstrap.targets import (
     effective_healthcheck,
@@ -150,7 +150,7 @@ class DockerDriver:
 
     def _still_running(self, inspected: list[ContainerInfo]) -> bool:
         states = [self.watch.state(info.id) for info in inspected]
-        return bool(states) and all(st is not None and st.status == "running" for st in states)
+        return bool(states) and all(st is not None and st.status == State.RUNNING for st in states)
 
     def _wait_ready(
         self,

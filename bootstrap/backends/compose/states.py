@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-RUNNING = "running"
-UP = frozenset({RUNNING, "restarting"})  # a container the engine keeps up: stop it at down
+from bootstrap.runtime import State
+
+RUNNING = State.RUNNING
+# a container the engine keeps up: stop it at down
+UP = frozenset({State.RUNNING, State.RESTARTING})
 
 
 def started(state: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from bootstrap.outcome import Observation
 from bootstrap.probes import container_gate, exit_zero_is_ready
 from bootstrap.reach import in_container
-from bootstrap.runtime import ContainerInfo, Engine
+from bootstrap.runtime import ContainerInfo, Engine, Health
 from bootstrap.status import ServiceStatus
 from bootstrap.targets import network_only_port, target_and_probe
 from bootstrap.watch import ContainerWatch
@@ -59,7 +59,7 @@ def _one(
         if inside.ready or "not reachable from here" not in inside.detail:
             observation, port = inside, None
     if port is not None:  # status starts no helper: what the engine says, and why
-        healthy = info.health in (None, "healthy")
+        healthy = info.health in (None, Health.HEALTHY)
         observation = Observation(
             healthy,
             f"{info.health or 'running'}; its {planned.probe.kind} probe asks port {port}, not "

@@ -87,7 +87,7 @@ def lost_nodes(
     waiting = [t for t in tasks if t.state != states.done_state(job)]
     unplaced = states.unplaceable(waiting)
     if unplaced:
-        gone = sorted(n.hostname for n in nodes.values() if n.state != "ready")
+        gone = sorted(n.hostname for n in nodes.values() if n.state != states.NODE_READY)
         lost_said = f"; down: {', '.join(gone)}" if gone else ""
         return (
             Observation(

@@ -11,8 +11,6 @@ from bootstrap.backends.docker import DockerEngine
 from bootstrap.backends.swarm.labels import STACK_LABEL
 from bootstrap.errors import EngineError, NoSuchObject
 
-FAILED_STATES = ("failed", "rejected")
-
 
 @dataclass(frozen=True)
 class TaskInfo:

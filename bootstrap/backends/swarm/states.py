@@ -8,22 +8,34 @@ these rules only."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from bootstrap.backends.swarm.engine import FAILED_STATES, NodeInfo, TaskInfo
+if TYPE_CHECKING:
+    from bootstrap.backends.swarm.engine import NodeInfo, TaskInfo
 
+RUNNING = "running"  # a task's state, and the desired state of a server's tasks
+COMPLETE = "complete"  # a job's task's, done
+SHUTDOWN = "shutdown"  # the desired state of a replaced task; the state of one stopped
+FAILED_STATES = ("failed", "rejected")
+NODE_READY = "ready"  # a node's state when it takes tasks
 # states of a task still on its way to the done state (and of one a lost node still holds)
-ON_ITS_WAY = ("running", "orphaned", "assigned", "preparing", "starting")
+ON_ITS_WAY = (RUNNING, "orphaned", "assigned", "preparing", "starting")
+
+
+def serving(task: TaskInfo) -> bool:
+    """Running, and Swarm wants it running: a server's live task."""
+    return task.state == RUNNING and task.desired == RUNNING
 
 
 def done_state(job: bool) -> str:
     """The state a task of the service ends its wait in: a job's completes, a server runs."""
-    return "complete" if job else "running"
+    return COMPLETE if job else RUNNING
 
 
 def current(tasks: Iterable[TaskInfo], job: bool) -> list[TaskInfo]:
     """The tasks of the service's current run: a replaced task (desired shutdown) is history,
     unless it failed on its own."""
-    wanted = ("complete", "running") if job else ("running",)
+    wanted = (COMPLETE, RUNNING) if job else (RUNNING,)
     return [t for t in tasks if t.desired in wanted or t.state in FAILED_STATES]
 
 
@@ -37,7 +49,7 @@ def done(tasks: Iterable[TaskInfo], job: bool) -> list[TaskInfo]:
 
 def on_a_node_down(task: TaskInfo, nodes: Mapping[str, NodeInfo]) -> bool:
     """Whether the task's node is known and not ready (down, disconnected)."""
-    return task.node in nodes and nodes[task.node].state != "ready"
+    return task.node in nodes and nodes[task.node].state != NODE_READY
 
 
 def lost_with_node(tasks: Iterable[TaskInfo], nodes: Mapping[str, NodeInfo]) -> list[TaskInfo]:
@@ -46,7 +58,7 @@ def lost_with_node(tasks: Iterable[TaskInfo], nodes: Mapping[str, NodeInfo]) -> 
     return [
         t
         for t in tasks
-        if t.desired == "shutdown" and on_a_node_down(t, nodes) and t.state in ON_ITS_WAY
+        if t.desired == SHUTDOWN and on_a_node_down(t, nodes) and t.state in ON_ITS_WAY
     ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bootstrap.backends.swarm import states
-from bootstrap.backends.swarm.engine import FAILED_STATES, NodeInfo, SwarmServices, TaskInfo
+from bootstrap.backends.swarm.engine import NodeInfo, SwarmServices, TaskInfo
 from bootstrap.backends.swarm.stackfile import stack_name
 from bootstrap.status import ServiceStatus
 from bootstrap.workspace import Workspace
@@ -63,7 +63,7 @@ def service_state(
 ) -> tuple[str, bool, str]:
     """(state, ready, detail) of one service from its tasks. Pure."""
     done_state = states.done_state(job)
-    current = [t for t in tasks if t.desired in ("running", "complete")]
+    current = [t for t in tasks if t.desired in (states.RUNNING, states.COMPLETE)]
     done = states.done(current, job)
     want = replicas if replicas is not None else max(1, len({t.node for t in current}))
     lost = states.lost_with_node(tasks, nodes)
@@ -76,7 +76,7 @@ def service_state(
         moved = [t for t in current if t.slot in slots and t.node not in {x.node for x in lost}]
         if moved:
             detail += f", now on {_where(moved, nodes)}"
-    pending = [t for t in current if t.state not in (done_state, *FAILED_STATES)]
+    pending = [t for t in current if t.state not in (done_state, *states.FAILED_STATES)]
     if pending:
         detail += f"; {len(pending)} {pending[0].state} on {_where(pending, nodes)}"
     if failing:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from bootstrap.backends.swarm.driver import SwarmDriver, rerun
-from bootstrap.backends.swarm.engine import FAILED_STATES, SwarmServices, TaskInfo
+from bootstrap.backends.swarm.engine import SwarmServices, TaskInfo
+from bootstrap.backends.swarm.states import FAILED_STATES, RUNNING, SHUTDOWN, serving
 from bootstrap.plan import PlannedService
 from bootstrap.runtime import ContainerInfo, EngineEvent
 
@@ -25,10 +26,7 @@ Running = Mapping[str, Mapping[str, TaskInfo]]  # service -> running task id -> 
 
 def running_tasks(tasks: Mapping[str, list[TaskInfo]]) -> dict[str, dict[str, TaskInfo]]:
     """service -> its tasks that run now (and are meant to). Pure."""
-    return {
-        name: {t.id: t for t in listed if t.state == "running" and t.desired == "running"}
-        for name, listed in tasks.items()
-    }
+    return {name: {t.id: t for t in listed if serving(t)} for name, listed in tasks.items()}
 
 
 def task_events(
@@ -92,7 +90,7 @@ class SwarmProbing:
 
     def _running(self, service: PlannedService) -> set[str]:
         tasks = self.driver.engine.tasks(self._name(service))
-        return {t.id for t in tasks if t.state == "running" and t.desired == "running"}
+        return {t.id for t in tasks if serving(t)}
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> bool:
         old = self._replaced.pop(service.name, set())
@@ -103,7 +101,7 @@ class SwarmProbing:
             time.sleep(0.2)
         # the task that failed (the reason of this wait) is history: Swarm replaces it
         listed = self.driver.engine.tasks(self._name(service))
-        history = frozenset(t.id for t in listed if t.state in (*FAILED_STATES, "shutdown"))
+        history = frozenset(t.id for t in listed if t.state in (*FAILED_STATES, SHUTDOWN))
         return self.driver.wait_ready(service, cancelled, history | old).ready
 
     def restart(self, service: PlannedService) -> None:
@@ -116,8 +114,8 @@ class SwarmProbing:
         for name in self.driver.workspace.plan.order():
             tasks = self.driver.engine.tasks(self.driver.swarm_service(name))
             live = sorted(
-                (t for t in tasks if t.desired == "running"),
-                key=lambda t: (t.state != "running", t.timestamp),
+                (t for t in tasks if t.desired == RUNNING),
+                key=lambda t: (t.state != RUNNING, t.timestamp),
             )
             if live:
                 task = live[0]
@@ -125,7 +123,7 @@ class SwarmProbing:
                     task.id,
                     f"{self.driver.swarm_service(name)}.{task.slot or 1}",
                     name,
-                    "running" if task.state == "running" else task.state,
+                    RUNNING if task.state == RUNNING else task.state,
                     project=self.driver.stack,
                     started_at=task.timestamp,
                 )

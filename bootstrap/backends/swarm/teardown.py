@@ -11,6 +11,7 @@ from bootstrap.backends.docker import DockerEngine
 from bootstrap.backends.swarm.engine import SwarmServices
 from bootstrap.backends.swarm.stackfile import stack_name
 from bootstrap.errors import EngineError
+from bootstrap.runtime import State
 from bootstrap.workspace import Workspace
 
 GONE_WAIT = 60.0
@@ -83,7 +84,7 @@ def _wait_gone(docker: DockerEngine, stack: str, names: list[str]) -> None:
     deadline = time.monotonic() + GONE_WAIT
     while time.monotonic() < deadline:
         mine = [c for c in docker.containers(stack, inspect=False) if c.service in names]
-        if not [c for c in mine if c.state in ("running", "restarting", "removing")]:
+        if not [c for c in mine if c.state in (State.RUNNING, State.RESTARTING, State.REMOVING)]:
             for container in mine:
                 docker.remove_container(container.id)
             return
