@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bootstrap.errors import EngineError
 from bootstrap.paths import state_home
-from bootstrap.runtime import Engine
+from bootstrap.runtime import Engine, Inspector
 from bootstrap.settings import Settings
 
 MOUNT_POINTS = {"uv": "/cache/uv", "pip": "/cache/pip", "npm": "/cache/npm"}
@@ -39,7 +39,7 @@ def cache_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def helper_image(engine: Engine, extra: tuple[str, ...] = ()) -> str:
+def helper_image(engine: Inspector, extra: tuple[str, ...] = ()) -> str:
     for image in (*HELPER_IMAGES, *extra):
         if engine.image_exists(image):
             return image

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bootstrap.caches import helper_image
-from bootstrap.runtime import Engine, State
+from bootstrap.runtime import Engine, Inspector, Operator, State
 
 if TYPE_CHECKING:
     from bootstrap.backends import Backend
@@ -68,7 +68,7 @@ def versions(workspace: Workspace, backend: Backend) -> list[Check]:
     return checks
 
 
-def startup(workspace: Workspace, engine: Engine) -> list[Check]:
+def startup(workspace: Workspace, engine: Inspector) -> list[Check]:
     checks = []
     containers = engine.project_containers(workspace.compose.name)
     running = {n for n, c in containers.items() if c.state == State.RUNNING}
@@ -120,7 +120,7 @@ def startup(workspace: Workspace, engine: Engine) -> list[Check]:
     return checks
 
 
-def _resolves(engine: Engine, container_id: str, name: str) -> bool:
+def _resolves(engine: Operator, container_id: str, name: str) -> bool:
     for command in (["getent", "hosts", name], ["nslookup", name]):
         result = engine.exec(container_id, command)
         if result.exit_code == 0:
@@ -229,7 +229,7 @@ def volumes(workspace: Workspace, engine: Engine) -> list[Check]:
     return checks
 
 
-def resources(workspace: Workspace, engine: Engine) -> list[Check]:
+def resources(workspace: Workspace, engine: Inspector) -> list[Check]:
     from bootstrap.sizes import memory
 
     checks = []

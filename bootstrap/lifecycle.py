@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bootstrap.lock import ProjectLock
     from bootstrap.otel import ActionSpans
     from bootstrap.runrecord import Recorder
-    from bootstrap.runtime import Engine
+    from bootstrap.runtime import Operator
     from bootstrap.scheduler import Event, Outcome, Reporter
     from bootstrap.supervise import Action
     from bootstrap.workspace import Workspace
@@ -81,7 +81,7 @@ def project_lock(
 def holding(
     directory: Path,
     project: str,
-    engine: Engine,
+    engine: Operator,
     *,
     wait: bool,
     say: Say,

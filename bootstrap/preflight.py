@@ -9,7 +9,7 @@ from pathlib import Path
 from bootstrap.errors import EngineError
 from bootstrap.hostpaths import binds_under
 from bootstrap.reach import in_container
-from bootstrap.runtime import Engine, State
+from bootstrap.runtime import Engine, Inspector, State
 from bootstrap.validate import (
     Finding,
     Severity,
@@ -33,7 +33,7 @@ def port_bindable(host_ip: str, port: int) -> bool:
     return True
 
 
-def busy_ports(workspace: Workspace, engine: Engine) -> dict[tuple[str, int], str | None]:
+def busy_ports(workspace: Workspace, engine: Inspector) -> dict[tuple[str, int], str | None]:
     """Host ports the plan publishes that someone else holds: (ip, port) -> holder."""
     own = {c.name for c in engine.containers(workspace.compose.name, inspect=False)}
     docker_held = engine.published_ports()
@@ -80,7 +80,7 @@ COMPARED_FILES = 1  # bind-mounted files read back through running containers (a
 COMPARED_SIZE = 1_000_000  # bytes: a larger file is not read back
 
 
-def seen_through_running_containers(workspace: Workspace, engine: Engine) -> bool:
+def seen_through_running_containers(workspace: Workspace, engine: Inspector) -> bool:
     """True when running containers of the project bind-mount files of the workspace and the
     engine's copies (read through the archive API: no container started, no exec) are these
     files' bytes. False where none can tell or one differs: the helper decides then."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bootstrap.caches import helper_image
 from bootstrap.errors import ConfigError, NoSpaceError, NotFoundError
-from bootstrap.runtime import Engine, VolumeInfo
+from bootstrap.runtime import Engine, VolumeInfo, VolumeStore
 from bootstrap.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 
 
-def data_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
+def data_volumes(workspace: Workspace, engine: VolumeStore) -> list[VolumeInfo]:
     """Volumes reset may remove: the project's label AND the ``<prefix>_`` name, both.
 
     A volume lacking either is never touched, and a package cache never counts as data.
@@ -38,7 +38,7 @@ def data_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
     return sorted(chosen, key=lambda v: v.name)
 
 
-def cache_volumes(workspace: Workspace, engine: Engine) -> list[VolumeInfo]:
+def cache_volumes(workspace: Workspace, engine: VolumeStore) -> list[VolumeInfo]:
     """The shared package caches named in the settings that exist (``reset --caches``)."""
     names = set(workspace.settings.caches.values())
     return sorted((v for v in engine.volumes() if v.name in names), key=lambda v: v.name)

@@ -20,7 +20,7 @@ from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import ExitCode
 
 if TYPE_CHECKING:
-    from bootstrap.runtime import Engine
+    from bootstrap.runtime import Inspector
     from bootstrap.scheduler import Outcome
     from bootstrap.workspace import Workspace
 
@@ -350,7 +350,7 @@ def _supervision_lines(
     return lines
 
 
-def _alerts(workspace: Workspace, engine: Engine) -> list[dict[str, str]] | None:
+def _alerts(workspace: Workspace, engine: Inspector) -> list[dict[str, str]] | None:
     """What Alertmanager reported to the discovery service; None without one to ask."""
     from bootstrap.discovery.client import active_alerts, discovery_base
     from bootstrap.reach import in_container
@@ -361,7 +361,9 @@ def _alerts(workspace: Workspace, engine: Engine) -> list[dict[str, str]] | None
     return None if base is None else active_alerts(base)
 
 
-def _follow_discovery(ctx: CliContext, workspace: Workspace, engine: Engine, as_json: bool) -> None:
+def _follow_discovery(
+    ctx: CliContext, workspace: Workspace, engine: Inspector, as_json: bool
+) -> None:
     """Stream the discovery service's WebSocket; return (to poll instead) when it is not
     there or the stream ends."""
     from bootstrap.discovery.client import discovery_url, follow

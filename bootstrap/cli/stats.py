@@ -12,15 +12,14 @@ import click
 
 from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
 from bootstrap.errors import ConfigError, NotFoundError
-from bootstrap.runtime import State
+from bootstrap.runtime import Inspector, State
 
 if TYPE_CHECKING:
     from bootstrap.rightsize import Usage
-    from bootstrap.runtime import Engine
     from bootstrap.workspace import Workspace
 
 
-def _read(engine: Engine, workspace: Workspace, usages: dict[str, Usage]) -> dict[str, Usage]:
+def _read(engine: Inspector, workspace: Workspace, usages: dict[str, Usage]) -> dict[str, Usage]:
     """One reading of every running container of the project, taken together (the engine
     spends about a second on each, measuring the CPU rate)."""
     from bootstrap.model import Resources
@@ -131,7 +130,7 @@ def _output_path(workspace: Workspace, output: Path, force: bool) -> Path:
 def _suggest(
     ctx: CliContext,
     workspace: Workspace,
-    engine: Engine,
+    engine: Inspector,
     usages: dict[str, Usage],
     headroom: float,
     target: Path | None,

@@ -36,7 +36,7 @@ from bootstrap.mcp_client import McpError, handshake
 from bootstrap.probes import Target, UnknownKind, make_probe
 from bootstrap.probes.registry import kind
 from bootstrap.probespec import ParamValue, ProbeSpec
-from bootstrap.runtime import Engine, EngineEvent, State
+from bootstrap.runtime import Engine, EngineEvent, Inspector, State
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -103,7 +103,7 @@ def writer_refused(request: web.Request, token: str) -> str | None:
     return None
 
 
-def own_project(engine: Engine) -> str:
+def own_project(engine: Inspector) -> str:
     """The compose project of the container this runs in (its hostname is its id)."""
     try:
         info = engine.container(socket.gethostname())
