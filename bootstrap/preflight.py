@@ -14,6 +14,7 @@ from bootstrap.validate import (
     Finding,
     Severity,
     check_capacity,
+    check_external_resources,
     check_ports_free,
     check_subnet_overlap,
     error,
@@ -148,8 +149,12 @@ def check_bind_sources(workspace: Workspace, engine: Engine, *, helpers: bool) -
 
 def engine_findings(workspace: Workspace, engine: Engine, *, helpers: bool) -> list[Finding]:
     """The checks that ask the engine. Only ``helpers`` lets one start a container."""
+    networks = engine.networks()
+    external = any(v.external for v in workspace.stack.volumes.values())
+    volumes = [v.name for v in engine.volumes()] if external else []
     return [
-        *check_subnet_overlap(workspace.stack, workspace.settings, engine.networks()),
+        *check_external_resources(workspace.stack, networks, volumes),
+        *check_subnet_overlap(workspace.stack, workspace.settings, networks),
         *check_ports_free(workspace.plan, busy_ports(workspace, engine)),
         *check_bind_sources(workspace, engine, helpers=helpers),
         *check_capacity(workspace.plan, *engine.capacity()),

@@ -317,6 +317,42 @@ def check_addresses(
     return findings
 
 
+def check_external_resources(
+    stack: Stack, networks: Iterable[str], volumes: Iterable[str]
+) -> list[Finding]:
+    """An external network or volume an active service uses must exist (compose refuses to
+    create the containers otherwise): said before anything starts. ``networks``, ``volumes``:
+    the engine's names."""
+    active = [s for s in stack.services.values() if stack.is_active(s)]
+    used_networks = {a.network for s in active for a in s.networks}
+    used_volumes = {m.source for s in active for m in s.mounts if m.type == "volume"}
+    have_networks, have_volumes = set(networks), set(volumes)
+    findings = []
+    for key, network in sorted(stack.networks.items()):
+        if network.external and key in used_networks and network.name not in have_networks:
+            findings.append(
+                error(
+                    "external-missing",
+                    f"networks.{key}",
+                    f"the external network {network.name} does not exist",
+                    f"create it first (`docker network create {network.name}`), or drop "
+                    "`external: true` so compose creates it",
+                )
+            )
+    for key, volume in sorted(stack.volumes.items()):
+        if volume.external and key in used_volumes and volume.name not in have_volumes:
+            findings.append(
+                error(
+                    "external-missing",
+                    f"volumes.{key}",
+                    f"the external volume {volume.name} does not exist",
+                    f"create it first (`docker volume create {volume.name}`), or drop "
+                    "`external: true` so compose creates it",
+                )
+            )
+    return findings
+
+
 def check_subnet_overlap(
     stack: Stack, settings: Settings, existing: Mapping[str, Iterable[str]]
 ) -> list[Finding]:
@@ -677,6 +713,7 @@ RULES = frozenset(
         "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
         "compose-warning", "label-prefix", "healthy-without-healthcheck",
         "env-file-program-variable", "compose-untested", "enforce-without-policy",
+        "external-missing",
     }
 )  # fmt: skip
 

@@ -193,3 +193,24 @@ def test_a_policy_adopted_with_nothing_to_enforce_says_so(policy: str) -> None:
         "bootstrap init --seed" in found[0].hint and found[0].location == "bootstrap.toml: enforce"
     )
     assert check_policies(settings_from_mapping({"enforce": ["database_ports"]})) == []
+
+
+def test_an_external_network_or_volume_that_is_not_there_is_refused_before_anything_starts() -> (
+    None
+):
+    from bootstrap.model import stack_from_compose
+    from bootstrap.validate import check_external_resources
+
+    from .helpers import document
+
+    spec = svc("busybox", volumes=["data"])
+    spec["networks"] = {"front": {}}
+    doc = document({"app": spec}, volumes={"data": {"external": True, "name": "shared_data"}})
+    doc["networks"]["front"] = {"external": True, "name": "foo_bar"}
+    built = stack_from_compose(doc)
+    found = check_external_resources(built, networks=["bridge"], volumes=[])
+    assert [(f.rule, f.location) for f in found] == [
+        ("external-missing", "networks.front"),
+        ("external-missing", "volumes.data"),
+    ]
+    assert check_external_resources(built, networks=["foo_bar"], volumes=["shared_data"]) == []
