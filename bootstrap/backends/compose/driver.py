@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from bootstrap.backends import AS_IS, Creating
@@ -104,8 +104,13 @@ class DockerDriver:
             self._starting(service, lambda: self.compose_start(service))
             note = "started by compose (its hooks, configs and secrets)"
         else:
-            for info in waiting:
-                self._starting(service, functools.partial(self.engine.start, info.id))
+            starts = [functools.partial(self.engine.start, info.id) for info in waiting]
+            if len(starts) == 1:
+                self._starting(service, starts[0])
+            else:  # the replicas at once, as compose starts them
+                with ThreadPoolExecutor(max_workers=min(len(starts), 8)) as pool:
+                    for future in [pool.submit(self._starting, service, s) for s in starts]:
+                        future.result()
             note = "started"
         if len(replicas) > 1:
             return f"{note}: {len(waiting)} of {len(replicas)} replicas"
