@@ -26,13 +26,17 @@ class ComposeBackend:
     def __init__(self) -> None:
         self.cli = ComposeCLI()
         self._engine: Engine | None = None
+        self._connecting: Future[Engine] | None = None
         self._hashes: Future[dict[str, str]] | None = None
 
     @property
     def engine(self) -> Engine:
-        """Connected on first use (one client for the whole run)."""
+        """Connected on first use (one client for the whole run), or by ``warm_up``'s thread
+        while compose read the files; its failure (no engine) is raised here, to the caller
+        that needs the engine."""
         if self._engine is None:
-            self._engine = self._make_engine()
+            connecting = self._connecting
+            self._engine = connecting.result() if connecting else self._make_engine()
         return self._engine
 
     def _make_engine(self) -> Engine:
@@ -46,10 +50,22 @@ class ComposeBackend:
         return self.cli
 
     def warm_up(self, *, engine: bool = True) -> None:
-        """Import the engine's client (and the rules) while compose reads the files."""
+        """Import the rules and connect to the engine (the Docker SDK's import, its version
+        question and a ping: about 0.1 s) in threads while compose reads the files."""
         from bootstrap.backends.warmup import warm_engine_import
 
-        warm_engine_import(engine=engine)
+        warm_engine_import(engine=False)
+        if engine and self._engine is None and self._connecting is None:
+            connecting: Future[Engine] = Future()
+
+            def connect() -> None:
+                try:
+                    connecting.set_result(self._make_engine())
+                except BaseException as exc:  # handed to whoever asks for the engine
+                    connecting.set_exception(exc)
+
+            self._connecting = connecting
+            threading.Thread(target=connect, daemon=True).start()
 
     def prepare(self, workspace: Workspace) -> None:
         """Ask compose for its config hashes in the background, where there are containers
