@@ -288,6 +288,11 @@ class Project:
                 if kind == "volume":
                     verb = ["docker", "volume", "rm", "-f"]
                 subprocess.run([*verb, *sorted(set(ids))], capture_output=True)
+        built = subprocess.run(  # images compose built for the project (it labels them)
+            ["docker", "images", "-q", "--filter", label], capture_output=True, text=True
+        ).stdout.split()
+        if built:
+            subprocess.run(["docker", "rmi", "-f", *sorted(set(built))], capture_output=True)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -60,7 +61,8 @@ def compose_plugin() -> str:
 
 
 def remove_dev_container(folder: Path) -> None:
-    """The dev container the CLI made for ``folder``, and the image it built for it."""
+    """The dev container the CLI made for ``folder``, and every image it built for it (the
+    CLI names them ``vsc-<stamp>-<hash>``, with ``-features`` and ``-uid`` layers on top)."""
     ids = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=devcontainer.local_folder={folder}"],
         capture_output=True,
@@ -68,11 +70,23 @@ def remove_dev_container(folder: Path) -> None:
     ).stdout.split()
     if not ids:
         return
-    images = subprocess.run(
-        ["docker", "inspect", "--format", "{{.Image}}", *ids], capture_output=True, text=True
+    inspected = subprocess.run(
+        ["docker", "inspect", "--format", "{{.Image}} {{.Config.Image}}", *ids],
+        capture_output=True,
+        text=True,
     ).stdout.split()
+    images, names = inspected[0::2], inspected[1::2]
     subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
-    subprocess.run(["docker", "rmi", "-f", *images], capture_output=True)
+    built = []
+    for name in names:
+        stem = re.sub(r"(-features)?(-uid)?$", "", name.split(":", 1)[0])
+        if stem.startswith("vsc-"):
+            built += subprocess.run(
+                ["docker", "images", "-q", "--filter", f"reference={stem}*"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+    subprocess.run(["docker", "rmi", "-f", *images, *built], capture_output=True)
 
 
 @pytest.fixture
