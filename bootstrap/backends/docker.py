@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -53,6 +52,35 @@ def _engine_gone(exc: Exception) -> EngineGone:
         hint="start the engine again (dockerd, or Docker Desktop); then run the same command: "
         "what was started keeps its state",
     )
+
+
+def _no_answer(exc: Exception) -> EngineError:
+    return EngineError(
+        f"the Docker engine did not answer in time: {exc}",
+        location="docker",
+        hint="the engine is overloaded or stuck: `docker info` shows whether it "
+        "answers; restart it if not",
+    )
+
+
+def _sdk_error(exc: Exception) -> EngineError | None:
+    """The typed error for one the Docker SDK (or requests under it) raised; None for any
+    other exception (a bug: raised as it is)."""
+    module = type(exc).__module__
+    if not module.startswith(("docker", "requests", "urllib3")):
+        return None
+    import docker.errors
+    import requests
+
+    if isinstance(exc, docker.errors.NotFound):
+        return NoSuchObject(str(exc.explanation or exc), location="docker")
+    if isinstance(exc, docker.errors.APIError):
+        return EngineError(str(exc.explanation or exc), location="docker")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return _no_answer(exc)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return _engine_gone(exc)
+    return None
 
 
 def _engine_error(exc: Exception) -> EngineError:
@@ -198,21 +226,28 @@ class DockerEngine:
     """The Docker SDK implementation. ``docker`` is imported here, not at start-up."""
 
     def __init__(self, api: Any, vocabulary: Vocabulary) -> None:
-        """Over an API client: the SDK's ``APIClient`` (``from_env``), or a fake one that
-        answers with recorded engine JSON in unit tests; ``vocabulary``: the backend's labels."""
-        import docker.errors
-
-        self._errors = docker.errors
+        """Over an API client: ``engineapi.SocketAPI`` on a unix socket or the SDK's
+        ``APIClient`` (``from_env``), or a fake one that answers with recorded engine JSON in
+        unit tests; ``vocabulary``: the backend's labels."""
         self.api = api
         self.vocabulary = vocabulary
         self.project_label = vocabulary.project_label
 
     @classmethod
     def from_env(cls, vocabulary: Vocabulary, timeout: float = 120.0) -> Self:
-        """The engine the environment names (DOCKER_HOST, the context), answering now."""
-        import docker
+        """The engine the environment names (DOCKER_HOST, the context), answering now: over
+        its unix socket with the standard library where it has one (no TLS), else with the
+        Docker SDK."""
+        import os
 
+        from bootstrap.backends.engineapi import SocketAPI, socket_path
+
+        path = socket_path(os.environ.get("DOCKER_HOST", ""))
         try:
+            if path is not None and not os.environ.get("DOCKER_TLS_VERIFY"):
+                return cls(SocketAPI.connect(path, timeout), vocabulary)
+            import docker
+
             client = docker.from_env(timeout=int(timeout))
             client.api.ping()
         except Exception as exc:  # the SDK raises several unrelated types here
@@ -220,24 +255,21 @@ class DockerEngine:
         return cls(client.api, vocabulary)
 
     def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """Every engine call: the SDK's errors mapped here, once, to typed ones."""
-        import requests
-
+        """Every engine call: the clients' errors mapped here, once, to typed ones (the SDK's
+        types are looked at only when the SDK raised: importing them costs ~70 ms)."""
         try:
             return fn(*args, **kwargs)
-        except self._errors.NotFound as exc:
-            raise NoSuchObject(str(exc.explanation or exc), location="docker") from None
-        except self._errors.APIError as exc:
-            raise EngineError(str(exc.explanation or exc), location="docker") from None
-        except requests.exceptions.ReadTimeout as exc:
-            raise EngineError(
-                f"the Docker engine did not answer in time: {exc}",
-                location="docker",
-                hint="the engine is overloaded or stuck: `docker info` shows whether it "
-                "answers; restart it if not",
-            ) from None
-        except (requests.exceptions.ConnectionError, ConnectionError) as exc:
+        except (NoSuchObject, EngineError):  # engineapi's, typed already
+            raise
+        except TimeoutError as exc:
+            raise _no_answer(exc) from None
+        except (ConnectionError, FileNotFoundError) as exc:
             raise _engine_gone(exc) from None
+        except Exception as exc:
+            mapped = _sdk_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     def containers(self, project: str, *, inspect: bool = True) -> list[ContainerInfo]:
         """The project's containers. ``inspect=False``: from one list call (no exit code,
@@ -381,6 +413,8 @@ class DockerEngine:
     def read_file(self, container_id: str, path: str) -> bytes:
         """One regular file out of a container, through the archive API."""
         stream, _stat = self.call(self.api.get_archive, container_id, path)
+        import tarfile  # for these two calls only (20 ms to import)
+
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
             member = next((m for m in archive.getmembers() if m.isfile()), None)
             handle = archive.extractfile(member) if member else None
@@ -561,6 +595,8 @@ class DockerEngine:
         )
         helper = str(created["Id"])
         buffer = io.BytesIO()
+        import tarfile
+
         with tarfile.open(fileobj=buffer, mode="w") as archive:
             archive.add(
                 str(package),
