@@ -57,6 +57,9 @@ class InjectedFile:
 
     target: str
     source: str  # "content" or "environment"
+    variable: str = ""  # the variable an "environment" one is read from
+    name: str = ""  # the config's or secret's name in the file (its top-level key)
+    kind: str = ""  # "configs" or "secrets"
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,15 @@ def _injected(data: Mapping[str, Any], top: Mapping[str, Any]) -> tuple[Injected
             target = str(ref.get("target") or source)
             if not target.startswith("/"):
                 target = default_dir + target
-            files.append(InjectedFile(target, "content" if "content" in spec else "environment"))
+            files.append(
+                InjectedFile(
+                    target,
+                    "content" if "content" in spec else "environment",
+                    variable=str(spec.get("environment") or ""),
+                    name=source,
+                    kind=kind,
+                )
+            )
     return tuple(files)
 
 

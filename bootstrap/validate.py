@@ -317,6 +317,31 @@ def check_addresses(
     return findings
 
 
+def check_injected_variables(stack: Stack, known: Iterable[str]) -> list[Finding]:
+    """A config or secret read from an environment variable that no layer sets: compose
+    would start what comes before it and then refuse this service; said before anything
+    starts. ``known``: the variables compose will see (every layer, the environment)."""
+    have = set(known)
+    findings = []
+    for service in stack.services.values():
+        if not stack.is_active(service):
+            continue
+        for injected in service.injected:
+            if injected.source == "environment" and injected.variable not in have:
+                what = f"{injected.kind[:-1]} {injected.name}"
+                findings.append(
+                    error(
+                        "injected-variable-unset",
+                        f"{injected.kind}.{injected.name}.environment",
+                        f"{injected.variable} is not set: compose cannot make the {what} that "
+                        f"{service.name} needs",
+                        f"set {injected.variable} in .env, .env.local, the environment or the "
+                        "secret store",
+                    )
+                )
+    return findings
+
+
 def check_external_resources(
     stack: Stack, networks: Iterable[str], volumes: Iterable[str]
 ) -> list[Finding]:
@@ -713,7 +738,7 @@ RULES = frozenset(
         "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
         "compose-warning", "label-prefix", "healthy-without-healthcheck",
         "env-file-program-variable", "compose-untested", "enforce-without-policy",
-        "external-missing",
+        "external-missing", "injected-variable-unset",
     }
 )  # fmt: skip
 

@@ -14,6 +14,7 @@ from bootstrap.validate import (
     RULES,
     Finding,
     Severity,
+    check_injected_variables,
     check_secrets,
     compose_findings,
     env_file_program_variables,
@@ -46,6 +47,10 @@ def collect_findings(
     )
     findings += check_secrets(weak_secrets(workspace))
     findings += env_file_program_variables(workspace.environment.dotenv)
+    if not _includes(workspace):  # an included file's env_file sets variables for it alone
+        findings += check_injected_variables(
+            workspace.stack, {*workspace.compose.env, *workspace.environment.variables}
+        )
     findings += backend.findings(workspace)
     if engine_checks:
         try:
@@ -67,6 +72,18 @@ def collect_findings(
         replace(f, written=workspace.written(f.location))
         for f in silence(findings, workspace.settings)
     ]
+
+
+def _includes(workspace: Workspace) -> bool:
+    """Whether a compose file of the workspace includes others (``include:``)."""
+    for name in workspace.compose.files:
+        try:
+            text = (workspace.directory / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return True  # unknown: assume the include's rules apply
+        if "include" in text:
+            return True
+    return False
 
 
 def render_findings(findings: list[Finding], ctx: CliContext) -> None:

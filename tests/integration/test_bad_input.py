@@ -28,6 +28,14 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "db-port-public": ((), ("services.pg.ports[0]", "published on all interfaces")),
     "malformed-env": ((), (".env:2", "malformed line")),
     "required-variable-unset": ((), ("DATABASE_URL", "set DATABASE_URL in .env.local")),
+    "external-network-missing": (
+        (),
+        ("networks.shared", "does not exist", "docker network create"),
+    ),
+    "secret-variable-unset": (
+        (),
+        ("secrets.api_token.environment", "BOOTSTRAP_TEST_TOKEN_NOBODY_SETS is not set"),
+    ),
     "volume-name": ((), ("volumes.data.name", "naming convention")),
     "unknown-phase-label": (
         (),

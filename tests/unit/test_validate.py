@@ -214,3 +214,22 @@ def test_an_external_network_or_volume_that_is_not_there_is_refused_before_anyth
         ("external-missing", "volumes.data"),
     ]
     assert check_external_resources(built, networks=["foo_bar"], volumes=["shared_data"]) == []
+
+
+def test_a_secret_read_from_a_variable_no_layer_sets_is_refused_before_anything_starts() -> None:
+    from bootstrap.model import stack_from_compose
+    from bootstrap.validate import check_injected_variables
+
+    from .helpers import document
+
+    spec = svc("busybox")
+    spec["secrets"] = [{"source": "token", "target": "token"}]
+    doc = document({"app": spec})
+    doc["secrets"] = {"token": {"environment": "API_TOKEN"}}
+    built = stack_from_compose(doc)
+    found = check_injected_variables(built, known={"PATH"})
+    assert [(f.rule, f.location) for f in found] == [
+        ("injected-variable-unset", "secrets.token.environment")
+    ]
+    assert "API_TOKEN is not set" in found[0].message
+    assert check_injected_variables(built, known={"API_TOKEN"}) == []
