@@ -24,6 +24,7 @@ from bench import stacks
 from bench.common import BOOTSTRAP, REPO, Figure, log, pairwise, run, summary
 from bench.daily import bench_daily
 from bench.fixtures import bench_fixtures
+from bench.install import bench_install
 from bench.supervise import bench_supervise
 from bench.swarm import bench_cluster, bench_swarm
 
@@ -584,8 +585,8 @@ def main() -> int:
         "--json", dest="json_path", type=Path, default=REPO / "bench" / "results" / "latest.json"
     )
     names = [
-        "daily", "fixtures", "synthetic", "reference", "startup", "reset", "scale", "swarm",
-        "cluster", "supervise",
+        "daily", "fixtures", "install", "synthetic", "reference", "startup", "reset", "scale",
+        "swarm", "cluster", "supervise",
     ]  # fmt: skip
     parser.add_argument("--only", nargs="*", default=names, choices=names)
     options = parser.parse_args()
@@ -597,6 +598,7 @@ def main() -> int:
         "scale": bench_scale,
         "daily": bench_daily,
         "fixtures": bench_fixtures,
+        "install": bench_install,
         "swarm": bench_swarm,
         "cluster": bench_cluster,
         "supervise": bench_supervise,

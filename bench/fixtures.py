@@ -36,7 +36,9 @@ def main_file(folder: Path) -> str:
 
 
 def image_present(image: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+    return (
+        subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+    )
 
 
 def stand_in() -> list[str]:
@@ -89,6 +91,26 @@ class Fixture:
         )  # fmt: skip
 
 
+def pairs(fixture: Fixture, runs: int) -> tuple[list[float], list[float], list[tuple[bool, bool]]]:
+    """``runs`` alternating pairs after a warm-up pair: times, and whether each succeeded."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    outcomes: list[tuple[bool, bool]] = []
+    for index in range(runs + 1):  # the first pair warms up, not recorded
+        order = [("bootstrap", fixture.bootstrap), ("compose", fixture.compose)]
+        if index % 2:
+            order.reverse()
+        pair = {}
+        for who, tool in order:
+            pair[who] = tool()
+            fixture.reset()
+        if index:
+            mine.append(pair["bootstrap"][0])
+            theirs.append(pair["compose"][0])
+            outcomes.append((pair["bootstrap"][1] == 0, pair["compose"][1] == 0))
+    return mine, theirs, outcomes
+
+
 def bench_fixtures(runs: int, tmp: Path) -> list[Figure]:
     if not CORPUS.is_dir():
         log(f"{CORPUS} is not here: the compose fixtures are skipped")
@@ -111,19 +133,7 @@ def bench_fixtures(runs: int, tmp: Path) -> list[Figure]:
             if absent:
                 figure.notes.append(f"{fixture.name}: skipped, no image {', '.join(absent)}")
                 continue
-            mine, theirs, outcomes = [], [], []
-            for index in range(runs + 1):  # the first pair warms up, not recorded
-                order = [("bootstrap", fixture.bootstrap), ("compose", fixture.compose)]
-                if index % 2:
-                    order.reverse()
-                pair = {}
-                for who, tool in order:
-                    pair[who] = tool()
-                    fixture.reset()
-                if index:
-                    mine.append(pair["bootstrap"][0])
-                    theirs.append(pair["compose"][0])
-                    outcomes.append((pair["bootstrap"][1] == 0, pair["compose"][1] == 0))
+            mine, theirs, outcomes = pairs(fixture, runs)
             ratio = statistics.median(m / t for m, t in zip(mine, theirs, strict=True))
             figure.runs[f"{fixture.name} bootstrap"] = mine
             figure.runs[f"{fixture.name} compose"] = theirs
