@@ -208,3 +208,33 @@ def test_each_backend_reads_containers_in_its_own_vocabulary() -> None:
     assert (info.project, info.service) == ("shop", "db")
     (as_compose,) = DockerEngine(TaskApi(), COMPOSE).containers("shop", inspect=False)
     assert (as_compose.project, as_compose.service) == ("", "")  # compose's labels are absent
+
+
+def test_the_engine_connected_while_compose_reads_is_the_one_handed_out_or_its_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bootstrap.backends.compose.backend import ComposeBackend
+    from bootstrap.errors import EngineError
+
+    made: list[object] = []
+
+    def connect(self: ComposeBackend) -> object:
+        made.append(object())
+        return made[-1]
+
+    monkeypatch.setattr(ComposeBackend, "_make_engine", connect)
+    backend = ComposeBackend()
+    backend.warm_up()
+    assert backend.engine is made[0] and backend.engine is made[0] and len(made) == 1
+
+    def refuse(self: ComposeBackend) -> object:
+        raise EngineError("no engine here", location="docker")
+
+    monkeypatch.setattr(ComposeBackend, "_make_engine", refuse)
+    later = ComposeBackend()
+    later.warm_up()
+    with pytest.raises(EngineError, match="no engine here"):
+        _ = later.engine
+    offline = ComposeBackend()
+    offline.warm_up(engine=False)  # plan --offline: nothing connects
+    assert offline._connecting is None
