@@ -111,10 +111,10 @@ def _phase(phases: Sequence[Phase], name: str) -> Phase:
     return next(p for p in phases if p.name == name)
 
 
-def _is_optional(name: str, service: Service, selected: Mapping[str, Service]) -> bool:
+def _is_optional(service: Service, edges: Sequence[Any]) -> bool:
+    """``edges``: the ``depends_on`` entries of other services that name this one."""
     if is_optional_label(service):
         return True
-    edges = [d for s in selected.values() for d in s.depends_on if d.name == name]
     return bool(edges) and all(not d.required for d in edges)
 
 
@@ -217,6 +217,16 @@ def build_plan(stack: Stack, settings: Settings) -> Plan:
         for index, wave in enumerate(layered, 1):
             wave_of.update(dict.fromkeys(wave, index))
         phases.append(Phase(phase_name, tuple(tuple(w) for w in layered)))
+    # who names each service, indexed once (a scan per service was quadratic: 0.4 s of a
+    # 1,000-service plan)
+    named_by: dict[str, list[Any]] = {}
+    for other in selected.values():
+        for dep in other.depends_on:
+            named_by.setdefault(dep.name, []).append(dep)
+    incoming: dict[str, list[tuple[str, str]]] = {}
+    for dependent, deps in edges.items():
+        for d in deps:
+            incoming.setdefault(d.name, []).append((dependent, d.condition))
     planned = {
         name: PlannedService(
             name=name,
@@ -226,23 +236,19 @@ def build_plan(stack: Stack, settings: Settings) -> Plan:
             wave=wave_of[name],
             depends_on=edges[name],
             probe=choose_probe(service, completed_by_dependents=name in completed),
-            optional=_is_optional(name, service, selected),
+            optional=_is_optional(service, named_by.get(name, [])),
             address=static_address(service, settings),
             service=service,
             needed_running_by=tuple(
                 sorted(
                     n
-                    for n, deps in edges.items()
-                    for d in deps
-                    if d.name == name and d.condition in ("service_started", "service_healthy")
+                    for n, condition in incoming.get(name, [])
+                    if condition in ("service_started", "service_healthy")
                 )
             ),
             healthy_for=tuple(
                 sorted(
-                    n
-                    for n, deps in edges.items()
-                    for d in deps
-                    if d.name == name and d.condition == "service_healthy"
+                    n for n, condition in incoming.get(name, []) if condition == "service_healthy"
                 )
             ),
         )

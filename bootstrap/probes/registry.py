@@ -124,11 +124,14 @@ class ProbeKind:
 
 _KINDS: dict[str, ProbeKind] = {}
 _LOADED: list[bool] = []  # every module of KIND_MODULES imported (one alone registers early)
+# image word -> (rank, kind): the first kind, in the registry's order, whose images hold it
+_BY_IMAGE: dict[str, tuple[int, ProbeKind]] = {}
 
 
 def register(kind: ProbeKind) -> ProbeKind:
     for name in (kind.name, *kind.aliases):
         _KINDS[name] = kind
+    _BY_IMAGE.clear()  # rebuilt on the next question
     return kind
 
 
@@ -173,11 +176,14 @@ class UnknownKind(ValueError):
 
 
 def recognised(words: Sequence[str]) -> ProbeKind | None:
-    """The kind whose images a name's words say (``redis`` -> redis), or None."""
-    for found in kinds().values():
-        if found.images and any(w in found.images for w in words):
-            return found
-    return None
+    """The kind whose images a name's words say (``redis`` -> redis), or None: the first in
+    the registry's order where several do (one index, not a scan of every kind per name)."""
+    if not _BY_IMAGE:
+        for rank, found in enumerate(kinds().values()):
+            for image in found.images:
+                _BY_IMAGE.setdefault(image, (rank, found))
+    ranked = [_BY_IMAGE[w] for w in words if w in _BY_IMAGE]
+    return min(ranked, key=lambda item: item[0])[1] if ranked else None
 
 
 def by_repository(repository: str) -> ProbeKind | None:
