@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from bootstrap.classify import database_engine
-from bootstrap.model import PortBinding, Stack
+from bootstrap.model import Network, PortBinding, Stack, Volume
 from bootstrap.plan import Plan
 from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.probespec import allowances
@@ -351,30 +351,23 @@ def check_external_resources(
     active = [s for s in stack.services.values() if stack.is_active(s)]
     used_networks = {a.network for s in active for a in s.networks}
     used_volumes = {m.source for s in active for m in s.mounts if m.type == "volume"}
-    have_networks, have_volumes = set(networks), set(volumes)
+    external: list[tuple[str, Mapping[str, Network | Volume], set[str], set[str]]] = [
+        ("network", stack.networks, used_networks, set(networks)),
+        ("volume", stack.volumes, used_volumes, set(volumes)),
+    ]
     findings = []
-    for key, network in sorted(stack.networks.items()):
-        if network.external and key in used_networks and network.name not in have_networks:
-            findings.append(
-                error(
-                    "external-missing",
-                    f"networks.{key}",
-                    f"the external network {network.name} does not exist",
-                    f"create it first (`docker network create {network.name}`), or drop "
-                    "`external: true` so compose creates it",
+    for kind, declared, used, have in external:
+        for key, item in sorted(declared.items()):
+            if item.external and key in used and item.name not in have:
+                findings.append(
+                    error(
+                        "external-missing",
+                        f"{kind}s.{key}",
+                        f"the external {kind} {item.name} does not exist",
+                        f"create it first (`docker {kind} create {item.name}`), or drop "
+                        "`external: true` so compose creates it",
+                    )
                 )
-            )
-    for key, volume in sorted(stack.volumes.items()):
-        if volume.external and key in used_volumes and volume.name not in have_volumes:
-            findings.append(
-                error(
-                    "external-missing",
-                    f"volumes.{key}",
-                    f"the external volume {volume.name} does not exist",
-                    f"create it first (`docker volume create {volume.name}`), or drop "
-                    "`external: true` so compose creates it",
-                )
-            )
     return findings
 
 

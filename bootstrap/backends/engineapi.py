@@ -236,16 +236,10 @@ class SocketAPI:
         return response
 
     def _call(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        *,
-        timeout: float | None = -1.0,
-        versioned: bool = True,
+        self, method: str, path: str, params: Mapping[str, str] | None = None, **options: Any
     ) -> Any:
-        response = self._open(method, path, params, body, timeout=timeout, versioned=versioned)
+        """``_open``'s answer read whole: JSON decoded, text as text, nothing as None."""
+        response = self._open(method, path, params, **options)
         try:
             raw = response.read()
         finally:
