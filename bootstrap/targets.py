@@ -59,10 +59,14 @@ def with_image_configs(plan: Plan, config_of: Callable[[str], ImageConfig | None
     file leaves at "running" gets its image's healthcheck or exposed port, as ``up`` will
     give it once the container exists. An image not here changes nothing."""
     services = dict(plan.services)
+    asked: dict[str, ImageConfig | None] = {}  # one question per image, however many use it
     for name, planned in plan.services.items():
         if planned.probe.kind != RUNNING or not planned.service.image:
             continue
-        config = config_of(planned.service.image)
+        image = planned.service.image
+        if image not in asked:
+            asked[image] = config_of(image)
+        config = asked[image]
         if config is None:
             continue
         declared = planned.service.healthcheck
