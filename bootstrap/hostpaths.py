@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bootstrap.model import Stack
+if TYPE_CHECKING:
+    from bootstrap.model import Stack
 
 OVERRIDE_NAME = "host-paths.override.yml"
 

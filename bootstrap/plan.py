@@ -6,14 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bootstrap import PLAN_SCHEMA_VERSION
 from bootstrap.classify import Placement, classify, static_address
 from bootstrap.errors import ConfigError, ConfigErrors, raise_all
 from bootstrap.graph import find_cycle, waves
 from bootstrap.model import Dependency, Service, Stack
 from bootstrap.probespec import ProbeSpec, check_labels, choose_probe, is_optional_label
 from bootstrap.settings import Settings
-
-PLAN_SCHEMA_VERSION = 2  # 2: waves numbered from 1, as the text output numbers them
 
 
 @dataclass(frozen=True)

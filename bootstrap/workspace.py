@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bootstrap.dotenv import as_mapping, lookup_in, parse_dotenv, read_env_file, render_env_file
 from bootstrap.envlayers import (
@@ -28,13 +29,15 @@ from bootstrap.errors import ConfigError, ConfigErrors
 from bootstrap.hostpaths import OVERRIDE_NAME, host_path_override, translation_wanted
 from bootstrap.identity import explicit_project_name, implicit_project_name
 from bootstrap.locate import Locator, referenced_files, yaml_problem
-from bootstrap.model import Stack, stack_from_compose
 from bootstrap.paths import state_dir, state_home
-from bootstrap.plan import Plan, build_plan
 from bootstrap.privatefile import private_env_file
 from bootstrap.reach import in_container
 from bootstrap.runtime import ComposeProject, ModelLoader
 from bootstrap.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bootstrap.model import Stack
+    from bootstrap.plan import Plan
 
 # Variables we pass as flags; left in the environment they would fight the flags.
 _FLAG_VARIABLES = (
@@ -351,7 +354,7 @@ def load_workspace(
     loader.redact_with(redact)
     locator = Locator(directory, chosen)
     try:
-        document = loader.config(project_ref)
+        document = loader.config(project_ref)  # the loader warms the imports below meanwhile
     except ConfigError as exc:
         raise _placed(exc, directory, chosen, locator) from None
     warnings = tuple(loader.warnings)
@@ -364,7 +367,9 @@ def load_workspace(
         )
     project_ref = replace(project_ref, name=named.name)
     settings = replace(settings, project=named.name, project_source=named.source)
-    stack = stack_from_compose(document, active_profiles=selected)
+    from bootstrap.plan import build_plan  # here, not at the top: see _read_model
+
+    stack = _read_model(document, selected)
     host_root = translation_wanted(environ, in_container(), str(directory))
     override = host_path_override(stack, str(directory), host_root) if host_root else None
     settings = replace(settings, network=main_network(stack, settings))
@@ -392,6 +397,15 @@ def load_workspace(
         warnings,
         locator,
     )
+
+
+def _read_model(document: Mapping[str, object], selected: Sequence[str]) -> Stack:
+    """The model of compose's document. The model and the plan are imported here, not at the
+    top: the backend's ``warm_up`` imports them while compose reads the files, which a
+    read-only command's time is mostly made of."""
+    from bootstrap.model import stack_from_compose
+
+    return stack_from_compose(document, active_profiles=selected)
 
 
 def _placed(

@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bootstrap.errors import COMPOSE_UPGRADE, ConfigError, EngineError
-from bootstrap.model import DECLARED_PROFILES
 from bootstrap.runtime import ComposeProject
 
 MINIMUM_VERSION = (2, 20, 0)
@@ -253,6 +253,9 @@ class ComposeCLI:
         # profiles): the model, down and logs are then the active profiles'
         self.every_profile = True
         self.last_document: dict[str, Any] | None = None
+        # Run once, in a thread, as soon as compose's `config` is spawned (the backend's
+        # warm_up: the imports that follow the model, made while compose reads the files).
+        self.meanwhile: Callable[[], None] | None = None
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
         """Mask the workspace's secrets in compose's messages from now on."""
@@ -262,19 +265,35 @@ class ComposeCLI:
         return self._complete(args, env, capture=capture).stdout or ""
 
     def _complete(
-        self, args: Sequence[str], env: Mapping[str, str], *, capture: bool = True
+        self,
+        args: Sequence[str],
+        env: Mapping[str, str],
+        *,
+        capture: bool = True,
+        meanwhile: Callable[[], None] | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        """``subprocess.run``, with ``meanwhile`` started in a thread once compose is spawned."""
+        pipe = subprocess.PIPE if capture else None
         try:
-            done = subprocess.run(
+            process = subprocess.Popen(
                 runnable(args),
                 env=dict(env),
-                capture_output=capture,
+                stdout=pipe,
+                stderr=pipe,
                 text=True,
-                check=False,
                 stdin=subprocess.DEVNULL,
             )
         except FileNotFoundError:
             raise missing_cli() from None
+        with process:
+            if meanwhile is not None:
+                threading.Thread(target=meanwhile, daemon=True).start()
+            try:
+                stdout, stderr = process.communicate()
+            except BaseException:  # an interrupt: compose does not outlive us
+                process.kill()
+                raise
+        done = subprocess.CompletedProcess(process.args, process.wait(), stdout, stderr)
         if done.returncode != 0:
             raise classify_failure(done.stderr or "", args, self._redact)
         return done
@@ -298,7 +317,8 @@ class ComposeCLI:
         failure: Exception | None = None
         declared: list[str] = []
         try:
-            done = self._complete(config_args(project), project.env)
+            meanwhile, self.meanwhile = self.meanwhile, None
+            done = self._complete(config_args(project), project.env, meanwhile=meanwhile)
             out = done.stdout or ""
             self.warnings = compose_warnings(self._redact(done.stderr or ""))
         except (ConfigError, EngineError) as exc:
@@ -339,6 +359,8 @@ class ComposeCLI:
                 hint=COMPOSE_UPGRADE,
             ) from None
         if not self.every_profile:
+            from bootstrap.model import DECLARED_PROFILES  # not at the top: see warmup
+
             document[DECLARED_PROFILES] = declared
         self.last_document = document  # what `up` leaves a stack's own supervisor
         return document

@@ -1,22 +1,22 @@
-"""Imports a command will need, made while compose reads the files (both backends)."""
+"""Imports a command will need once compose has read the files, made while it reads them
+(both backends): a read-only command's time is mostly compose's ``config`` and what follows."""
 
 from __future__ import annotations
 
 import contextlib
-import threading
 
 
-def warm_engine_import(*, engine: bool = True) -> None:
-    """Import what the command will need next (the Docker SDK, about 80 ms; PyYAML for the
-    findings' file:line; the rules) in a thread, while the caller waits on compose's
-    ``config``: a subprocess, so the import does not wait for it."""
+def import_what_follows(*, engine: bool = True) -> None:
+    """Import what follows the model (the model and the plan, the probe registry with every
+    kind, the rules, PyYAML for the findings' file:line; the engine client where ``engine``):
+    run in a thread while the caller waits on compose's ``config``, a subprocess, so neither
+    waits for the other."""
+    import bootstrap.plan  # the model with it
+    import bootstrap.validate
+    from bootstrap.probes.registry import recognised
 
-    def load() -> None:
-        import bootstrap.validate
-
-        if engine:
-            import bootstrap.backends.docker  # noqa: F401
-        with contextlib.suppress(ImportError):
-            import yaml  # noqa: F401
-
-    threading.Thread(target=load, daemon=True).start()
+    recognised(())  # every kind's module, and the index of image words
+    if engine:
+        import bootstrap.backends.docker  # noqa: F401
+    with contextlib.suppress(ImportError):
+        import yaml  # noqa: F401

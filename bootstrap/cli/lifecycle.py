@@ -16,7 +16,7 @@ from bootstrap.cli.context import (
     say,
     terminating,
 )
-from bootstrap.cli.plan import collect_findings, render_findings, stop_on_errors
+from bootstrap.cli.findings import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import ExitCode
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ is an error everywhere, never a silent "running". Adding a kind is one module, o
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -126,6 +127,7 @@ _KINDS: dict[str, ProbeKind] = {}
 _LOADED: list[bool] = []  # every module of KIND_MODULES imported (one alone registers early)
 # image word -> (rank, kind): the first kind, in the registry's order, whose images hold it
 _BY_IMAGE: dict[str, tuple[int, ProbeKind]] = {}
+_LOADING = threading.RLock()  # register() runs inside it, from the modules it imports
 
 
 def register(kind: ProbeKind) -> ProbeKind:
@@ -136,7 +138,15 @@ def register(kind: ProbeKind) -> ProbeKind:
 
 
 def kinds() -> Mapping[str, ProbeKind]:
-    """Every registered kind by name (aliases included), the modules loaded on first use."""
+    """Every registered kind by name (aliases included), the modules loaded on first use
+    (once: a thread may load them while compose reads the files)."""
+    if not _LOADED:
+        with _LOADING:
+            _load()
+    return _KINDS
+
+
+def _load() -> None:
     if not _LOADED:
         for module in KIND_MODULES:
             importlib.import_module(f"bootstrap.probes.{module}")
@@ -146,7 +156,6 @@ def kinds() -> Mapping[str, ProbeKind]:
         _KINDS.clear()
         _KINDS.update(ranked)
         _LOADED.append(True)
-    return _KINDS
 
 
 def kind(name: str) -> ProbeKind | None:
@@ -179,9 +188,11 @@ def recognised(words: Sequence[str]) -> ProbeKind | None:
     """The kind whose images a name's words say (``redis`` -> redis), or None: the first in
     the registry's order where several do (one index, not a scan of every kind per name)."""
     if not _BY_IMAGE:
-        for rank, found in enumerate(kinds().values()):
-            for image in found.images:
-                _BY_IMAGE.setdefault(image, (rank, found))
+        loaded = kinds()
+        with _LOADING:
+            for rank, found in enumerate(loaded.values()):
+                for image in found.images:
+                    _BY_IMAGE.setdefault(image, (rank, found))
     ranked = [_BY_IMAGE[w] for w in words if w in _BY_IMAGE]
     return min(ranked, key=lambda item: item[0])[1] if ranked else None
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bootstrap.backends.composecli import base_args, classify_failure, parse_version
+from bootstrap.backends import composecli
+from bootstrap.backends.composecli import ComposeCLI, base_args, classify_failure, parse_version
 from bootstrap.errors import ConfigError, EngineError
 from bootstrap.runtime import ComposeProject
 
@@ -127,3 +131,86 @@ def test_a_compose_newer_than_any_tested_is_a_notice_not_a_failure(
     findings = backend.findings(None)  # type: ignore[arg-type]  # the workspace is not read
     assert bool(findings) is said
     assert all(f.severity is Severity.NOTICE and f.rule == "compose-untested" for f in findings)
+
+
+FAKE_COMPOSE = """#!/bin/sh
+# compose's `config` that waits (up to 5 s) for the marker the caller's `meanwhile` writes
+case "$*" in
+  *"version --short"*) echo 5.6.1; exit 0;;
+esac
+for _ in $(seq 50); do
+  [ -e "$MARKER" ] && { echo '{"name": "shop", "services": {}}'; exit 0; }
+  sleep 0.1
+done
+echo "the marker never came" >&2
+exit 1
+"""
+
+
+def fake_compose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    script = tmp_path / "docker-compose"
+    script.write_text(FAKE_COMPOSE)
+    script.chmod(0o755)
+    monkeypatch.setattr(composecli, "compose_command", lambda: (str(script),))
+    return tmp_path / "marker"
+
+
+def test_what_follows_the_model_is_done_while_compose_reads_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``meanwhile`` runs once compose's `config` is running, not after it: the fake compose
+    answers only once the marker that ``meanwhile`` writes exists."""
+    marker = fake_compose(tmp_path, monkeypatch)
+    cli = ComposeCLI()
+    cli.meanwhile = marker.touch
+    env = {**os.environ, "MARKER": str(marker)}
+    project = ComposeProject(tmp_path, ("compose.yaml",), "shop", env=env)
+    assert cli.config(project) == {"name": "shop", "services": {}}
+    assert cli.meanwhile is None  # once: a second `config` does not run it again
+    marker.unlink()
+    with pytest.raises(ConfigError, match="marker never came"):
+        cli.config(project)
+
+
+READ_ONLY_SPAWN = """
+import subprocess, sys
+import bootstrap.backends.composecli as composecli
+composecli.compose_command = lambda: (sys.argv[1],)
+seen = []
+popen = subprocess.Popen.__init__
+def spawn(self, args, *rest, **options):
+    if "config" in args:
+        seen.append(sorted(m for m in sys.modules if m.startswith("bootstrap")))
+    popen(self, args, *rest, **options)
+subprocess.Popen.__init__ = spawn
+from bootstrap.cli import cli
+try:
+    cli.main([sys.argv[2], "--offline"], standalone_mode=False)
+finally:
+    print(" ".join(seen[0]))
+"""
+
+
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_a_read_only_command_asks_compose_before_it_imports_the_planner(
+    tmp_path: Path, command: str
+) -> None:
+    """The model, the plan, the rules and the probe registry are imported while compose reads
+    the files (by ``warm_up``), not before compose is asked: a read-only command's time."""
+    script = tmp_path / "docker-compose"
+    script.write_text(
+        '#!/bin/sh\ncase "$*" in *version*) echo 5.6.1;; *) echo \'{"services": {}}\';; esac\n'
+    )
+    script.chmod(0o755)
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    done = subprocess.run(
+        [sys.executable, "-c", READ_ONLY_SPAWN, str(script), command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    loaded = done.stdout.split()
+    assert "bootstrap.workspace" in loaded, done.stderr
+    for heavy in ("bootstrap.plan", "bootstrap.model", "bootstrap.validate", "bootstrap.probes"):
+        assert heavy not in loaded, (heavy, loaded)

@@ -131,7 +131,7 @@ def test_many_warnings_of_one_rule_are_three_in_full_then_one_line_and_say_how_t
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bootstrap.cli.context import CliContext
-    from bootstrap.cli.plan import render_findings
+    from bootstrap.cli.findings import render_findings
 
     findings = [
         Finding(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -52,9 +53,9 @@ class ComposeBackend:
     def warm_up(self, *, engine: bool = True) -> None:
         """Import the rules and connect to the engine (the Docker SDK's import, its version
         question and a ping: about 0.1 s) in threads while compose reads the files."""
-        from bootstrap.backends.warmup import warm_engine_import
+        from bootstrap.backends.warmup import import_what_follows
 
-        warm_engine_import(engine=False)
+        self.cli.meanwhile = functools.partial(import_what_follows, engine=False)
         if engine and self._engine is None and self._connecting is None:
             connecting: Future[Engine] = Future()
 

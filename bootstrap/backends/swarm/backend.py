@@ -8,6 +8,7 @@ task runs and answers its probe from a helper on the stack's network.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -77,9 +78,10 @@ class SwarmBackend:
         return self.recording
 
     def warm_up(self, *, engine: bool = True) -> None:
-        from bootstrap.backends.warmup import warm_engine_import
+        from bootstrap.backends.warmup import import_what_follows
 
-        warm_engine_import(engine=engine)  # no config hashes: Swarm compares its own specs
+        # no config hashes: Swarm compares its own specs
+        self.recording.meanwhile = functools.partial(import_what_follows, engine=engine)
 
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
