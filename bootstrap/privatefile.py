@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
 def write_private(path: Path, text: str, *, folder_mode: int = 0o700) -> Path:
     """Write ``text`` to ``path`` (mode 0600), whole; the folder is made ``folder_mode`` if it
     is missing. A symlink at ``path`` is replaced, not followed."""
+    import tempfile  # here: every command imports this module before compose is asked
+
     path.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -49,6 +50,7 @@ def private_env_file(text: str) -> str:
             return f"/proc/{os.getpid()}/fd/{descriptor}"
     import atexit
     import shutil
+    import tempfile
 
     folder = tempfile.mkdtemp(prefix="bootstrap-env-")
     atexit.register(shutil.rmtree, folder, True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 
 def in_container() -> bool:
@@ -11,6 +10,8 @@ def in_container() -> bool:
 
 
 def resolvable(name: str) -> bool:
+    import socket  # here: every command imports this module before compose is asked
+
     try:
         socket.getaddrinfo(name, None)
     except OSError:

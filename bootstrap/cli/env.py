@@ -25,6 +25,7 @@ from bootstrap.envlayers import EnvLayer
 @click.pass_obj
 def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool, export: bool) -> None:
     """Show each variable, its value and the layer it came from (secrets masked)."""
+    ctx.backend().warm_up(engine=False)  # the planner's imports while compose reads the files
     workspace = ctx.workspace()
     environment = workspace.environment
     if export:
