@@ -83,10 +83,10 @@ class Backend(Protocol):
     @property
     def loader(self) -> ModelLoader: ...
 
-    def warm_up(self, *, engine: bool = True) -> None:
+    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
         """A command is coming (called before the workspace loads): start in the background
         what it will need and does not depend on the workspace's model (``engine``: the
-        engine's client too)."""
+        engine's client too; ``also``: modules the command imports once it has the model)."""
         ...
 
     def prepare(self, workspace: Workspace) -> None:

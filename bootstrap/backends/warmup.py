@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+from collections.abc import Sequence
 
 
-def import_what_follows(*, engine: bool = True) -> None:
+def import_what_follows(*, engine: bool = True, also: Sequence[str] = ()) -> None:
     """Import what follows the model (the model and the plan, the probe registry with every
-    kind, the rules, PyYAML for the findings' file:line; the engine client where ``engine``):
-    run in a thread while the caller waits on compose's ``config``, a subprocess, so neither
-    waits for the other."""
+    kind, the rules, PyYAML for the findings' file:line; the engine client where ``engine``;
+    the modules ``also`` names): run in a thread while the caller waits on compose's
+    ``config``, a subprocess, so neither waits for the other."""
     import bootstrap.plan  # the model with it
     import bootstrap.validate
     from bootstrap.probes.registry import recognised
@@ -20,3 +22,5 @@ def import_what_follows(*, engine: bool = True) -> None:
         import bootstrap.backends.docker  # noqa: F401
     with contextlib.suppress(ImportError):
         import yaml  # noqa: F401
+    for module in also:  # what the command itself imports next (`up`: the library's verbs)
+        importlib.import_module(module)

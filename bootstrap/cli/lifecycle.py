@@ -16,13 +16,15 @@ from bootstrap.cli.context import (
     say,
     terminating,
 )
-from bootstrap.cli.findings import collect_findings, render_findings, stop_on_errors
 from bootstrap.errors import ExitCode
 
 if TYPE_CHECKING:
     from bootstrap.runtime import Inspector
     from bootstrap.scheduler import Outcome
     from bootstrap.workspace import Workspace
+
+
+UP_IMPORTS = ("bootstrap.lifecycle", "bootstrap.cli.findings", "bootstrap.cli.render")
 
 
 @click.command()
@@ -81,10 +83,7 @@ def up(
 ) -> int:
     """Bring the stack up (or the SERVICEs named and what they need): databases, discovery,
     apps, monitoring, each gated on its probe."""
-    from bootstrap import lifecycle
     from bootstrap.backends import Capability, Creating, refuse_unsupported
-    from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
-    from bootstrap.workspace import materialise
 
     backend = ctx.backend()
     if watch:
@@ -92,8 +91,15 @@ def up(
     if force_recreate:
         refuse_unsupported(backend, Capability.FORCE_RECREATE)
     creating = Creating(build, force_recreate, remove_orphans, targets=services)
-    backend.warm_up()
+    backend.warm_up(also=UP_IMPORTS)
     workspace = ctx.workspace(profiles, generate=not dry_run)
+    # Imported once compose has read the files (warm_up made them meanwhile): a refusal of
+    # the files comes at compose's pace.
+    from bootstrap import lifecycle
+    from bootstrap.cli.findings import collect_findings, render_findings, stop_on_errors
+    from bootstrap.cli.render import JsonReporter, LiveReporter, PlainReporter
+    from bootstrap.workspace import materialise
+
     if services:
         workspace = ctx.targeted(
             workspace, services, profiles, dependencies=not no_deps, generate=not dry_run

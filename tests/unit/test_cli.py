@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ class FakeBackend:
     def engine_findings(self, workspace: object) -> list[object]:
         return []
 
-    def warm_up(self, *, engine: bool = True) -> None:
+    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
         pass
 
 

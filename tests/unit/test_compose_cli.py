@@ -185,18 +185,21 @@ def spawn(self, args, *rest, **options):
 subprocess.Popen.__init__ = spawn
 from bootstrap.cli import cli
 try:
-    cli.main([sys.argv[2], "--offline"], standalone_mode=False)
+    cli.main(sys.argv[2:], standalone_mode=False)
 finally:
     print(" ".join(seen[0]))
 """
 
 
-@pytest.mark.parametrize("command", ["plan", "validate"])
-def test_a_read_only_command_asks_compose_before_it_imports_the_planner(
-    tmp_path: Path, command: str
+@pytest.mark.parametrize(
+    "command", [("plan", "--offline"), ("validate", "--offline"), ("env",), ("up", "--dry-run")]
+)
+def test_a_command_asks_compose_before_it_imports_the_planner(
+    tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     """The model, the plan, the rules and the probe registry are imported while compose reads
-    the files (by ``warm_up``), not before compose is asked: a read-only command's time."""
+    the files (by ``warm_up``), not before compose is asked: a read-only command's time, and
+    how soon `up` refuses files compose refuses."""
     script = tmp_path / "docker-compose"
     script.write_text(
         '#!/bin/sh\ncase "$*" in *version*) echo 5.6.1;; *) echo \'{"services": {}}\';; esac\n'
@@ -204,13 +207,15 @@ def test_a_read_only_command_asks_compose_before_it_imports_the_planner(
     script.chmod(0o755)
     (tmp_path / "compose.yaml").write_text("services: {}\n")
     done = subprocess.run(
-        [sys.executable, "-c", READ_ONLY_SPAWN, str(script), command],
+        [sys.executable, "-c", READ_ONLY_SPAWN, str(script), *command],
         cwd=tmp_path,
+        env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
         capture_output=True,
         text=True,
         timeout=60,
     )
     loaded = done.stdout.split()
     assert "bootstrap.workspace" in loaded, done.stderr
-    for heavy in ("bootstrap.plan", "bootstrap.model", "bootstrap.validate", "bootstrap.probes"):
+    heavy_ones = ("bootstrap.plan", "bootstrap.model", "bootstrap.validate", "bootstrap.probes")
+    for heavy in (*heavy_ones, "bootstrap.lifecycle", "bootstrap.scheduler"):
         assert heavy not in loaded, (heavy, loaded)

@@ -50,12 +50,12 @@ class ComposeBackend:
     def loader(self) -> ModelLoader:
         return self.cli
 
-    def warm_up(self, *, engine: bool = True) -> None:
+    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
         """Import the rules and connect to the engine (the Docker SDK's import, its version
         question and a ping: about 0.1 s) in threads while compose reads the files."""
         from bootstrap.backends.warmup import import_what_follows
 
-        self.cli.meanwhile = functools.partial(import_what_follows, engine=False)
+        self.cli.meanwhile = functools.partial(import_what_follows, engine=False, also=also)
         if engine and self._engine is None and self._connecting is None:
             connecting: Future[Engine] = Future()
 

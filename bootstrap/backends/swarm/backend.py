@@ -77,11 +77,11 @@ class SwarmBackend:
     def loader(self) -> ModelLoader:
         return self.recording
 
-    def warm_up(self, *, engine: bool = True) -> None:
+    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
         from bootstrap.backends.warmup import import_what_follows
 
         # no config hashes: Swarm compares its own specs
-        self.recording.meanwhile = functools.partial(import_what_follows, engine=engine)
+        self.recording.meanwhile = functools.partial(import_what_follows, engine=engine, also=also)
 
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
