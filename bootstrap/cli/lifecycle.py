@@ -358,6 +358,8 @@ def _supervision_lines(
 
 def _alerts(workspace: Workspace, engine: Inspector) -> list[dict[str, str]] | None:
     """What Alertmanager reported to the discovery service; None without one to ask."""
+    if not any(p.phase == "discovery" for p in workspace.plan.services.values()):
+        return None  # no discovery service: nothing to ask, and no container to inspect
     from bootstrap.discovery.client import active_alerts, discovery_base
     from bootstrap.reach import in_container
 
