@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bootstrap.backends.compose.driver import EARLY_NOTE
 from tests.conftest import SHARED_CACHES, Project, cache_volumes, free_port
 
 pytestmark = pytest.mark.docker
@@ -34,6 +35,12 @@ def maria(project: Project, sql: str) -> str:
     done = project.exec("mariadb", "mariadb", "-uroot", "-prootpw", "legacy", "-N", "-e", sql)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def assert_phase_order(ready: list[dict[str, object]], phase_of: dict[str, str]) -> None:
+    """Each service's verdict comes after every verdict of the phases before its own."""
+    ranks = [PHASES.index(phase_of[str(e["service"])]) for e in ready]
+    assert ranks == sorted(ranks), [(e["service"], e["timestamp"]) for e in ready]
 
 
 @pytest.fixture
@@ -89,11 +96,29 @@ def test_up_in_phase_order_then_status_rerun_down_up_reset_restore(ordered: Proj
     assert status["healthy"] is True
     assert {s["service"]: s["ready"] for s in status["services"]} == dict.fromkeys(phase_of, True)
 
-    # Re-running up recreates and restarts nothing.
+    # Re-running up recreates and restarts nothing; what runs is asked at once (not phase
+    # after phase), and the verdicts still come phase by phase.
     before = {c["Id"]: c["State"]["StartedAt"] for c in p.containers()}
     again = p.run("up", "--json", "--timeout", "60")
     assert again.returncode == 0, again.stderr
     assert {c["Id"]: c["State"]["StartedAt"] for c in p.containers()} == before
+    rerun = {e["service"]: e for e in events(again.stdout) if e["state"] == "ready"}
+    asked_at_once = {n for n, e in rerun.items() if EARLY_NOTE in str(e["detail"])}
+    # each asked from here or inside its container (wget, psql): none needs the helper
+    assert asked_at_once == set(phase_of), {n: e["detail"] for n, e in rerun.items()}
+    assert_phase_order([e for e in events(again.stdout) if e["state"] == "ready"], phase_of)
+    # A container that was stopped is started in its phase, after what it waits for.
+    subprocess.run(
+        ["docker", "stop", "-t", "1", p.container("app")["Id"]], check=True, capture_output=True
+    )
+    third = p.run("up", "--json", "--timeout", "60")
+    assert third.returncode == 0, third.stderr
+    stream = events(third.stdout)
+    probing = next(e for e in stream if e["service"] == "app" and e["state"] == "probing")
+    assert str(probing["detail"]).startswith("started"), probing
+    app_ready = next(e for e in stream if e["service"] == "app" and e["state"] == "ready")
+    assert EARLY_NOTE not in str(app_ready["detail"])
+    assert_phase_order([e for e in stream if e["state"] == "ready"], phase_of)
 
     # Rows survive down + up.
     psql(p, "CREATE TABLE dives (site text); INSERT INTO dives VALUES ('Blue Hole')")

@@ -36,6 +36,18 @@ from bootstrap.targets import (
 from bootstrap.watch import ContainerWatch
 from bootstrap.workspace import Workspace
 
+# How long an early attempt's "ready" stands in for the wait in the service's phase (its
+# container must still run then, as the engine's events say).
+EARLY_FRESH = 2.0
+EARLY_NOTE = "already running: asked at once with the others"
+
+
+@dataclass(frozen=True)
+class EarlyAnswer:
+    result: ProbeResult
+    at: float  # time.monotonic() when it was answered
+    info: ContainerInfo
+
 
 @dataclass
 class DockerDriver:
@@ -61,6 +73,60 @@ class DockerDriver:
     # the end of the run (``settle``), instead of holding every wave behind them
     _settle_later: dict[str, float] = field(default_factory=dict)
     _clients: dict[str, bool] = field(default_factory=dict)  # container id -> has a client
+    # a re-run with nothing to create: one attempt of each running container's probe, made at
+    # once (``ask_early``), taken by its wait in its phase while fresh (``wait_ready``)
+    _early: dict[str, Future[EarlyAnswer | None]] = field(default_factory=dict)
+
+    def ask_early(self, pool: ThreadPoolExecutor) -> None:
+        """Nothing to create and, where every container runs, nothing to start: ask every
+        running container's probe once now, all at once, instead of phase after phase. The
+        phases still order every start and every verdict; only the asking overlaps."""
+        for name in self.workspace.plan.order():
+            service, listed = self.workspace.plan.services[name], self.containers.get(name)
+            running = listed is not None and listed.state == State.RUNNING
+            if running and listed is not None and service.service.replicas == 1:
+                self._early[name] = pool.submit(self._attempt, service, listed)
+
+    def _attempt(self, service: PlannedService, listed: ContainerInfo) -> EarlyAnswer | None:
+        """One attempt of the service's own probe, where it is asked from here (not through
+        a helper, not ``running``'s settle); None where it is not ready or not asked."""
+        info = self.engine.container(listed.id)
+        self.watch.seed(info)
+        if info.state != State.RUNNING or healthy_without_healthcheck(service, info) is not None:
+            return None
+        target, probe = target_and_probe(service, info, self.engine, self.watch, self.on_network)
+        if isinstance(probe, RunningProbe) or self._over_the_network(
+            service, info, probe, target, 1
+        ):
+            return None
+        target.window = 2.0
+        began = time.monotonic()
+        try:
+            seen = probe.check(target)
+        except Exception:  # the wait in the phase asks again, and says what breaks
+            return None
+        if not seen.ready:
+            return None
+        now = time.monotonic()
+        said = f"{seen.detail} ({EARLY_NOTE})"
+        return EarlyAnswer(ProbeResult(True, said, 1, now - began), now, info)
+
+    def _early_answer(self, service: PlannedService) -> ProbeResult | None:
+        """The early attempt's ready answer, while fresh and its container still runs."""
+        early = self._early.pop(service.name, None)
+        if early is None:
+            return None
+        try:
+            answer = early.result()
+        except Exception:
+            return None
+        if answer is None or time.monotonic() - answer.at > EARLY_FRESH:
+            return None
+        if not self._still_running([answer.info]):
+            return None
+        self.containers[service.name] = answer.info
+        self._observer(service, "")(Observation(True, answer.result.detail))
+        return answer.result
 
     def _container(self, service: PlannedService) -> ContainerInfo:
         if self.creation is not None and service.name not in self.creation.first:
@@ -134,6 +200,9 @@ class DockerDriver:
 
     def wait_ready(self, service: PlannedService, cancelled: Callable[[], bool]) -> ProbeResult:
         """Ready when every replica passes the service's probe (one container: its probe)."""
+        early = self._early_answer(service)
+        if early is not None:
+            return early
         inspected: list[ContainerInfo] = []
         result = self._wait_ready(service, cancelled, inspected)
         guess = service.probe.recognised or service.probe.guessed  # not a label's order
@@ -351,6 +420,7 @@ class Creation:
         self.always_create = creating.build or creating.force_recreate
         self.targets = creating.targets
         self.first: set[str] = set()
+        self.unchanged = False  # every container matched its configuration: none created
         self._background: threading.Thread | None = None
         self._failure: BaseException | None = None
 
@@ -388,7 +458,7 @@ class Creation:
         """Create what the first phase needs; returns what was done, for the record."""
         project, order = self.workspace.compose, self.workspace.plan.order()
         if self._unchanged(self.engine.project_containers(project.name, inspect=False)):
-            self.first = set(order)
+            self.first, self.unchanged = set(order), True
             return "every container matches its configuration: nothing to create"
         missing = self._missing_images()
         builds = any(s.service.build for s in self.workspace.plan.services.values())
@@ -522,9 +592,13 @@ def bring_up(
         gates=GateNotes(workspace.directory, project),
     )
     scheduler = Scheduler(workspace.plan, driver, reporter, began=began, cancel=cancel)
+    early = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bootstrap-early")
     try:
+        if creation.unchanged:
+            driver.ask_early(early)
         return scheduler.run()
     finally:
+        early.shutdown(wait=True, cancel_futures=True)
         stop.set()
         if driver.helper is not None:
             driver.helper.close()
