@@ -326,3 +326,39 @@ def test_what_the_image_says_fills_only_what_the_file_left_at_running() -> None:
     assert what_the_image_says(ordered, healthcheck=False, exposed=(80,)) is ordered
     sql = ProbeSpec("postgres", recognised=True)
     assert what_the_image_says(sql, healthcheck=True, exposed=(5432,)) is sql
+
+
+def test_a_slow_resolver_costs_half_a_second_not_five(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lookup the resolver does not answer in time is "not resolvable now" (the probe asks
+    again a second later); an answer is shared by every thread asking, and kept a second."""
+    import socket
+    import threading
+
+    from bootstrap import reach
+
+    release = threading.Event()
+    asked: list[str] = []
+
+    def getaddrinfo(name: str, *_args: object) -> list[object]:
+        asked.append(name)
+        if name == "slow":  # answers, but only once released: after the threads are done
+            release.wait(10)
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(reach, "_known", {})
+    monkeypatch.setattr(reach, "_asking", {})
+    answers: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(reach.resolvable("slow"))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [False] * 4  # not the resolver's late "yes": they did not wait for it
+    assert asked == ["slow"]  # one lookup for the four threads
+    release.set()
+    assert reach.resolvable("db") is True
+    assert reach.resolvable("db") is True
+    assert asked.count("db") == 1  # kept for a second

@@ -95,8 +95,12 @@ class DockerDriver:
         if info.state != State.RUNNING or healthy_without_healthcheck(service, info) is not None:
             return None
         target, probe = target_and_probe(service, info, self.engine, self.watch, self.on_network)
-        if isinstance(probe, RunningProbe) or self._over_the_network(
-            service, info, probe, target, 1
+        found = kind_of(service.probe.kind)
+        # A kind with clients asks through the image's client where it has one: tried at once
+        # (one exec, not a look for the client first); without one, the wait decides.
+        via_client = found is not None and bool(found.clients)
+        if isinstance(probe, RunningProbe) or (
+            not via_client and self._over_the_network(service, info, probe, target, 1)
         ):
             return None
         target.window = 2.0
