@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from bootstrap.workspace import Workspace
 
 
+# what `up` and `status` import once compose has read the files (warm_up imports them while
+# it reads them)
 UP_IMPORTS = ("bootstrap.lifecycle", "bootstrap.cli.findings", "bootstrap.cli.render")
+STATUS_IMPORTS = ("bootstrap.backends.compose.status", "bootstrap.supervise")
 
 
 @click.command()
@@ -262,7 +265,7 @@ def status(
     """Every service: phase, container state, probe result, ports, address."""
     from bootstrap.workspace import active_profiles
 
-    ctx.backend().warm_up()
+    ctx.backend().warm_up(also=STATUS_IMPORTS)
     workspace = ctx.workspace(("*",))  # every service of the project, as `compose ps` shows
     import os
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from bootstrap.errors import NoSuchObject
 from bootstrap.outcome import Observation
 from bootstrap.probes import container_gate, exit_zero_is_ready
 from bootstrap.reach import in_container
@@ -85,6 +86,14 @@ def _one(
     )
 
 
+def _inspected(engine: Engine, listed: ContainerInfo) -> ContainerInfo | None:
+    """The container in full (its exit code, env, healthcheck); None once it is gone."""
+    try:
+        return engine.container(listed.id)
+    except NoSuchObject:
+        return None
+
+
 def _asks_inside(planned: Any) -> bool:
     from bootstrap.probes import kind
 
@@ -112,14 +121,16 @@ def collect_status(
     """Every service ``selected`` names (all of the plan when None), and, like `docker compose
     ps`, every other service of the project that has a container, marked as not selected."""
     containers: dict[str, list[ContainerInfo]] = {}
-    for info in sorted(engine.containers(workspace.compose.name), key=lambda c: c.name):
+    listed = engine.containers(workspace.compose.name, inspect=False)  # one call; each
+    for info in sorted(listed, key=lambda c: c.name):  # inspected by its service's thread
         containers.setdefault(info.service, []).append(info)  # every replica
     wanted = set(workspace.plan.order()) if selected is None else selected
     names = [n for n in workspace.plan.order() if n in wanted or n in containers]
     on_network = in_container()
 
     def one(name: str) -> ServiceStatus:
-        found: list[ContainerInfo | None] = list(containers.get(name, [])) or [None]
+        inspected = [_inspected(engine, info) for info in containers.get(name, [])]
+        found: list[ContainerInfo | None] = [i for i in inspected if i is not None] or [None]
         rows = [_one(workspace, engine, name, info, on_network) for info in found]
         return replace(_replicas(rows), selected=name in wanted)
 
