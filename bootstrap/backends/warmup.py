@@ -13,6 +13,8 @@ def import_what_follows(*, engine: bool = True, also: Sequence[str] = ()) -> Non
     kind, the rules, PyYAML for the findings' file:line; the engine client where ``engine``;
     the modules ``also`` names): run in a thread while the caller waits on compose's
     ``config``, a subprocess, so neither waits for the other."""
+    with contextlib.suppress(ImportError):  # first: a refusal of the files places it with it
+        import yaml  # noqa: F401
     import bootstrap.plan  # the model with it
     import bootstrap.validate
     from bootstrap.probes.registry import recognised
@@ -20,7 +22,5 @@ def import_what_follows(*, engine: bool = True, also: Sequence[str] = ()) -> Non
     recognised(())  # every kind's module, and the index of image words
     if engine:
         import bootstrap.backends.docker  # noqa: F401
-    with contextlib.suppress(ImportError):
-        import yaml  # noqa: F401
     for module in also:  # what the command itself imports next (`up`: the library's verbs)
         importlib.import_module(module)
