@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bootstrap.errors import ConfigError
 from bootstrap.paths import state_dir
 from bootstrap.runtime import ContainerInfo
 from bootstrap.scheduler import Event, Outcome, Reporter
@@ -143,5 +144,89 @@ def list_records(folder: Path, project: str | None = None) -> list[Path]:
 
 
 def load_record(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    """A kept record, refused (exit 2, naming the file) where it is not one ``up`` wrote: a
+    record is a file of the workspace, and a cloned or damaged one is read as data only."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem: str | None = f"not JSON ({exc})"
+    else:
+        problem = record_problem(data)
+    if problem is not None:
+        raise ConfigError(
+            f"not a run record bootstrap can read: {problem}",
+            location=str(path),
+            hint=f"remove it (rm '{path}'); `bootstrap up` records every run",
+        )
+    record: dict[str, Any] = data
+    return record
+
+
+_NUMBER = (int, float)
+_MOMENT = (int, float, type(None))
+# what trace, its HTML page and the OpenTelemetry export read of a record: key -> types
+_RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "project": (str,),
+    "began": (str,),
+    "total": _NUMBER,
+    "critical_chain": (list,),
+    "phases": (list,),
+    "services": (dict,),
+    "versions": (dict,),
+}
+_PHASE_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "barrier": _NUMBER,
+    "services": (list,),
+}
+_SERVICE_FIELDS: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "launched": _MOMENT,
+    "started": _MOMENT,
+    "ended": _MOMENT,
+    "attempts": (int,),
+    "detail": (str,),
+    "critical": (bool,),
+}
+_OBSERVED_FIELDS: dict[str, tuple[type, ...]] = {"at": _NUMBER, "saw": (str,)}
+_KIND = {str: "text", int: "a number", bool: "true or false", list: "a list", dict: "an object"}
+
+
+def record_problem(data: object) -> str | None:
+    """What makes the data not a record as ``up`` writes it (None where nothing does). Pure."""
+    problem = _wrong(data, _RECORD_FIELDS, "")
+    if problem is not None or not isinstance(data, dict):
+        return problem
+    try:
+        datetime.fromisoformat(data["began"])
+    except ValueError:
+        return "began is not a time (ISO 8601)"
+    if not all(isinstance(n, str) for n in data["critical_chain"]):
+        return "critical_chain is not a list of names"
+    for index, phase in enumerate(data["phases"]):
+        where = f"phases[{index}]"
+        problem = problem or _wrong(phase, _PHASE_FIELDS, where)
+        if problem is None and not all(isinstance(n, str) for n in phase["services"]):
+            problem = f"{where}.services is not a list of names"
+    for name, entry in data["services"].items():
+        where = f"services.{name}"
+        problem = problem or _wrong(entry, _SERVICE_FIELDS, where)
+        for at, seen in enumerate(entry.get("observed", []) if problem is None else []):
+            problem = problem or _wrong(seen, _OBSERVED_FIELDS, f"{where}.observed[{at}]")
+    return problem
+
+
+def _wrong(item: object, fields: dict[str, tuple[type, ...]], where: str) -> str | None:
+    if not isinstance(item, dict):
+        return f"{where or 'the file'} is not an object"
+    for key, types in fields.items():
+        value = item.get(key)
+        # a bool is an int to isinstance: only a field of bools takes one
+        if (
+            key not in item
+            or not isinstance(value, types)
+            or (isinstance(value, bool) and bool not in types)
+        ):
+            name = f"{where}.{key}" if where else key
+            return f"{name} is missing or not {_KIND[types[0]]}"
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -132,12 +133,42 @@ def colour_enabled(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+# What a terminal would act on instead of showing: the C0 controls but a newline and a tab
+# (ESC starts a cursor move, a window title, OSC 52's clipboard write; CR overwrites a line),
+# DEL, the C1 controls (U+009B is a CSI of its own on some terminals) and Unicode's
+# bidirectional overrides (text shown in another order than it reads).
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text that came from a file, the engine or a container, safe to print on a terminal:
+    each control character is shown as its escape (ESC as ``\\x1b``), as compose's YAML shows
+    it, so a cloned repository's labels, values or run records cannot act on the terminal."""
+    return escape_controls(text.replace("\r\n", "\n") if "\r\n" in text else text)
+
+
+def escape_controls(text: str) -> str:
+    """Each control character of the text as its escape, nothing else changed."""
+    return _UNSHOWABLE.sub(_escaped, text) if _UNSHOWABLE.search(text) else text
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def show(text: str, *, err: bool = False, nl: bool = True, fg: str | None = None) -> None:
+    """Every line the commands print passes here: made printable first, then coloured (only
+    on a TTY without NO_COLOR), so bootstrap's own colours are the only escapes it writes."""
+    text = printable(text)
+    if fg and colour_enabled(sys.stderr if err else sys.stdout):
+        text = click.style(text, fg=fg)
+    click.echo(text, err=err, nl=nl)
+
+
 def say(message: str, *, fg: str | None = None, redact: Callable[[str], str] = lambda s: s) -> None:
     """A human message: always to stderr, coloured only on a TTY without NO_COLOR."""
-    text = redact(message)
-    if fg and colour_enabled():
-        text = click.style(text, fg=fg)
-    click.echo(text, err=True)
+    show(redact(message), err=True, fg=fg)
 
 
 def emit_json(
@@ -147,7 +178,7 @@ def emit_json(
     from bootstrap.envlayers import redact_document
 
     masked = redact_document(json.loads(json.dumps(document, default=str)), redact)
-    click.echo(json.dumps(masked, indent=indent, sort_keys=False))
+    show(json.dumps(masked, indent=indent, sort_keys=False))  # ASCII: controls as \u escapes
 
 
 def render_error(error: BootstrapError, redact: Callable[[str], str]) -> None:

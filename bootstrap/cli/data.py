@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bootstrap.backends import Capability, refuse_unsupported
-from bootstrap.cli.context import CliContext, emit_json, say, terminating
+from bootstrap.cli.context import CliContext, emit_json, say, show, terminating
 from bootstrap.lifecycle import holding
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def restore(ctx: CliContext, snapshot: str | None, list_only: bool, replace: boo
     workspace = ctx.workspace(("*",))
     if list_only:
         for path in list_snapshots(workspace):
-            click.echo(path.name)
+            show(path.name)
         return
     refuse_unsupported(ctx.backend(), Capability.RESTORE)
     engine = ctx.backend().engine
@@ -145,13 +145,13 @@ def cache_setup(ctx: CliContext, as_json: bool) -> None:
         )
         return
     for v in volumes:
-        click.echo(
+        show(
             f"{v.kind:<4} {v.name:<32} mount at {v.mount}  owner {v.owner}"
             + ("  (created)" if v.created else "")
         )
-    click.echo("environment for services that use them:")
+    show("environment for services that use them:")
     for key, value in env.items():
-        click.echo(f"  {key}={value}")
+        show(f"  {key}={value}")
 
 
 def _cache_engine(ctx: CliContext) -> Engine:

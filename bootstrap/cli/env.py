@@ -7,8 +7,20 @@ from pathlib import Path
 
 import click
 
-from bootstrap.cli.context import CliContext, emit_json, say
+from bootstrap.cli.context import CliContext, emit_json, escape_controls, say, show
 from bootstrap.envlayers import EnvLayer
+
+
+def shell_word(value: str) -> str:
+    """The value as one word of a POSIX shell (single quotes); one with a control character in
+    it as ``$'...'`` (bash, zsh, ksh, busybox and POSIX.1-2024's sh) with each control character
+    escaped, so the line evaluates to the same value and prints as nothing but text."""
+    import shlex
+
+    if escape_controls(value) == value:
+        return shlex.quote(value)
+    inner = escape_controls(value.replace("\\", "\\\\").replace("'", "\\'"))
+    return f"$'{inner}'"
 
 
 @click.command()
@@ -29,11 +41,9 @@ def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool, export: boo
     workspace = ctx.workspace()
     environment = workspace.environment
     if export:
-        import shlex
-
         for name, var in environment.variables.items():
             if var.layer in (EnvLayer.DOTENV_LOCAL, EnvLayer.SECRET):
-                click.echo(f"export {name}={shlex.quote(var.value)}")
+                show(f"export {name}={shell_word(var.value)}")
         return
     redact = (lambda s: s) if reveal else ctx.redact
     if as_json:
@@ -66,7 +76,7 @@ def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool, export: boo
     if explain:
         order = " < ".join(layer.value for layer in EnvLayer)
         lines.append(f"precedence, lowest first: {order}")
-    click.echo(redact("\n".join(lines)))
+    show(redact("\n".join(lines)))
 
 
 _HEADER = """\

@@ -14,6 +14,7 @@ from bootstrap.cli.context import (
     SignalFlag,
     emit_json,
     say,
+    show,
     terminating,
 )
 from bootstrap.errors import ExitCode
@@ -315,7 +316,7 @@ def status(
                 lines.append(f"alerts firing: {len(alerts)}")
                 lines += [f"  {a['name']} ({a['severity']}): {a['summary']}" for a in alerts]
             lines += _supervision_lines(supervisor, actions)
-            click.echo(ctx.redact("\n".join(lines)))
+            show(ctx.redact("\n".join(lines)))
         if not follow or terminating():
             return 0 if healthy else int(ExitCode.FAILED)
         try:
@@ -387,12 +388,12 @@ def _follow_discovery(
         say("no discovery service reachable: polling instead")
         return
 
-    def show(message: dict[str, object]) -> None:
+    def display(message: dict[str, object]) -> None:
         if as_json:
             emit_json(message, ctx.redact, indent=None)
         elif message.get("type") == "snapshot":
             for entry in message.get("services") or []:  # type: ignore[attr-defined]
-                click.echo(
+                show(
                     ctx.redact(
                         f"{entry['service']:<22} {entry['status']:<8} {entry.get('detail', '')}"
                     )
@@ -401,9 +402,9 @@ def _follow_discovery(
             stamp = time.strftime("%H:%M:%S", time.localtime(float(message["timestamp"])))  # type: ignore[arg-type]
             if message.get("type") == "alert":
                 line = f"{stamp} alert {message['name']} {message['status']}: {message['summary']}"
-                click.echo(ctx.redact(line))
+                show(ctx.redact(line))
                 return
-            click.echo(
+            show(
                 ctx.redact(
                     f"{stamp} {message['service']:<22} {message['status']:<8} "
                     f"{message.get('detail', '')}"
@@ -412,7 +413,7 @@ def _follow_discovery(
 
     say(f"following {url} (Ctrl-C to stop)")
     try:
-        follow(url, show)
+        follow(url, display)
     except OSError as exc:
         say(f"discovery stream unavailable ({exc}): polling instead")
         return

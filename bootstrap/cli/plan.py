@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bootstrap import PLAN_SCHEMA_VERSION
-from bootstrap.cli.context import CliContext, emit_json, say
+from bootstrap.cli.context import CliContext, emit_json, say, show
 
 if TYPE_CHECKING:
     from bootstrap.plan import Plan
@@ -109,7 +109,7 @@ def _render_plan(workspace: Workspace, plan_: Plan, explain: bool, ctx: CliConte
                         lines.append(f"      after {dep.name} ({dep.condition}{need})")
     used = sorted({v.layer.value for v in workspace.environment.variables.values()})
     lines.append(f"env layers used: {', '.join(used) or 'none'}")
-    click.echo(ctx.redact("\n".join(lines)))
+    show(ctx.redact("\n".join(lines)))
 
 
 @click.command()

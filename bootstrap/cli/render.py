@@ -9,9 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import click
-
-from bootstrap.cli.context import colour_enabled
+from bootstrap.cli.context import colour_enabled, printable, show
 from bootstrap.scheduler import Event, Outcome, Status
 
 _STATE_COLOURS = {
@@ -41,7 +39,7 @@ class JsonReporter:
             "timestamp": round(event.timestamp, 3),
         }
         with self._lock:
-            click.echo(json.dumps(document))
+            show(json.dumps(document))
 
     def close(self) -> None:
         pass
@@ -67,10 +65,9 @@ class PlainReporter:
         else:
             first = event.detail.splitlines()[0] if event.detail else ""
             text = f"[{elapsed:6.2f}s] {event.service:<22} {event.state:<9} {first}".rstrip()
-        if self.colour and event.state in _STATE_COLOURS:
-            text = click.style(text, fg=_STATE_COLOURS[event.state])
+        colour = _STATE_COLOURS.get(event.state) if self.colour else None
         with self._lock:
-            click.echo(self.redact(text), err=True)
+            show(self.redact(text), err=True, fg=colour)
 
     def close(self) -> None:
         pass
@@ -96,6 +93,7 @@ class LiveReporter:
 
     def _table(self) -> Any:
         from rich.table import Table
+        from rich.text import Text  # the detail as text, never as rich's markup
 
         table = Table(box=None, pad_edge=False)
         for column in ("service", "phase", "state", "elapsed", "detail"):
@@ -107,13 +105,13 @@ class LiveReporter:
                 if row["took"] is not None
                 else (now - row["since"] if row["since"] else None)
             )
-            colour = _STATE_COLOURS.get(row["state"], "white")
+            colour, detail = _STATE_COLOURS.get(row["state"], "white"), row["detail"]
             table.add_row(
                 name,
                 row["phase"],
                 f"[{colour}]{row['state']}[/]",
                 f"{elapsed:.2f}s" if elapsed is not None else "",
-                self.redact(row["detail"].splitlines()[0] if row["detail"] else "")[:70],
+                Text(printable(self.redact(detail.splitlines()[0] if detail else ""))[:70]),
             )
         return table
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say
+from bootstrap.cli.context import CliContext, SignalFlag, emit_json, say, show
 from bootstrap.errors import ConfigError, NotFoundError
 from bootstrap.runtime import Inspector, State
 
@@ -101,10 +101,10 @@ def stats(
             rounds += 1
             if not suggest:
                 if as_json:
-                    click.echo(json.dumps({"services": [u.as_dict() for u in usages.values()]}))
+                    show(json.dumps({"services": [u.as_dict() for u in usages.values()]}))
                 else:
                     stamp = time.strftime("%H:%M:%S")
-                    click.echo(f"{workspace.compose.name} at {stamp}\n{table(usages.values())}")
+                    show(f"{workspace.compose.name} at {stamp}\n{table(usages.values())}")
             if (suggest and rounds >= readings) or (not suggest and not watch):
                 break
             flag.event.wait(interval if watch else 0)
@@ -153,7 +153,7 @@ def _suggest(
         )
     if target is None:
         if not as_json:
-            click.echo(text, nl=False)
+            show(text, nl=False)
         return
     temporary = target.with_name(f".{target.name}.tmp")
     temporary.write_text(text, encoding="utf-8")

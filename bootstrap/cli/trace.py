@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from bootstrap.cli.context import CliContext, emit_json, say
+from bootstrap.cli.context import CliContext, emit_json, say, show
 from bootstrap.errors import NotFoundError
 
 
@@ -80,7 +80,7 @@ def trace(
     if compare:
         older, _ = _find(folder, compare[0])
         newer, _ = _find(folder, compare[1])
-        click.echo(timeline.compare_text(load_record(older), load_record(newer)))
+        show(timeline.compare_text(load_record(older), load_record(newer)))
         return
     chosen, previous = _find(folder, run)
     record = with_supervision(load_record(chosen), folder, chosen)
@@ -92,4 +92,4 @@ def trace(
         html_file.write_text(timeline.html(record, before), encoding="utf-8")
         say(f"wrote {html_file} ({chosen.stem})", fg="green")
         return
-    click.echo(timeline.text(record))
+    show(timeline.text(record))

@@ -215,3 +215,83 @@ def test_compose_alone_runs_nothing_of_the_workspace_either(
         timeout=60,
     )
     assert marked(marks) == []
+
+
+# What a terminal acts on instead of showing: ESC (a window title, OSC 52's clipboard write, a
+# screen clear), BEL, CR (a line overwritten), the C1 CSI and a bidirectional override.
+ACTING = ("\x1b", "\x07", "\r", "\x9b", "\u202e")
+OVERRIDE = """\
+services:
+  db:
+    labels:
+      bootstrap.probe.query: "SELECT 1 \\e]0;owned\\a \\e]52;c;ZWNobyBvd25lZA==\\a"
+  web:
+    labels:
+      bootstrap.probe: http
+      bootstrap.probe.path: "/\\e[2J\\r\\x9b31m\\u202eok"
+"""
+
+
+@pytest.fixture
+def escapes(hostile: tuple[Project, Path]) -> Project:
+    """The hostile clone, with escape sequences wherever a read-only command shows text: labels,
+    `.env` and `.env.local` values, a run record."""
+    project, _ = hostile
+    (project.directory / "docker-compose.override.yml").write_text(OVERRIDE)
+    with (project.directory / ".env").open("a") as env:
+        env.write("GREETING=\x1b]52;c;ZWNobyBvd25lZA==\x07hello\r\n")
+    with (project.directory / ".env.local").open("a") as env:
+        env.write("TOKEN=\x1b]0;owned\x07\u202eabc\n")
+    runs = project.directory / ".bootstrap" / "runs"
+    runs.mkdir(parents=True)
+    owned = "\x1b]52;c;ZWNobyBvd25lZA==\x07"
+    service = {"status": "ready", "launched": 0.1, "started": 0.2, "ended": 0.5, "attempts": 1}
+    record = {
+        "began": "2026-12-06T00:00:00.000+00:00",
+        "project": f"x{owned}",
+        "total": 1.0,
+        "phases": [{"name": f"apps{owned}", "barrier": 0.0, "services": [owned]}],
+        "services": {owned: {**service, "detail": f"{owned}\r", "critical": True}},
+        "critical_chain": [owned],
+        "versions": {owned: owned},
+    }
+    (runs / "20261206T000000-x.json").write_text(json.dumps(record))
+    return project
+
+
+@pytest.mark.parametrize(
+    "command", [*READ_ONLY, ["env", "--export"], ["plan", "--explain"]], ids=" ".join
+)
+def test_no_read_only_command_prints_an_escape_of_the_workspace(
+    escapes: Project, command: list[str]
+) -> None:
+    """`docker compose config` shows a control character as its escape; so does bootstrap."""
+    done = escapes.run(*command, timeout=120)
+    for stream in (done.stdout, done.stderr):
+        assert not [c for c in ACTING if c in stream], (command, stream)
+
+
+def test_the_escapes_are_shown_not_dropped_and_export_keeps_the_value(escapes: Project) -> None:
+    planned = escapes.run("plan", "--explain", timeout=120, check=0)
+    assert "\\x1b]0;owned\\x07" in planned.stdout  # shown as compose shows it
+    traced = escapes.run("trace", timeout=120, check=0)
+    assert "critical chain: \\x1b]52;c;ZWNobyBvd25lZA==\\x07" in traced.stdout
+    exported = escapes.run("env", "--export", timeout=120, check=0)
+    line = next(x for x in exported.stdout.splitlines() if x.startswith("export TOKEN="))
+    value = subprocess.run(
+        ["bash", "-c", f'{line}\nprintf %s "$TOKEN"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert value == "\x1b]0;owned\x07\u202eabc"  # eval gives the value back, byte for byte
+
+
+def test_a_damaged_run_record_is_refused_naming_the_file(escapes: Project) -> None:
+    (record,) = (escapes.directory / ".bootstrap" / "runs").glob("*.json")
+    record.write_text('{"began": "yesterday", "project": "x"}')
+    done = escapes.run("trace", timeout=120)
+    assert done.returncode == int(ExitCode.BAD_INPUT), done.stderr
+    assert f"{record}: not a run record bootstrap can read" in done.stderr  # the place
+    assert "remove it" in done.stderr and "Traceback" not in done.stderr  # the fix

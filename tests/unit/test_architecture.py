@@ -247,3 +247,49 @@ def test_the_map_names_every_module() -> None:
         if f"`{path.relative_to(ROOT)}`" not in page
     ]
     assert missing == [], "docs/architecture.md does not name these"
+
+
+# Every line the commands print goes through cli.context.show (printable, then coloured); the
+# exceptions write what is not the workspace's text, each for its one reason.
+WRITERS_ALLOWED = {
+    "bootstrap.cli.context": "show itself",
+    "bootstrap.backends.helper": "JSON on the helper container's stdout, read by bootstrap",
+    "bootstrap.backends.swarm.backend": "the containers' own log lines, as `docker compose logs`",
+    "bootstrap.discovery.socketproxy": "its one start line, in its own container",
+}
+
+
+WRITERS = {
+    "print",
+    "click.echo",
+    "click.secho",
+    "click.style",
+    "sys.stdout.write",
+    "sys.stderr.write",
+}
+
+
+def terminal_writes(tree: ast.AST) -> list[int]:
+    """Lines that call click.echo/secho/style, print, or write to sys.stdout/sys.stderr."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if ast.unparse(node.func) in WRITERS:
+            found.append(node.lineno)
+    return found
+
+
+def test_every_printed_line_goes_through_show() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for name, path in modules().items()
+        if name not in WRITERS_ALLOWED
+        for line in terminal_writes(ast.parse(path.read_text()))
+    ]
+    assert found == []
+
+
+def test_the_writer_finder_finds_an_echo() -> None:
+    tree = ast.parse("import click\nclick.echo(label)\nprint(x)\nsys.stderr.write(y)\n")
+    assert terminal_writes(tree) == [2, 3, 4]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bootstrap import timeline
+from bootstrap.errors import ConfigError, ExitCode
 from bootstrap.outcome import ProbeResult
 from bootstrap.plan import PlannedService
-from bootstrap.runrecord import Recorder, build_record, list_records, load_record, save_record
+from bootstrap.runrecord import (
+    Recorder,
+    build_record,
+    list_records,
+    load_record,
+    record_problem,
+    save_record,
+)
 from bootstrap.scheduler import Scheduler
 
 from .helpers import plan, svc
@@ -117,3 +128,30 @@ def test_the_supervision_lane_shows_what_was_done_after_the_run(tmp_path: Path) 
     assert "supervision (after the run)" in text
     assert re.search(r"\+\s*10\.00s api\s+restarted: pg came back", text)
     assert "pg came back" in timeline.html(shown) and "supervision (after" not in timeline.text(r)
+
+
+def test_a_record_up_wrote_is_read_back_and_a_damaged_one_is_named(tmp_path: Path) -> None:
+    kept = record()
+    assert record_problem(json.loads(json.dumps(kept))) is None
+    damaged: dict[str, object] = {
+        "not an object": [],
+        "began is not a time (ISO 8601)": {**kept, "began": "yesterday"},
+        "total is missing or not a number": {**kept, "total": "1.0"},
+        "services.pg.critical is missing or not true or false": {
+            **kept,
+            "services": {"pg": {**kept["services"]["pg"], "critical": 1}},  # type: ignore[index]
+        },
+        "phases[0].services is not a list of names": {
+            **kept,
+            "phases": [{"name": "apps", "barrier": 0.0, "services": [["pg"]]}],
+        },
+        "critical_chain is not a list of names": {**kept, "critical_chain": [1]},
+    }
+    for said, data in damaged.items():
+        assert said in (record_problem(data) or ""), (said, record_problem(data))
+    path = tmp_path / "20261206T000000-shop.json"
+    path.write_text("{not json")
+    with pytest.raises(ConfigError) as refused:
+        load_record(path)
+    assert refused.value.exit_code == ExitCode.BAD_INPUT
+    assert refused.value.location == str(path) and "rm " in refused.value.hint
