@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bootstrap.errors import EngineError, EngineGone
 from bootstrap.frozen import gated_since, read_gated
@@ -164,12 +165,27 @@ def logged_actions(
         return []
     found: list[dict[str, object]] = []
     for line in lines:
-        with contextlib.suppress(ValueError, TypeError):
-            entry = json.loads(line)
-            at = float(entry["at"])
-            if at >= since and (until is None or at < until):
-                found.append(entry)
+        entry = _logged_action(line)
+        if entry is not None and entry["at"] >= since and (until is None or entry["at"] < until):
+            found.append(entry)
     return found[-limit:] if limit else found
+
+
+def _logged_action(line: str) -> dict[str, Any] | None:
+    """One line of the log as the supervisor writes it, or None (a damaged or foreign line:
+    the log is a file of the workspace, read as data only)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or not all(
+        isinstance(entry.get(key), str) for key in ("service", "kind", "reason")
+    ):
+        return None
+    at = entry.get("at")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
+        return None
+    return entry
 
 
 class EventSource(Protocol):

@@ -256,6 +256,10 @@ def escapes(hostile: tuple[Project, Path]) -> Project:
         "versions": {owned: owned},
     }
     (runs / "20261206T000000-x.json").write_text(json.dumps(record))
+    action = {"at": 1796515200.0, "service": owned, "kind": owned, "reason": owned, "project": "x"}
+    (project.directory / ".bootstrap" / "supervision.jsonl").write_text(
+        '{"kind": "no time"}\n[1]\n' + json.dumps({**action, "project": f"x{owned}"}) + "\n"
+    )
     return project
 
 
@@ -276,6 +280,7 @@ def test_the_escapes_are_shown_not_dropped_and_export_keeps_the_value(escapes: P
     assert "\\x1b]0;owned\\x07" in planned.stdout  # shown as compose shows it
     traced = escapes.run("trace", timeout=120, check=0)
     assert "critical chain: \\x1b]52;c;ZWNobyBvd25lZA==\\x07" in traced.stdout
+    assert "supervision (after the run)" in traced.stdout  # its log's well-formed line, escaped
     exported = escapes.run("env", "--export", timeout=120, check=0)
     line = next(x for x in exported.stdout.splitlines() if x.startswith("export TOKEN="))
     value = subprocess.run(

@@ -390,8 +390,16 @@ def test_the_log_keeps_every_action_and_reads_back_by_time(tmp_path: Path) -> No
     write = keep(path, "shop")
     write(Action("api", ActionKind.RESTARTED, "db came back", at=100.0, cause="db"))
     write(Action("api", ActionKind.READY, "re-gated", at=105.0))
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write("not json\n")
+    with path.open("a", encoding="utf-8") as handle:  # a damaged or foreign line is skipped
+        for line in (
+            "not json",
+            "[1, 2]",
+            '{"at": 106.0, "kind": "restarted"}',
+            '{"at": "106", "service": "api", "kind": "ready", "reason": "r"}',
+            '{"at": Infinity, "service": "api", "kind": "ready", "reason": "r"}',
+            '{"at": 107.0, "service": {"x": 1}, "kind": "ready", "reason": "r"}',
+        ):
+            handle.write(line + "\n")
     assert [a["kind"] for a in logged_actions(path)] == ["restarted", "ready"]
     assert [a["at"] for a in logged_actions(path, since=101.0)] == [105.0]
     assert logged_actions(path, until=101.0)[0]["project"] == "shop"
