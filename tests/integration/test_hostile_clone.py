@@ -300,3 +300,36 @@ def test_a_damaged_run_record_is_refused_naming_the_file(escapes: Project) -> No
     assert done.returncode == int(ExitCode.BAD_INPUT), done.stderr
     assert f"{record}: not a run record bootstrap can read" in done.stderr  # the place
     assert "remove it" in done.stderr and "Traceback" not in done.stderr  # the fix
+
+
+CHANGED_SINCE_UP = """\
+services:
+  db:
+    labels:
+      bootstrap.probe.query: "CREATE TABLE owned(a int)"
+  web:
+    healthcheck:
+      test: ["CMD", "touch", "/tmp/owned"]
+"""
+
+
+@pytest.mark.parametrize("command", [["status"], ["ps"], ["status", "--json"]], ids=" ".join)
+def test_a_file_changed_since_up_runs_nothing_of_its_own_in_the_containers(
+    make_project: Callable[..., Project], command: list[str]
+) -> None:
+    """A pulled branch or a clone naming this project: its probe query and healthcheck test
+    are not what the running containers were created with, and status runs neither."""
+    project = make_project("plain", POSTGRES_PASSWORD="hostile-pw-2")
+    project.run("up", timeout=300, check=0)
+    (project.directory / "docker-compose.override.yml").write_text(CHANGED_SINCE_UP)
+    done = project.run(*command, timeout=120)
+    said = done.stdout + done.stderr
+    assert "bootstrap.probe.query changed since `up`: not run" in said, said
+    assert "healthcheck.test changed since `up`: not run" in said, said
+    assert "until `bootstrap up` applies it" in said  # the fix
+    owned = project.compose(
+        "exec", "-T", "db", "psql", "-U", "postgres", "-tAc", "select to_regclass('owned')"
+    )
+    assert owned.returncode == 0 and owned.stdout.strip() == "", owned
+    touched = project.compose("exec", "-T", "web", "ls", "/tmp/owned")
+    assert touched.returncode != 0, touched.stdout

@@ -125,3 +125,31 @@ def test_status_says_what_it_cannot_ask_without_a_helper_instead_of_not_ready(
     assert engine.helpers_started == []  # status starts nothing
     sick = NoClients(infos=[info("cache", health="unhealthy")])
     assert not collect_status(ws, sick)[0].ready  # the engine's own verdict still counts
+
+
+def test_status_runs_only_the_probe_a_container_was_created_with(tmp_path: Path) -> None:
+    from bootstrap.backends.compose.status import not_applied
+
+    query = {"bootstrap.probe": "postgres", "bootstrap.probe.query": "SELECT 1"}
+    ws = workspace(
+        tmp_path,
+        {
+            "db": {"image": "postgres", "labels": query},
+            "web": {"image": "nginx", "healthcheck": {"test": ["CMD", "true"], "interval": "5s"}},
+            "api": {"image": "python", "healthcheck": {"interval": "5s"}},  # the image's test
+        },
+    )
+    plan = ws.plan.services
+
+    def created(service: str, labels: dict[str, str], test: tuple[str, ...] = ()) -> Any:
+        return ContainerInfo("c", f"shop-{service}-1", service, "running", labels=labels,
+                             healthcheck_test=test)  # fmt: skip
+
+    image_label = {"bootstrap.probe.port": "5432"}  # the image's own label: not the file's
+    assert not_applied(plan["db"], created("db", {**query, **image_label})) == ""
+    changed = not_applied(plan["db"], created("db", {**query, "bootstrap.probe.query": "x"}))
+    assert changed.startswith("bootstrap.probe.query changed since `up`")
+    assert "bootstrap.probe" in not_applied(plan["db"], created("db", {}))
+    assert not_applied(plan["web"], created("web", {}, ("CMD", "true"))) == ""
+    assert "healthcheck.test" in not_applied(plan["web"], created("web", {}, ("CMD", "false")))
+    assert not_applied(plan["api"], created("api", {}, ("CMD-SHELL", "curl -f x"))) == ""

@@ -9,9 +9,10 @@ from typing import Any
 
 from bootstrap.errors import NoSuchObject
 from bootstrap.outcome import Observation
+from bootstrap.plan import PlannedService
 from bootstrap.probes import container_gate, exit_zero_is_ready
 from bootstrap.reach import in_container
-from bootstrap.runtime import ContainerInfo, Engine, Health
+from bootstrap.runtime import ContainerInfo, Engine, Health, State
 from bootstrap.status import ServiceStatus
 from bootstrap.targets import network_only_port, target_and_probe
 from bootstrap.watch import ContainerWatch
@@ -48,6 +49,9 @@ def _one(
             planned.address,
             planned.optional,
         )
+    changed = not_applied(planned, info)
+    if changed:  # the file's probe is not what this container runs with: nothing of it runs
+        return _engine_says(planned, info, changed)
     watch = ContainerWatch()
     watch.seed(info)
     target, probe = target_and_probe(planned, info, engine, watch, on_network)
@@ -80,6 +84,47 @@ def _one(
         planned.probe.kind,
         observation.ready,
         observation.detail,
+        dict(info.ports),
+        planned.address or address,
+        planned.optional,
+    )
+
+
+# The labels a probe is chosen and parameterised by: a command, a query, a path, a port.
+PROBE_LABELS = ("bootstrap.probe", "discovery.")
+
+
+def not_applied(planned: PlannedService, info: ContainerInfo) -> str:
+    """What the compose file says of the service's probe that its container was not created
+    with (its labels and healthcheck test as compose applied them), or "". A read-only command
+    runs only what the container was created with: a file that changed since ``up`` (a pulled
+    branch, a cloned workspace naming this project) is untrusted until ``up`` applies it."""
+    labels = planned.service.labels
+    changed = sorted(
+        key
+        for key in labels
+        if key.startswith(PROBE_LABELS) and info.labels.get(key) != labels[key]
+    )
+    declared = planned.service.healthcheck
+    test = declared.test if declared and not declared.disabled else ()
+    if test and test != info.healthcheck_test:  # no test of its own: the image's, unchanged
+        changed.append("healthcheck.test")
+    if not changed:
+        return ""
+    return f"{', '.join(changed)} changed since `up`: not run until `bootstrap up` applies it"
+
+
+def _engine_says(planned: PlannedService, info: ContainerInfo, why: str) -> ServiceStatus:
+    """A row from what the engine says alone (its state and healthcheck verdict), and why."""
+    address = next(iter(info.addresses.values()), None) if info.addresses else planned.address
+    return ServiceStatus(
+        planned.name,
+        planned.phase,
+        info.state,
+        info.health,
+        planned.probe.kind,
+        info.state == State.RUNNING and info.health in (None, Health.HEALTHY),
+        f"{info.health or info.state}: {why}",
         dict(info.ports),
         planned.address or address,
         planned.optional,
