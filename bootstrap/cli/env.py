@@ -41,9 +41,20 @@ def env(ctx: CliContext, explain: bool, as_json: bool, reveal: bool, export: boo
     workspace = ctx.workspace()
     environment = workspace.environment
     if export:
+        from bootstrap.envlayers import program_variable
+
         for name, var in environment.variables.items():
-            if var.layer in (EnvLayer.DOTENV_LOCAL, EnvLayer.SECRET):
-                show(f"export {name}={shell_word(var.value)}")
+            if var.layer not in (EnvLayer.DOTENV_LOCAL, EnvLayer.SECRET):
+                continue
+            if program_variable(name):  # eval'd, it would change the shell's programs
+                say(
+                    f"not exported: {name} ({var.layer.value}) says which program runs, how, "
+                    "or where it connects; a workspace's file does not set it in your shell "
+                    "(export it yourself if you mean it)",
+                    fg="yellow",
+                )
+                continue
+            show(f"export {name}={shell_word(var.value)}")
         return
     redact = (lambda s: s) if reveal else ctx.redact
     if as_json:

@@ -333,3 +333,20 @@ def test_a_file_changed_since_up_runs_nothing_of_its_own_in_the_containers(
     assert owned.returncode == 0 and owned.stdout.strip() == "", owned
     touched = project.compose("exec", "-T", "web", "ls", "/tmp/owned")
     assert touched.returncode != 0, touched.stdout
+
+
+def test_env_export_sets_no_program_variable_in_the_shell_that_evals_it(
+    hostile: tuple[Project, Path],
+) -> None:
+    """`eval "$(bootstrap env --export)"` is its documented use: a clone's `.env.local` must
+    not set the shell's loader, PATH or engine that way."""
+    project, marks = hostile
+    with (project.directory / ".env.local").open("a") as env:
+        env.write("GREETING=hello\n")
+    done = project.run("env", "--export", timeout=120, check=0)
+    exported = [line.split("=", 1)[0].removeprefix("export ") for line in done.stdout.splitlines()]
+    assert exported == ["GREETING"], done.stdout
+    for name in hostile_variables(project.directory):
+        if name not in os.environ:  # the shell's own wins over every file: nothing to say
+            assert f"not exported: {name} (.env.local)" in done.stderr, done.stderr
+    assert marked(marks) == []
