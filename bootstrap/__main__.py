@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from bootstrap.cli import main
+from bootstrap.launch import main
 
 main()

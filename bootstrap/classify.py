@@ -8,7 +8,6 @@ are dropped; the last component (or the last two joined) must be a known word.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -253,6 +252,8 @@ def classify(service: Service, settings: Settings) -> Placement:
         return Placement(*named)
     address = static_address(service, settings)
     if address:
+        import ipaddress  # here: a static address is rare
+
         try:
             ip = ipaddress.ip_address(address)
             subnet = ipaddress.ip_network(settings.subnet, strict=False)

@@ -8,7 +8,6 @@ the label, before anything starts. ``probes.make_probe`` builds from the same pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from difflib import get_close_matches
 
 from bootstrap.classify import (
     PHASE_LABEL,
@@ -54,6 +53,8 @@ def _bad(service: Service, key: str, message: str, hint: str) -> ConfigError:
 
 
 def _suggest(word: str, known: list[str]) -> str:
+    from difflib import get_close_matches
+
     close = get_close_matches(word, known, n=1)
     return f"did you mean {close[0]!r}? " if close else ""
 

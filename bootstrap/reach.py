@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as Pending
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # A service's name is Docker's embedded DNS's answer (about a millisecond) on a network shared
 # with it; elsewhere the question goes to the machine's resolvers, which may take seconds to
@@ -34,8 +36,12 @@ def resolvable(name: str) -> bool:
             return known[1]
         asking = _asking.get(name)
         if asking is None:
+            from concurrent.futures import Future  # here: every command imports this module
+
             asking = _asking[name] = Future()
             threading.Thread(target=_look_up, args=(name, asking), daemon=True).start()
+    from concurrent.futures import TimeoutError as Pending
+
     try:
         return asking.result(timeout=ANSWER_WITHIN)
     except Pending:

@@ -8,7 +8,6 @@ host port ranges) are ``SEED``: ``bootstrap init --seed`` writes them.
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -262,6 +261,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, source: str = "settings") 
     settings = Settings(**values)
     try:
         if settings.subnet:
+            import ipaddress  # here: every command reads the settings
+
             ipaddress.ip_network(settings.subnet)
     except ValueError as exc:
         raise ConfigError(

@@ -27,7 +27,7 @@ from bootstrap.envlayers import (
 )
 from bootstrap.errors import ConfigError, ConfigErrors
 from bootstrap.hostpaths import OVERRIDE_NAME, host_path_override, translation_wanted
-from bootstrap.identity import explicit_project_name, implicit_project_name
+from bootstrap.identity import ProjectName, explicit_project_name, implicit_project_name
 from bootstrap.locate import Locator, referenced_files, yaml_problem
 from bootstrap.paths import state_dir, state_home
 from bootstrap.privatefile import private_env_file
@@ -274,6 +274,111 @@ def main_network(stack: Stack, settings: Settings) -> str:
     return min(counts, key=lambda key: (-counts[key], key != "default", key))
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a workspace gives compose before compose reads the files: the folder, settings,
+    files, the layered environment and the project compose is asked about (its profiles are
+    the command's, added after). Nothing of the model."""
+
+    directory: Path
+    settings: Settings
+    environment: Environment
+    pending: tuple[str, ...]
+    redact: Redactor
+    named: ProjectName | None  # None: compose chooses (the files' name:, else the folder's)
+    project: ComposeProject
+
+
+# The inputs of a load -> what was prepared for them before the command was parsed
+# (``prepare_early``, by ``bootstrap.launch``): a load with the same inputs takes it.
+_EARLY: dict[tuple[object, ...], Prepared] = {}
+
+
+def _inputs(
+    directory: Path,
+    files: Sequence[str],
+    project: str | None,
+    environ: Mapping[str, str],
+    env_files: Sequence[str],
+) -> tuple[object, ...]:
+    return (str(directory), tuple(files), project, tuple(env_files), tuple(sorted(environ.items())))
+
+
+def prepare_early(
+    directory: Path,
+    *,
+    files: Sequence[str] = (),
+    project: str | None = None,
+    env_files: Sequence[str] = (),
+) -> Prepared:
+    """``prepare``, kept for the load that follows with the same inputs (any other load
+    prepares its own). Reads the workspace's files, writes nothing."""
+    environ = dict(os.environ)
+    ready = prepare(directory, files=files, project=project, environ=environ, env_files=env_files)
+    _EARLY[_inputs(directory, files, project, environ, env_files)] = ready
+    return ready
+
+
+def prepare(
+    directory: Path,
+    *,
+    files: Sequence[str],
+    project: str | None,
+    environ: Mapping[str, str],
+    env_files: Sequence[str],
+) -> Prepared:
+    """Everything up to asking compose for the model. Raises ``ConfigError``; writes nothing."""
+    directory = find_workspace(directory.resolve(), bool(files or environ.get("COMPOSE_FILE")))
+    settings = load_settings(directory)
+    early = _env_file_values(default_env_files(directory), environ)
+    chosen = compose_files(
+        directory,
+        settings,
+        files,
+        environ.get("COMPOSE_FILE") or early.get("COMPOSE_FILE", ""),
+        environ.get("COMPOSE_PATH_SEPARATOR") or early.get("COMPOSE_PATH_SEPARATOR") or os.pathsep,
+    )
+    env_paths = _env_paths((directory / chosen[0]).parent.resolve(), env_files, environ, early)
+    texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
+    texts += included_texts(directory, chosen, texts)
+    environment = load_environment(
+        directory,
+        secrets_dir=settings.secrets_dir,
+        compose_texts=texts,
+        environ=environ,
+        env_files=env_paths,
+    )
+    pending = missing_secrets(settings, environment)
+    placeholders = {name: _placeholder() for name in pending}
+    words = context_words([*texts, directory.name])
+    redact = Redactor({**environment.secrets(), **placeholders}, context=words)
+    # Compose runs in the user's own environment: no layer of the workspace changes it. The
+    # secret store (and the placeholders of secrets `up` generates) reach compose as one more
+    # env file, read after .env and .env.local; a name it sets is dropped from the process
+    # environment compose sees, so the store wins over the shell, as its layer says.
+    store = {**read_secret_store(directory / settings.secrets_dir, directory), **placeholders}
+    process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES and k not in store}
+    secret_env = (private_env_file(render_env_file(store)),) if store else ()
+    named = explicit_project_name(
+        flag=project,
+        environ=environ,
+        dotenv=environment.dotenv,
+        settings_project=settings.project,
+        settings_source=settings.source,
+    )
+    # Without an explicit name compose chooses (the files' name:, else the folder's name).
+    compose = ComposeProject(
+        directory,
+        chosen,
+        named.name if named else "",
+        (),
+        process_env,
+        tuple(str(p) for p in env_paths),
+        secret_env,
+    )
+    return Prepared(directory, settings, environment, pending, redact, named, compose)
+
+
 def load_workspace(
     directory: Path,
     *,
@@ -293,64 +398,25 @@ def load_workspace(
     added to the environment it runs in. Writes nothing unless ``generate`` (``up``): then the
     missing secrets that ``generate_secrets`` lists are created first, so compose sees them."""
     environ = dict(os.environ if environ is None else environ)
-    directory = find_workspace(directory.resolve(), bool(files or environ.get("COMPOSE_FILE")))
-    settings = load_settings(directory)
-    early = _env_file_values(default_env_files(directory), environ)
-    chosen = compose_files(
-        directory,
-        settings,
-        files,
-        environ.get("COMPOSE_FILE") or early.get("COMPOSE_FILE", ""),
-        environ.get("COMPOSE_PATH_SEPARATOR") or early.get("COMPOSE_PATH_SEPARATOR") or os.pathsep,
-    )
-    env_paths = _env_paths((directory / chosen[0]).parent.resolve(), env_files, environ, early)
-    texts = [(directory / f).read_text(encoding="utf-8") for f in chosen]
-    texts += included_texts(directory, chosen, texts)
 
-    def read_environment() -> Environment:
-        return load_environment(
-            directory,
-            secrets_dir=settings.secrets_dir,
-            compose_texts=texts,
-            environ=environ,
-            env_files=env_paths,
+    def prepared() -> Prepared:
+        return prepare(
+            directory, files=files, project=project, environ=environ, env_files=env_files
         )
 
-    environment = read_environment()
+    ready = _EARLY.pop(_inputs(directory, files, project, environ, env_files), None)
+    _EARLY.clear()  # prepared for other inputs: not this run's
+    ready = ready or prepared()
     generated: tuple[str, ...] = ()
     if generate:
-        generated = generate_missing_secrets(directory, settings, environment)
-        if generated:
-            environment = read_environment()
-    pending = missing_secrets(settings, environment)
-    placeholders = {name: _placeholder() for name in pending}
-    words = context_words([*texts, directory.name])
-    redact = Redactor({**environment.secrets(), **placeholders}, context=words)
-    # Compose runs in the user's own environment: no layer of the workspace changes it. The
-    # secret store (and the placeholders of secrets `up` generates) reach compose as one more
-    # env file, read after .env and .env.local; a name it sets is dropped from the process
-    # environment compose sees, so the store wins over the shell, as its layer says.
-    store = {**read_secret_store(directory / settings.secrets_dir, directory), **placeholders}
-    process_env = {k: v for k, v in environ.items() if k not in _FLAG_VARIABLES and k not in store}
-    secret_env = (private_env_file(render_env_file(store)),) if store else ()
+        generated = generate_missing_secrets(ready.directory, ready.settings, ready.environment)
+        if generated:  # the store changed: read again
+            ready = prepared()
+    directory, settings, environment = ready.directory, ready.settings, ready.environment
+    pending, redact, named = ready.pending, ready.redact, ready.named
+    chosen = ready.project.files
     selected, flagged = active_profiles(profiles, environ, environment.dotenv)
-    named = explicit_project_name(
-        flag=project,
-        environ=environ,
-        dotenv=environment.dotenv,
-        settings_project=settings.project,
-        settings_source=settings.source,
-    )
-    # Without an explicit name compose chooses (the files' name:, else the folder's name).
-    project_ref = ComposeProject(
-        directory,
-        chosen,
-        named.name if named else "",
-        selected,
-        process_env,
-        tuple(str(p) for p in env_paths),
-        secret_env,
-    )
+    project_ref = replace(ready.project, profiles=selected)
     loader.redact_with(redact)
     locator = Locator(directory, chosen)
     try:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -56,6 +57,53 @@ def compose_command() -> tuple[str, ...]:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return (str(candidate),)
     return ("docker", "compose")
+
+
+VERSIONS_FILE = "compose-versions.json"  # in the user's state folder
+
+
+def _binary() -> tuple[str, list[int]] | None:
+    """The compose binary run, and what tells that file apart from another (inode, size,
+    change time): None where the docker CLI chooses it."""
+    command = compose_command()
+    if len(command) != 1:
+        return None
+    try:
+        found = os.stat(command[0])
+    except OSError:
+        return None
+    return command[0], [found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns]
+
+
+def remembered_version() -> tuple[int, ...]:
+    """The version the compose binary said last time, where it is the same file; else ()."""
+    binary = _binary()
+    if binary is None:
+        return ()
+    from bootstrap.paths import state_home
+
+    try:
+        known = json.loads((state_home() / VERSIONS_FILE).read_text(encoding="utf-8"))
+        entry = known[binary[0]]
+        if entry["file"] == binary[1]:
+            return parse_version(str(entry["version"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return ()
+
+
+def remember_version(found: tuple[int, ...]) -> None:
+    """Keep what the compose binary said of its version (one binary, the last one asked):
+    a later command of any workspace asks it again only once that file changes."""
+    binary = _binary()
+    if binary is None or not found:
+        return
+    from bootstrap.paths import state_home
+    from bootstrap.privatefile import write_private
+
+    entry = {"file": binary[1], "version": ".".join(map(str, found))}
+    with contextlib.suppress(OSError):  # a read-only home: asked again next time
+        write_private(state_home() / VERSIONS_FILE, json.dumps({binary[0]: entry}))
 
 
 def runnable(args: Sequence[str]) -> list[str]:
@@ -237,6 +285,66 @@ def missing_cli() -> EngineError:
     )
 
 
+def _spawn(
+    args: Sequence[str], env: Mapping[str, str], *, capture: bool = True
+) -> subprocess.Popen[str]:
+    pipe = subprocess.PIPE if capture else None
+    try:
+        return subprocess.Popen(
+            runnable(args),
+            env=dict(env),
+            stdout=pipe,
+            stderr=pipe,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise missing_cli() from None
+
+
+class _Early:
+    """Compose's `config` (and `version`) spawned before the command was parsed, for the
+    project the command line names (``spawn_early``); taken by a ``config`` call with the same
+    arguments and environment, killed otherwise (at the latest when this process exits)."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[list[str], dict[str, str], subprocess.Popen[str]]] = []
+
+    def spawn(self, args: Sequence[str], env: Mapping[str, str]) -> None:
+        if not self.started:
+            import atexit
+
+            atexit.register(self.discard)
+        self.started.append((list(args), dict(env), _spawn(args, env)))
+
+    def take(self, args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str] | None:
+        """The process spawned with ``args`` and ``env``, if one was; the others are killed."""
+        found = None
+        for index, (spawned, spawned_env, _process) in enumerate(self.started):
+            if spawned == list(args) and spawned_env == dict(env):
+                found = self.started.pop(index)[2]
+                break
+        return found
+
+    def discard(self) -> None:
+        for _args, _env, process in self.started:
+            process.kill()
+            process.communicate()
+        self.started.clear()
+
+
+_EARLY = _Early()
+
+
+def spawn_early(project: ComposeProject) -> None:
+    """Ask compose for ``project``'s model (and its version) now, ahead of the command: a
+    ``ComposeCLI.config`` of the same project takes the answer. `config` reads the files and
+    writes nothing, the same call the command makes first."""
+    if not remembered_version():
+        _EARLY.spawn(["docker", "compose", "version", "--short"], project.env)
+    _EARLY.spawn(config_args(project), project.env)
+
+
 def _verb(args: Sequence[str]) -> str:
     verbs = ("config", "create", "build", "down", "logs", "version", "up", "ps")
     return next((a for a in args if a in verbs), "")
@@ -272,19 +380,10 @@ class ComposeCLI:
         capture: bool = True,
         meanwhile: Callable[[], None] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """``subprocess.run``, with ``meanwhile`` started in a thread once compose is spawned."""
-        pipe = subprocess.PIPE if capture else None
-        try:
-            process = subprocess.Popen(
-                runnable(args),
-                env=dict(env),
-                stdout=pipe,
-                stderr=pipe,
-                text=True,
-                stdin=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise missing_cli() from None
+        """``subprocess.run``, with ``meanwhile`` started in a thread once compose is spawned
+        (the process spawned early with these arguments, where there is one)."""
+        process = _EARLY.take(args, env) if capture else None
+        process = process or _spawn(args, env, capture=capture)
         with process:
             if meanwhile is not None:
                 threading.Thread(target=meanwhile, daemon=True).start()
@@ -301,24 +400,18 @@ class ComposeCLI:
     def config(self, project: ComposeProject) -> dict[str, Any]:
         """The normalised model of every service (all profiles; selection is ours).
 
-        The version check runs beside it, in parallel, so it costs no wall time.
+        The version check runs beside it, in parallel (where the binary has not said its
+        version before: ``remembered_version``).
         """
-        try:
-            version = subprocess.Popen(
-                runnable(["docker", "compose", "version", "--short"]),
-                env=dict(project.env),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL,
-                text=True,
-            )
-        except FileNotFoundError:
-            raise missing_cli() from None
+        known = remembered_version()
+        asked = ["docker", "compose", "version", "--short"]
+        version = None if known else _EARLY.take(asked, project.env) or _spawn(asked, project.env)
         failure: Exception | None = None
         declared: list[str] = []
         try:
             meanwhile, self.meanwhile = self.meanwhile, None
             done = self._complete(config_args(project), project.env, meanwhile=meanwhile)
+            _EARLY.discard()  # spawned for another project: not this one's
             out = done.stdout or ""
             self.warnings = compose_warnings(self._redact(done.stderr or ""))
         except (ConfigError, EngineError) as exc:
@@ -340,7 +433,9 @@ class ComposeCLI:
                         f"{shared.group(1)!r}: compose cannot read every profile at once, so "
                         f"only the active profiles' services are known to this run",
                     )
-        found = parse_version(version.communicate()[0] or "")
+        found = known or parse_version(version.communicate()[0] if version else "")
+        if found and not known:
+            remember_version(found)
         self.seen_version = found
         if found and found < MINIMUM_VERSION:  # an old CLI explains any failure best
             raise EngineError(

@@ -3,23 +3,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from collections.abc import Sequence
 
 
 def import_what_follows(*, engine: bool = True, also: Sequence[str] = ()) -> None:
-    """Import what follows the model (the model and the plan, the probe registry with every
-    kind, the rules, PyYAML for the findings' file:line; the engine client where ``engine``;
-    the modules ``also`` names): run in a thread while the caller waits on compose's
-    ``config``, a subprocess, so neither waits for the other."""
-    with contextlib.suppress(ImportError):  # first: a refusal of the files places it with it
-        import yaml  # noqa: F401
-    import bootstrap.plan  # the model with it
+    """Import what follows the model (the model and the plan, the probe registry, the rules;
+    the engine client where ``engine``; the modules ``also`` names): run in a thread while the
+    caller waits on compose's ``config``, a subprocess, so neither waits for the other. Not
+    PyYAML (only a finding's file:line needs it) nor the probe kinds' modules (the registry
+    imports a kind's when the stack uses it)."""
+    import bootstrap.plan  # the model and the registry with it
     import bootstrap.validate
-    from bootstrap.probes.registry import recognised
 
-    recognised(())  # every kind's module, and the index of image words
     if engine:
         import bootstrap.backends.docker  # noqa: F401
     for module in also:  # what the command itself imports next (`up`: the library's verbs)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from bootstrap.classify import MYSQL_WORDS
 from bootstrap.outcome import Observation
-from bootstrap.probes import mysqlwire
 from bootstrap.probes.core import Probe, Target
 from bootstrap.probes.registry import ProbeKind, register
 from bootstrap.probes.spec import DEFAULT_QUERY, SQL_PARAMS, ParamValue, ProbeSpec
@@ -29,6 +28,8 @@ class MariadbProbe:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             return in_container("mariadb", target, self.port, self.credentials, self.query)
+        from bootstrap.probes import mysqlwire  # here: planning imports this module
+
         return over_network(
             mysqlwire.query,
             (mysqlwire.MysqlError,),

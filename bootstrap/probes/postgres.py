@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from bootstrap.classify import POSTGRES_WORDS
 from bootstrap.outcome import Observation
-from bootstrap.probes import pgwire
 from bootstrap.probes.core import Probe, Target
 from bootstrap.probes.registry import ProbeKind, register
 from bootstrap.probes.spec import DEFAULT_QUERY, SQL_PARAMS, ParamValue, ProbeSpec
@@ -29,6 +28,8 @@ class PostgresProbe:
         endpoint = target.endpoint(self.port)
         if endpoint is None:
             return in_container("postgres", target, self.port, self.credentials, self.query)
+        from bootstrap.probes import pgwire  # here: planning imports this module
+
         return over_network(
             pgwire.query,
             (pgwire.PgError,),

@@ -9,13 +9,16 @@ is an error everywhere, never a silent "running". Adding a kind is one module, o
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import FrameType
 from typing import Any
 
 from bootstrap.probes.core import Probe
+from bootstrap.probes.index import MODULES
 from bootstrap.probes.spec import TIMEOUT, Param, ParamValue, ProbeSpec
 
 # (the service's resolved environment, its command) -> the parameters they give the probe
@@ -123,39 +126,110 @@ class ProbeKind:
         return {**self.params, "timeout": TIMEOUT}
 
 
-_KINDS: dict[str, ProbeKind] = {}
-_LOADED: list[bool] = []  # every module of KIND_MODULES imported (one alone registers early)
-# image word -> (rank, kind): the first kind, in the registry's order, whose images hold it
-_BY_IMAGE: dict[str, tuple[int, ProbeKind]] = {}
+_KINDS: dict[str, ProbeKind] = {}  # what the imported modules registered
 _LOADING = threading.RLock()  # register() runs inside it, from the modules it imports
+
+
+_REGISTERED_BY: dict[str, str] = {}  # kind name -> the module of KIND_MODULES it came from
 
 
 def register(kind: ProbeKind) -> ProbeKind:
     for name in (kind.name, *kind.aliases):
         _KINDS[name] = kind
-    _BY_IMAGE.clear()  # rebuilt on the next question
+    frame = sys._getframe(1)  # the kind's module, maybe through a helper (register_http)
+    while frame.f_back is not None and _short(frame) not in KIND_MODULES:
+        frame = frame.f_back
+    _REGISTERED_BY[kind.name] = _short(frame)
     return kind
 
 
+def _short(frame: FrameType) -> str:
+    return str(frame.f_globals.get("__name__", "")).rpartition(".")[2]
+
+
+class _Kinds(Mapping[str, ProbeKind]):
+    """Every kind by name (aliases included), in ``KIND_MODULES``' order. A kind's module is
+    imported when the kind is first asked for: which module registers which name, and the image
+    words and repositories recognition asks about, are ``index.MODULES``, written from the
+    modules (``write_index``; a unit test keeps it equal), so a command imports the modules of
+    the kinds its stack uses, not fifty."""
+
+    def __getitem__(self, name: str) -> ProbeKind:
+        found = _KINDS.get(name)
+        if found is None:
+            module = _MODULE_OF.get(name)
+            if module is None:
+                raise KeyError(name)
+            with _LOADING:
+                importlib.import_module(f"bootstrap.probes.{module}")
+            found = _KINDS[name]
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _NAMES
+        yield from (name for name in list(_KINDS) if name not in _MODULE_OF)
+
+    def __len__(self) -> int:
+        return len(_NAMES) + sum(1 for name in list(_KINDS) if name not in _MODULE_OF)
+
+
+# From the index: name -> its module, the names in order, image word -> the first name whose
+# images hold it, repository -> name.
+_MODULE_OF = {name: entry[0] for entry in MODULES for name in entry[1]}
+_NAMES = tuple(name for entry in MODULES for name in entry[1])
+_BY_IMAGE: dict[str, str] = {}
+_BY_REPOSITORY: dict[str, str] = {}
+for _module, _names, _images, _repositories in MODULES:
+    for _word in _images:
+        _BY_IMAGE.setdefault(_word, _names[0])
+    for _repository in _repositories:
+        _BY_REPOSITORY.setdefault(_repository, _names[0])
+_RANK = {name: rank for rank, name in enumerate(_NAMES)}
+_ALL = _Kinds()
+
+
 def kinds() -> Mapping[str, ProbeKind]:
-    """Every registered kind by name (aliases included), the modules loaded on first use
-    (once: a thread may load them while compose reads the files)."""
-    if not _LOADED:
+    """Every kind by name (aliases included), each kind's module imported on first use."""
+    return _ALL
+
+
+def index_entries() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]:
+    """``index.MODULES`` as the modules say it now (every module imported): per module of
+    ``KIND_MODULES``, the names it registers, its kinds' image words and repositories."""
+    entries = []
+    for module in KIND_MODULES:
         with _LOADING:
-            _load()
-    return _KINDS
-
-
-def _load() -> None:
-    if not _LOADED:
-        for module in KIND_MODULES:
             importlib.import_module(f"bootstrap.probes.{module}")
-        # In KIND_MODULES' order, whichever module a caller imported first.
-        order = {name: index for index, name in enumerate(KIND_MODULES)}
-        ranked = sorted(_KINDS.items(), key=lambda item: order.get(item[1].name, len(order)))
-        _KINDS.clear()
-        _KINDS.update(ranked)
-        _LOADED.append(True)
+        mine = [k for n, k in _KINDS.items() if n == k.name and _REGISTERED_BY[n] == module]
+        names = tuple(dict.fromkeys(n for k in mine for n in (k.name, *k.aliases)))
+        images = tuple(sorted({w for k in mine for w in k.images}))
+        repositories = tuple(sorted({r for k in mine for r in k.repositories}))
+        entries.append((module, names, images, repositories))
+    return tuple(entries)
+
+
+def index_source() -> str:
+    """The text of ``bootstrap/probes/index.py`` (``ruff format`` gives it its final shape)."""
+    import pprint
+
+    lines = [
+        '"""Which module registers which probe kind, and the image words and repositories',
+        "recognition asks about: written by ``registry.write_index()`` from the modules (a",
+        "unit test keeps it equal); the registry imports a kind's module when the kind is",
+        'asked for."""',
+        "",
+        "MODULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = "
+        + pprint.pformat(index_entries(), width=96),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_index() -> None:
+    """Write ``bootstrap/probes/index.py`` from the modules (after adding or changing a kind)."""
+    from pathlib import Path
+
+    Path(__file__).with_name("index.py").write_text(index_source(), encoding="utf-8")
 
 
 def kind(name: str) -> ProbeKind | None:
@@ -187,23 +261,15 @@ class UnknownKind(ValueError):
 def recognised(words: Sequence[str]) -> ProbeKind | None:
     """The kind whose images a name's words say (``redis`` -> redis), or None: the first in
     the registry's order where several do (one index, not a scan of every kind per name)."""
-    if not _BY_IMAGE:
-        loaded = kinds()
-        with _LOADING:
-            for rank, found in enumerate(loaded.values()):
-                for image in found.images:
-                    _BY_IMAGE.setdefault(image, (rank, found))
-    ranked = [_BY_IMAGE[w] for w in words if w in _BY_IMAGE]
-    return min(ranked, key=lambda item: item[0])[1] if ranked else None
+    names = [_BY_IMAGE[w] for w in words if w in _BY_IMAGE]
+    return _ALL[min(names, key=_RANK.__getitem__)] if names else None
 
 
 def by_repository(repository: str) -> ProbeKind | None:
     """The kind an image's exact repository runs, where its name does not say it
     (``confluentinc/cp-server`` is a Kafka broker)."""
-    for found in kinds().values():
-        if repository in found.repositories:
-            return found
-    return None
+    name = _BY_REPOSITORY.get(repository)
+    return _ALL[name] if name else None
 
 
 class _Reading(dict[str, str]):

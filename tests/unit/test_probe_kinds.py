@@ -225,6 +225,39 @@ def test_the_docs_table_lists_every_kind_as_the_registry_has_it() -> None:
         assert f"`{name}`" in page
 
 
+def test_the_index_says_what_the_modules_register() -> None:
+    """The registry picks a kind's module from bootstrap/probes/index.py without importing the
+    others: what it says (names, image words, repositories per module) is what they register."""
+    from bootstrap.probes import index
+    from bootstrap.probes.registry import index_entries
+
+    assert index_entries() == index.MODULES, (
+        "bootstrap/probes/index.py is out of date: run python -c 'from "
+        "bootstrap.probes.registry import write_index; write_index()' && "
+        "ruff format bootstrap/probes/index.py"
+    )
+
+
+def test_recognising_an_image_imports_only_its_kinds_module() -> None:
+    """A plan imports the modules of the kinds its stack uses (a fresh interpreter): the
+    names of every kind are known without importing one, a recognised image imports its own."""
+    code = (
+        "import sys; from bootstrap.probes.registry import kinds, recognised, by_repository; "
+        "names = list(kinds()); "
+        "before = {m for m in sys.modules if m.startswith('bootstrap.probes.')}; "
+        "found = recognised(['bitnami', 'redis']); "
+        "kafka = by_repository('confluentinc/cp-server'); "
+        "after = {m for m in sys.modules if m.startswith('bootstrap.probes.')}; "
+        "print(found.name, kafka.name, len(names), sorted(after - before))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    name, kafka, count, imported = done.stdout.split(" ", 3)
+    assert (name, kafka) == ("redis", "kafka")
+    assert int(count) == len(list(kinds()))
+    assert "bootstrap.probes.redis" in imported and "bootstrap.probes.kafka" in imported
+    assert "bootstrap.probes.postgres" not in imported and "mongodb" not in imported
+
+
 def test_a_port_the_image_exposes_is_what_running_waits_for(tmp_path: Path) -> None:
     """issue 38: a service whose file declares no port (Dify's API, Weaviate...) was only
     "running"; the image's EXPOSE says where the server listens: a TCP connect there (a guess:
