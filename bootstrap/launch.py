@@ -15,10 +15,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from bootstrap.workspace import Prepared
 
 # The commands whose first question is compose's `config` of the workspace.
 READS_MODEL_FIRST = frozenset({"plan", "validate", "env", "up", "down", "status", "ps"})
+# Of these, the ones that load every profile's services (as `compose ps` shows them).
+EVERY_PROFILE = frozenset({"down", "status", "ps"})
 # The options that name the workspace (before the command; after it, -C is not one).
 _NAMING = {
     "-C": "directory",
@@ -28,7 +33,7 @@ _NAMING = {
     "-p": "project",
     "--project-name": "project",
     "--env-file": "env_files",
-    "--profile": "",
+    "--profile": "profiles",
     "--backend": "",
 }
 _STOP = frozenset({"-h", "--help", "--version", "--context"})
@@ -41,12 +46,20 @@ class Named(NamedTuple):
     files: tuple[str, ...]
     project: str | None
     env_files: tuple[str, ...]
+    profiles: tuple[str, ...] = ()  # as the command merges them (``*``: every profile)
+    command: str = ""
 
 
 def guess(argv: Sequence[str]) -> Named | None:
     """The workspace inputs ``argv`` names (directory, files, project, env_files), or None
     where the command does not read the model first or the line is not plain."""
-    found: dict[str, list[str]] = {"directory": [], "files": [], "project": [], "env_files": []}
+    found: dict[str, list[str]] = {
+        "directory": [],
+        "files": [],
+        "project": [],
+        "env_files": [],
+        "profiles": [],
+    }
     command = ""
     words = list(argv)
     while words:
@@ -77,6 +90,10 @@ def guess(argv: Sequence[str]) -> Named | None:
         tuple(found["files"]),
         found["project"][-1] if found["project"] else None,
         tuple(found["env_files"]),
+        ("*",)
+        if "*" in found["profiles"] or command in EVERY_PROFILE
+        else tuple(dict.fromkeys(found["profiles"])),
+        command,
     )
 
 
@@ -112,8 +129,30 @@ def ask_compose_early(argv: Sequence[str]) -> None:
             env_files=named.env_files,
         )
         spawn_early(ready.project)
+        if named.command == "up" and ready.named is not None:
+            _hashes_early(ready, named.profiles)
     except (BootstrapError, OSError, ValueError):
         return
+
+
+def _hashes_early(ready: Prepared, profiles: tuple[str, ...]) -> None:
+    """Where the project has containers (a re-run), ask compose for its config hashes too:
+    `up` compares them with the containers' to tell a re-run with nothing to change."""
+    from dataclasses import replace
+
+    from bootstrap.backends.composecli import spawn_hashes_early
+    from bootstrap.backends.engineapi import SocketAPI, socket_path
+    from bootstrap.workspace import active_profiles
+
+    path = socket_path(os.environ.get("DOCKER_HOST", ""))
+    if path is None or ready.named is None:
+        return
+    label = f"com.docker.compose.project={ready.named.name}"
+    # unversioned (the engine's own API version): no negotiation for one question
+    if not SocketAPI(path, 1.0, "").containers(all=True, filters={"label": [label]}):
+        return
+    selected, _flags = active_profiles(profiles, os.environ, ready.environment.dotenv)
+    spawn_hashes_early(replace(ready.project, profiles=selected))
 
 
 def main() -> None:

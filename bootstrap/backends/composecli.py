@@ -167,8 +167,9 @@ def stop_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
     return [*base_args(project), "stop", *services]
 
 
-def hash_args(project: ComposeProject, services: Sequence[str]) -> list[str]:
-    return [*base_args(project), "config", "--hash", ",".join(services)]
+def hash_args(project: ComposeProject) -> list[str]:
+    """Compose's config hash of every service of the active profiles (``*``: since 2.20)."""
+    return [*base_args(project), "config", "--hash", "*"]
 
 
 def down_args(
@@ -308,29 +309,33 @@ class _Early:
     arguments and environment, killed otherwise (at the latest when this process exits)."""
 
     def __init__(self) -> None:
-        self.started: list[tuple[list[str], dict[str, str], subprocess.Popen[str]]] = []
+        # (arguments, environment, the process, whether it asks for the model)
+        self.started: list[tuple[list[str], dict[str, str], subprocess.Popen[str], bool]] = []
 
-    def spawn(self, args: Sequence[str], env: Mapping[str, str]) -> None:
+    def spawn(self, args: Sequence[str], env: Mapping[str, str], *, model: bool = True) -> None:
         if not self.started:
             import atexit
 
             atexit.register(self.discard)
-        self.started.append((list(args), dict(env), _spawn(args, env)))
+        self.started.append((list(args), dict(env), _spawn(args, env), model))
 
     def take(self, args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str] | None:
         """The process spawned with ``args`` and ``env``, if one was; the others are killed."""
         found = None
-        for index, (spawned, spawned_env, _process) in enumerate(self.started):
+        for index, (spawned, spawned_env, _process, _model) in enumerate(self.started):
             if spawned == list(args) and spawned_env == dict(env):
                 found = self.started.pop(index)[2]
                 break
         return found
 
-    def discard(self) -> None:
-        for _args, _env, process in self.started:
-            process.kill()
-            process.communicate()
-        self.started.clear()
+    def discard(self, *, model_only: bool = False) -> None:
+        """Kill what was not taken (``model_only``: the model's questions, once the model is
+        read; the config hashes stay for ``up`` to take)."""
+        for entry in list(self.started):
+            if entry[3] or not model_only:
+                entry[2].kill()
+                entry[2].communicate()
+                self.started.remove(entry)
 
 
 _EARLY = _Early()
@@ -343,6 +348,13 @@ def spawn_early(project: ComposeProject) -> None:
     if not remembered_version():
         _EARLY.spawn(["docker", "compose", "version", "--short"], project.env)
     _EARLY.spawn(config_args(project), project.env)
+
+
+def spawn_hashes_early(project: ComposeProject) -> None:
+    """Ask compose for ``project``'s config hashes now (`up` of a project that has
+    containers compares them; ``hashes_in_background`` takes the answer where it asks the
+    same)."""
+    _EARLY.spawn(hash_args(project), project.env, model=False)
 
 
 def _verb(args: Sequence[str]) -> str:
@@ -411,7 +423,7 @@ class ComposeCLI:
         try:
             meanwhile, self.meanwhile = self.meanwhile, None
             done = self._complete(config_args(project), project.env, meanwhile=meanwhile)
-            _EARLY.discard()  # spawned for another project: not this one's
+            _EARLY.discard(model_only=True)  # spawned for another project: not this one's
             out = done.stdout or ""
             self.warnings = compose_warnings(self._redact(done.stderr or ""))
         except (ConfigError, EngineError) as exc:
@@ -477,9 +489,9 @@ class ComposeCLI:
         """``compose build`` of the services, on the engine the run talks to."""
         self._run([*base_args(project), "build", *services], project.env)
 
-    def config_hashes(self, project: ComposeProject, services: Sequence[str]) -> dict[str, str]:
+    def config_hashes(self, project: ComposeProject) -> dict[str, str]:
         """Compose's own config hash per service: what it compares to decide to recreate."""
-        out = self._run(hash_args(project, services), project.env)
+        out = self._run(hash_args(project), project.env)
         return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
     def down(self, project: ComposeProject, *, volumes: bool = False) -> None:

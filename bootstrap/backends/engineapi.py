@@ -164,13 +164,15 @@ class SocketAPI:
     def __init__(self, path: str, timeout: float, version: str) -> None:
         self.path, self.timeout, self.api_version = path, timeout, version
         self._sdk: Any = None
+        self._version: dict[str, Any] | None = None  # the engine's /version, asked once
 
     @classmethod
     def connect(cls, path: str, timeout: float) -> SocketAPI:
         """Ping the engine and take the API version it speaks (what the SDK's "auto" does)."""
         api = cls(path, timeout, "")
         api.ping()
-        api.api_version = str(api._call("GET", "/version", versioned=False)["ApiVersion"])
+        api._version = dict(api._call("GET", "/version", versioned=False))
+        api.api_version = str(api._version["ApiVersion"])
         return api
 
     def __getattr__(self, name: str) -> Any:
@@ -256,7 +258,11 @@ class SocketAPI:
         return bool(self._call("GET", "/_ping", versioned=False) == "OK")
 
     def version(self) -> dict[str, Any]:
-        return dict(self._call("GET", "/version"))
+        """The engine's versions: asked once per connection (an engine's answer takes 10-20 ms
+        and does not change while it runs)."""
+        if self._version is None:
+            self._version = dict(self._call("GET", "/version"))
+        return dict(self._version)
 
     def info(self) -> dict[str, Any]:
         return dict(self._call("GET", "/info"))

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ["plan"],
         ["-C", "/srv/shop", "-p", "shop", "plan", "--json"],
-        ["-pshop", "--profile", "debug", "status"],
+        ["-pshop", "--profile", "debug", "plan", "--profile", "x", "--profile", "debug"],
         ["--project-name=shop", "-f", "a.yaml", "-f", "b.yaml", "validate"],
         ["--env-file", "one.env", "env", "--env-file", "two.env"],
         ["up", "-p", "late", "--project-directory", "/srv/other", "--file", "c.yaml"],
@@ -51,6 +51,7 @@ def test_the_guess_is_the_workspace_click_hands_the_command(
                 tuple(kwargs["files"]),
                 kwargs["project"],
                 tuple(kwargs["env_files"]),
+                tuple(kwargs["profiles"]),
             )
         )
         raise SystemExit(0)
@@ -61,7 +62,7 @@ def test_the_guess_is_the_workspace_click_hands_the_command(
     found = guess(argv)
     assert loaded, "the command did not load the workspace"
     assert found is not None
-    assert found._replace(directory=str(Path(found.directory))) == loaded[0]
+    assert found._replace(directory=str(Path(found.directory)), command="") == loaded[0]
 
 
 class _Loader:
@@ -101,6 +102,9 @@ def test_an_early_process_is_taken_only_for_the_same_question() -> None:
     assert early.take(["echo", "three"], env) is None
     taken = early.take(["echo", "one"], env)
     assert taken is not None and taken.communicate()[0] == "one\n"
+    early.spawn(["echo", "hashes"], env, model=False)
+    early.discard(model_only=True)  # the model is read: the hashes stay
+    assert [entry[0] for entry in early.started] == [["echo", "hashes"]]
     left = early.started[0][2]
     early.discard()
     assert early.started == [] and left.poll() is not None

@@ -70,7 +70,7 @@ class Hashes:
     def __init__(self, hashes: dict[str, str]) -> None:
         self.hashes = hashes
 
-    def config_hashes(self, project: object, services: object) -> dict[str, str]:
+    def config_hashes(self, project: object) -> dict[str, str]:
         return self.hashes
 
 

@@ -437,7 +437,7 @@ class Creation:
         if self.hashes is not None:
             hashes = self.hashes.result()
         else:
-            hashes = self.compose.config_hashes(self.workspace.compose, order)
+            hashes = self.compose.config_hashes(self.workspace.compose)
         image_ids: dict[str, str | None] = {}
         for name in order:
             info, image = containers[name], self.workspace.plan.services[name].service.image
@@ -538,7 +538,7 @@ def hashes_in_background(workspace: Workspace, compose: ComposeCLI) -> Future[di
 
     def ask() -> None:
         try:
-            future.set_result(compose.config_hashes(workspace.compose, workspace.plan.order()))
+            future.set_result(compose.config_hashes(workspace.compose))
         except BaseException as exc:  # handed to whoever reads the future
             future.set_exception(exc)
 
