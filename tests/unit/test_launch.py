@@ -207,3 +207,25 @@ def test_the_exit_code_and_every_line_survive_the_quick_exit(tmp_path: Path) -> 
         cwd=ROOT,
     )
     assert refused.returncode == 2 and "no such folder" in refused.stderr
+
+
+def test_a_value_made_later_is_waited_for_and_its_failure_raised() -> None:
+    import threading
+
+    from bootstrap.backends.warmup import Later
+
+    release = threading.Event()
+
+    def slow() -> int:
+        release.wait(5)
+        return 7
+
+    later = Later(slow)
+    release.set()
+    assert later.result() == 7
+
+    def broken() -> int:
+        raise ConnectionError("no engine")
+
+    with pytest.raises(ConnectionError, match="no engine"):
+        Later(broken).result()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from bootstrap.backends import AS_IS, Capability, Creating
 from bootstrap.backends.composecli import MINIMUM_VERSION, ComposeCLI
 
 if TYPE_CHECKING:
+    from bootstrap.backends.warmup import Later
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.status import ServiceStatus
@@ -27,8 +27,8 @@ class ComposeBackend:
     def __init__(self) -> None:
         self.cli = ComposeCLI()
         self._engine: Engine | None = None
-        self._connecting: Future[Engine] | None = None
-        self._hashes: Future[dict[str, str]] | None = None
+        self._connecting: Later[Engine] | None = None
+        self._hashes: Later[dict[str, str]] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -53,20 +53,11 @@ class ComposeBackend:
     def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
         """Import the rules and connect to the engine (the Docker SDK's import, its version
         question and a ping: about 0.1 s) in threads while compose reads the files."""
-        from bootstrap.backends.warmup import import_what_follows
+        from bootstrap.backends.warmup import Later, import_what_follows
 
         self.cli.meanwhile = functools.partial(import_what_follows, engine=False, also=also)
         if engine and self._engine is None and self._connecting is None:
-            connecting: Future[Engine] = Future()
-
-            def connect() -> None:
-                try:
-                    connecting.set_result(self._make_engine())
-                except BaseException as exc:  # handed to whoever asks for the engine
-                    connecting.set_exception(exc)
-
-            self._connecting = connecting
-            threading.Thread(target=connect, daemon=True).start()
+            self._connecting = Later(self._make_engine)
 
     def prepare(self, workspace: Workspace) -> None:
         """Ask compose for its config hashes in the background, where there are containers

@@ -15,6 +15,7 @@ from bootstrap.backends import AS_IS, Creating
 from bootstrap.backends.compose import states
 from bootstrap.backends.composecli import NO_DEPS_RESOLVES, ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
+from bootstrap.backends.warmup import Later
 from bootstrap.errors import EngineError
 from bootstrap.frozen import Gated, GateNotes
 from bootstrap.outcome import Observation, ProbeResult
@@ -412,7 +413,7 @@ class Creation:
         workspace: Workspace,
         compose: ComposeCLI,
         engine: Engine,
-        hashes: Future[dict[str, str]] | None = None,
+        hashes: Later[dict[str, str]] | None = None,
         creating: Creating = AS_IS,
     ) -> None:
         self.workspace = workspace
@@ -531,19 +532,10 @@ def join_stack_network(workspace: Workspace, engine: Engine) -> str | None:
     return network.name
 
 
-def hashes_in_background(workspace: Workspace, compose: ComposeCLI) -> Future[dict[str, str]]:
+def hashes_in_background(workspace: Workspace, compose: ComposeCLI) -> Later[dict[str, str]]:
     """Start asking compose for its config hashes now; the answer is needed only later, to
     tell a no-op re-run, and the question is the slowest part of one."""
-    future: Future[dict[str, str]] = Future()
-
-    def ask() -> None:
-        try:
-            future.set_result(compose.config_hashes(workspace.compose))
-        except BaseException as exc:  # handed to whoever reads the future
-            future.set_exception(exc)
-
-    threading.Thread(target=ask, daemon=True).start()
-    return future
+    return Later(lambda: compose.config_hashes(workspace.compose))
 
 
 def bring_up(
@@ -554,7 +546,7 @@ def bring_up(
     *,
     timeout: float | None = None,
     join_network: bool = False,
-    hashes: Future[dict[str, str]] | None = None,
+    hashes: Later[dict[str, str]] | None = None,
     cancel: threading.Event | None = None,
     creating: Creating = AS_IS,
 ) -> Outcome:
