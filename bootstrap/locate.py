@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 _STEP = re.compile(r"\[(\d+)\]$")
+# The keys a compose file has at its top, where a model path begins.
+_TOP_LEVEL = frozenset(
+    {"services", "networks", "volumes", "configs", "secrets", "include", "name", "models"}
+)
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Locator:
         """``file:line`` of the model path ``location``, or None where no file writes it; a
         key the files do not write (``services.db.volumes`` of a service without volumes) is
         placed at the nearest one they do (``services.db``), never at the top of a file."""
+        if location.split(".", 1)[0].split("[", 1)[0] not in _TOP_LEVEL:
+            return None  # not a model path (a file's name, a flag): no file writes it
         found = None
         path_ = location
         while found is None and "." in path_:

@@ -172,12 +172,12 @@ def generate_missing_secrets(
 
     Each file is written whole under a hidden temporary name, then linked into place, so a
     run killed at any moment leaves either no file or a complete one."""
-    import secrets
-
     store = directory / settings.secrets_dir
     missing = missing_secrets(settings, environment)
     if not missing:
         return ()
+    import secrets  # here: every `up` asks, few generate (its import is hashlib's and random's)
+
     store.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name in missing:
         temporary = store / f".{name}.{os.getpid()}.tmp"
@@ -479,7 +479,9 @@ def _placed(
 ) -> ConfigError:
     """The error with the file and line where what it names is written (every one of
     several); a YAML mistake at the line YAML itself finds it, not the line compose names."""
-    if "compose rejected the files" in error.message:
+    # compose names YAML's own mistakes ("yaml: line 4: ...", 5.x "go-yaml load error ..."):
+    # only then is the file read as YAML here (PyYAML's import is 10 ms of a refusal)
+    if "compose rejected the files" in error.message and "yaml" in error.message.lower():
         problem = yaml_problem(directory, files)
         if problem is not None:
             return ConfigError(
