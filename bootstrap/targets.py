@@ -12,7 +12,6 @@ from bootstrap.probes.core import Guessed
 from bootstrap.probes.docker import WithHealthcheck
 from bootstrap.probes.registry import HEALTHCHECK, RUNNING, TCP, Rests, is_job, rests_on
 from bootstrap.probes.spec import ProbeSpec
-from bootstrap.reach import resolvable
 from bootstrap.runtime import ContainerInfo, Engine, ImageConfig
 from bootstrap.watch import ContainerWatch
 
@@ -94,15 +93,16 @@ def target_and_probe(
     service with no other signal but such a healthcheck is gated on it.
     """
     healthcheck = effective_healthcheck(service, info)
-    dns = service.name if on_network and resolvable(service.name) else None
     target = Target(
         service.name,
         container=EngineContainer(engine, info.id),
         watch=watch,
         container_id=info.id,
         ports=dict(info.ports),
-        dns_name=dns,
-        dns_candidate=service.name if on_network and dns is None else None,
+        # looked up when a probe first dials a port (``Target.endpoint``): a healthcheck, an
+        # exec or the container's life never waits on the name's lookup (up to 0.5 s where
+        # the resolver is slow, measured in a dev container on a no-op re-run)
+        dns_candidate=service.name if on_network else None,
         healthcheck=healthcheck,
         restart_policy=service.service.restart,
     )

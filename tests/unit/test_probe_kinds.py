@@ -282,3 +282,45 @@ def test_a_port_the_image_exposes_is_what_running_waits_for(tmp_path: Path) -> N
         ws.plan.services["worker"], info, engine, ContainerWatch(), False
     )
     assert ordered.kind == "running"
+
+
+def test_the_services_name_is_looked_up_only_when_a_probe_dials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the stack's network (a dev container) the service's name is looked up when a probe
+    first dials a port, not for every target: a healthcheck or the container's life never
+    waits on the resolver (a slow one cost a no-op re-run 0.5 s per phase)."""
+    import bootstrap.probes.core as core
+    from bootstrap.runtime import ContainerInfo
+    from bootstrap.targets import target_and_probe
+    from bootstrap.watch import ContainerWatch
+    from tests.unit.fakes import FakeEngine, workspace
+    from tests.unit.helpers import svc
+
+    import bootstrap.targets as targets
+
+    asked: list[str] = []
+
+    def resolvable(name: str) -> bool:
+        asked.append(name)
+        return True
+
+    monkeypatch.setattr(core, "resolvable", resolvable)
+    monkeypatch.setattr(targets, "resolvable", resolvable, raising=False)  # where it asked
+    ws = workspace(
+        tmp_path,
+        {
+            "worker": svc(labels={"bootstrap.probe": "running"}),
+            "web": svc(labels={"bootstrap.probe": "tcp", "bootstrap.probe.port": "8080"}),
+        },
+    )
+    info = ContainerInfo("c1", "shop-worker-1", "worker", "running", "shop")
+    target, probe = target_and_probe(
+        ws.plan.services["worker"], info, FakeEngine(), ContainerWatch(), True
+    )
+    assert probe.kind == "running" and asked == []
+    target, probe = target_and_probe(
+        ws.plan.services["web"], info, FakeEngine(), ContainerWatch(), True
+    )
+    assert asked == []
+    assert target.endpoint(8080) == ("web", 8080) and asked == ["web"]
