@@ -291,13 +291,12 @@ def test_the_services_name_is_looked_up_only_when_a_probe_dials(
     first dials a port, not for every target: a healthcheck or the container's life never
     waits on the resolver (a slow one cost a no-op re-run 0.5 s per phase)."""
     import bootstrap.probes.core as core
+    import bootstrap.targets as targets
     from bootstrap.runtime import ContainerInfo
     from bootstrap.targets import target_and_probe
     from bootstrap.watch import ContainerWatch
     from tests.unit.fakes import FakeEngine, workspace
     from tests.unit.helpers import svc
-
-    import bootstrap.targets as targets
 
     asked: list[str] = []
 
