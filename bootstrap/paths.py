@@ -1,7 +1,7 @@
 """Where bootstrap keeps what it writes, in one place: a workspace's ``.bootstrap/`` folder
 (run records, the supervisor's files, the lock, Swarm's stack files) and the user's state
 folder (what belongs to the machine, not a workspace: the package caches handed over, locks
-of read-only workspaces)."""
+of read-only workspaces, the compose binary's version)."""
 
 from __future__ import annotations
 
