@@ -70,6 +70,8 @@ class Healthcheck:
     retries: int = 3
     start_period: float = 0.0
     disabled: bool = False
+    start_interval: float | None = None  # None: not given
+    start_period_given: bool = False  # compose refuses start_interval without start_period
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,12 @@ def _healthcheck(data: Mapping[str, Any] | None) -> Healthcheck | None:
         retries=int(data.get("retries") or 3),
         start_period=parse_duration(data.get("start_period"), 0.0),
         disabled=disabled,
+        start_interval=(
+            None
+            if data.get("start_interval") is None
+            else parse_duration(data.get("start_interval"), 0.0)
+        ),
+        start_period_given=data.get("start_period") is not None,
     )
 
 

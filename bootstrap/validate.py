@@ -731,7 +731,7 @@ RULES = frozenset(
         "volume-name", "weak-secret", "quiet-unknown", "variable-unset", "compose-obsolete",
         "compose-warning", "label-prefix", "healthy-without-healthcheck",
         "env-file-program-variable", "compose-untested", "enforce-without-policy",
-        "external-missing", "injected-variable-unset",
+        "external-missing", "injected-variable-unset", "healthcheck-start-interval",
     }
 )  # fmt: skip
 
@@ -784,6 +784,27 @@ def check_healthy_conditions(plan: Plan) -> list[Finding]:
                 ),
                 f"give {name} a healthcheck (plain compose then works too), or make the "
                 "condition service_started",
+            )
+        )
+    return findings
+
+
+def check_start_intervals(plan: Plan) -> list[Finding]:
+    """A healthcheck's ``start_interval`` without its ``start_period``: compose refuses it when
+    it creates the container (after creating those before it); refused here, before anything
+    is created, with compose's own words."""
+    findings = []
+    for name in plan.order():
+        declared = plan.services[name].service.healthcheck
+        if declared is None or declared.start_interval is None or declared.start_period_given:
+            continue
+        findings.append(
+            error(
+                "healthcheck-start-interval",
+                f"services.{name}.healthcheck.start_interval",
+                "healthcheck.start_interval requires healthcheck.start_period to be set",
+                f"give {name}'s healthcheck a start_period (the window start_interval paces), "
+                "or remove start_interval",
             )
         )
     return findings
@@ -852,6 +873,7 @@ def validate(
         *check_privileges(plan),
         *check_label_prefixes(plan),
         *check_healthy_conditions(plan),
+        *check_start_intervals(plan),
     ]
 
 

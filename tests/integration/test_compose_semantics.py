@@ -76,6 +76,7 @@ CASES = {
     "one-shot": Case(False, bootstrap_ok=True),
     "exits-but-needed": Case(False),
     "external-network": Case(False, exit_code=2, refused_before_create=True),
+    "start-interval": Case(False, exit_code=2, refused_before_create=True),
     "healthcheck-wins": Case(True),
 }
 

@@ -233,3 +233,23 @@ def test_a_secret_read_from_a_variable_no_layer_sets_is_refused_before_anything_
     ]
     assert "API_TOKEN is not set" in found[0].message
     assert check_injected_variables(built, known={"API_TOKEN"}) == []
+
+
+def test_start_interval_without_start_period_is_refused_before_anything_is_created() -> None:
+    """Compose refuses it when it creates the container, after creating those before it;
+    bootstrap before any, with compose's own words and the place."""
+    from bootstrap.validate import check_start_intervals
+
+    check = {"test": ["CMD", "true"], "interval": "30s", "start_interval": "1s"}
+    p = plan(
+        {
+            "paced": svc(healthcheck={**check, "start_period": "10s"}),
+            "unpaced": svc(healthcheck=check),
+            "plain": svc(healthcheck={"test": ["CMD", "true"]}),
+        }
+    )
+    found = check_start_intervals(p)
+    assert [(f.location, f.severity.value) for f in found] == [
+        ("services.unpaced.healthcheck.start_interval", "error")
+    ]
+    assert "requires healthcheck.start_period to be set" in found[0].message

@@ -75,7 +75,6 @@ def _one(
             observation = probe.check(target)
         except Exception as exc:  # a status must render even when a probe breaks
             observation = Observation(False, f"{type(exc).__name__}: {exc}")
-    address = next(iter(info.addresses.values()), None) if info.addresses else planned.address
     return ServiceStatus(
         name,
         planned.phase,
@@ -85,9 +84,14 @@ def _one(
         observation.ready,
         observation.detail,
         dict(info.ports),
-        planned.address or address,
+        _address(planned, info),
         planned.optional,
     )
+
+
+def _address(planned: PlannedService, info: ContainerInfo) -> str | None:
+    """The address the row shows: the planned static one, else the container's first."""
+    return planned.address or next(iter(info.addresses.values()), None)
 
 
 # The labels a probe is chosen and parameterised by: a command, a query, a path, a port.
@@ -116,7 +120,6 @@ def not_applied(planned: PlannedService, info: ContainerInfo) -> str:
 
 def _engine_says(planned: PlannedService, info: ContainerInfo, why: str) -> ServiceStatus:
     """A row from what the engine says alone (its state and healthcheck verdict), and why."""
-    address = next(iter(info.addresses.values()), None) if info.addresses else planned.address
     return ServiceStatus(
         planned.name,
         planned.phase,
@@ -126,7 +129,7 @@ def _engine_says(planned: PlannedService, info: ContainerInfo, why: str) -> Serv
         info.state == State.RUNNING and info.health in (None, Health.HEALTHY),
         f"{info.health or info.state}: {why}",
         dict(info.ports),
-        planned.address or address,
+        _address(planned, info),
         planned.optional,
     )
 
