@@ -94,7 +94,8 @@ def remembered_version() -> tuple[int, ...]:
 
 def remember_version(found: tuple[int, ...]) -> None:
     """Keep what the compose binary said of its version (one binary, the last one asked):
-    a later command of any workspace asks it again only once that file changes."""
+    a later command of any workspace asks it again only once that file changes. Written by
+    ``up`` only (``ComposeCLI.keep_version``): a read-only command writes nothing, here too."""
     binary = _binary()
     if binary is None or not found:
         return
@@ -368,6 +369,7 @@ class ComposeCLI:
     def __init__(self, redact: Callable[[str], str] = lambda s: s) -> None:
         self._redact = redact
         self.seen_version: tuple[int, ...] = ()  # learnt beside `config`, at no cost
+        self._version_asked = False  # the binary itself said it (not remembered_version)
         self.warnings: tuple[str, ...] = ()  # what compose warned about while reading the files
         # False once compose refused every profile at once (a container_name shared across
         # profiles): the model, down and logs are then the active profiles'
@@ -446,8 +448,7 @@ class ComposeCLI:
                         f"only the active profiles' services are known to this run",
                     )
         found = known or parse_version(version.communicate()[0] if version else "")
-        if found and not known:
-            remember_version(found)
+        self._version_asked = not known
         self.seen_version = found
         if found and found < MINIMUM_VERSION:  # an old CLI explains any failure best
             raise EngineError(
@@ -471,6 +472,12 @@ class ComposeCLI:
             document[DECLARED_PROFILES] = declared
         self.last_document = document  # what `up` leaves a stack's own supervisor
         return document
+
+    def keep_version(self) -> None:
+        """Remember the version the binary said this run, for the commands after (``up``
+        calls it: the verb that writes; a read-only command leaves the state folder as is)."""
+        if self._version_asked and self.seen_version:
+            remember_version(self.seen_version)
 
     def create(
         self,

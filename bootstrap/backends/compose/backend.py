@@ -80,6 +80,7 @@ class ComposeBackend:
     ) -> Outcome:
         from bootstrap.backends.compose.driver import bring_up
 
+        self.cli.keep_version()
         return bring_up(
             workspace,
             self.engine,

@@ -176,6 +176,7 @@ class SwarmBackend:
         from bootstrap.scheduler import Event, RunEvent, Scheduler
 
         began = time.monotonic()
+        self.recording.keep_version()
         settings = workspace.settings
         driver = self._driver(workspace, reporter, timeout)
         if settings.swarm_registry:
