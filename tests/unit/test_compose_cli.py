@@ -123,14 +123,39 @@ def test_up_s_compose_flags_reach_the_create_call() -> None:
 def test_a_compose_newer_than_any_tested_is_a_notice_not_a_failure(
     found: tuple[int, ...], said: bool
 ) -> None:
+    from types import SimpleNamespace
+
     from bootstrap.backends.compose.backend import ComposeBackend
     from bootstrap.validate import Severity
+    from tests.unit.helpers import plan, svc
 
     backend = ComposeBackend()
     backend.cli.seen_version = found
-    findings = backend.findings(None)  # type: ignore[arg-type]  # the workspace is not read
+    workspace = SimpleNamespace(plan=plan({"web": svc()}))
+    findings = backend.findings(workspace)  # type: ignore[arg-type]  # only its plan is read
     assert bool(findings) is said
     assert all(f.severity is Severity.NOTICE and f.rule == "compose-untested" for f in findings)
+
+
+@pytest.mark.parametrize(
+    ("found", "refused"), [((5, 6, 1), True), ((2, 40, 3), True), ((2, 20, 3), False)]
+)
+def test_start_interval_alone_is_refused_where_this_compose_refuses_it(
+    found: tuple[int, ...], refused: bool
+) -> None:
+    """2.40.3 and 5.6.1 refuse a healthcheck's start_interval without start_period when they
+    create the container; 2.20.3 creates it. Validation refuses it first where compose would."""
+    from types import SimpleNamespace
+
+    from bootstrap.backends.compose.backend import ComposeBackend
+    from tests.unit.helpers import plan, svc
+
+    backend = ComposeBackend()
+    backend.cli.seen_version = found
+    alone = {"test": ["CMD", "true"], "start_interval": "1s"}
+    workspace = SimpleNamespace(plan=plan({"web": svc(healthcheck=alone)}))
+    rules = [f.rule for f in backend.findings(workspace)]  # type: ignore[arg-type]
+    assert rules == (["healthcheck-start-interval"] if refused else [])
 
 
 FAKE_COMPOSE = """#!/bin/sh

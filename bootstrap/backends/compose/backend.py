@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING
 from bootstrap.backends import AS_IS, Capability, Creating
 from bootstrap.backends.composecli import MINIMUM_VERSION, ComposeCLI
 
+# The oldest Compose seen refusing a healthcheck's start_interval without start_period (at
+# create; 2.40.3 and 5.6.1 do, 2.20.3 does not): from it on, validation refuses it first.
+REFUSES_START_INTERVAL_ALONE = (2, 40)
+
 if TYPE_CHECKING:
     from bootstrap.backends.warmup import Later
     from bootstrap.runtime import Engine, ModelLoader
@@ -136,9 +140,15 @@ class ComposeBackend:
         from bootstrap.validate import Finding, Severity
 
         found = self.cli.seen_version
+        refusals = []
+        if found and tuple(found[:2]) >= REFUSES_START_INTERVAL_ALONE:
+            from bootstrap.validate import check_start_intervals
+
+            refusals = check_start_intervals(workspace.plan)
         if not found or tuple(found[:2]) <= NEWEST_TESTED:
-            return []
+            return refusals
         return [
+            *refusals,
             Finding(
                 Severity.NOTICE,
                 "docker compose",
@@ -147,7 +157,7 @@ class ComposeBackend:
                 "it is used as it is; if something differs from `docker compose up --wait`, "
                 "report it",
                 "compose-untested",
-            )
+            ),
         ]
 
     def engine_findings(self, workspace: Workspace) -> list[Finding]:
