@@ -1,6 +1,7 @@
 """Where in the compose files a model path is written: ``services.db.ports[0]`` ->
-``compose.yaml:12``. Read from the YAML's own marks, in the file that has the value in effect
-(the last of the ``-f`` files that writes it, or the ``include:``d file that defines it).
+``compose.yaml:12``. Read from the files' outline (``bootstrap.outline``; PyYAML's nodes where
+the outline cannot tell), in the file that has the value in effect (the last of the ``-f``
+files that writes it, or the ``include:``d file that defines it).
 
 Only asked when something is to be reported, so a clean run never parses YAML twice.
 """
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bootstrap.outline import Flow, Leaf, Map, Node, Seq, Unsure, outline
+
 _STEP = re.compile(r"\[(\d+)\]$")
 # The keys a compose file has at its top, where a model path begins.
 _TOP_LEVEL = frozenset(
@@ -22,19 +25,15 @@ _TOP_LEVEL = frozenset(
 
 @dataclass
 class Locator:
-    """The compose files of a workspace, parsed on first use."""
+    """The compose files of a workspace, outlined on first use."""
 
     directory: Path
     files: Sequence[str]
-    _parsed: list[tuple[Path, Any]] | None = field(default=None, repr=False)
+    _parsed: list[tuple[Path, Node]] | None = field(default=None, repr=False)
 
-    def _documents(self) -> list[tuple[Path, Any]]:
+    def _documents(self) -> list[tuple[Path, Node]]:
         if self._parsed is None:
-            import yaml
-
-            # libyaml's parser where PyYAML has it: the same nodes and marks, 15x sooner
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-            parsed: list[tuple[Path, Any]] = []
+            parsed: list[tuple[Path, Node]] = []
             seen: set[Path] = set()
             pending = [self.directory / f for f in self.files]
             while pending:
@@ -43,11 +42,15 @@ class Locator:
                     continue
                 seen.add(path)
                 try:
-                    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=loader)
-                except (yaml.YAMLError, OSError, UnicodeDecodeError):
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue
+                node = outline(text) or _by_pyyaml(text)
+                if node is None:
                     continue
                 parsed.append((path, node))
-                pending += [path.parent / p for p in referenced_files(path.read_text("utf-8"))]
+                if "include" in text or "extends" in text:
+                    pending += [path.parent / p for p in referenced_files(text)]
             self._parsed = parsed
         return self._parsed
 
@@ -60,8 +63,13 @@ class Locator:
         found = None
         path_ = location
         while found is None and "." in path_:
-            for path, node in self._documents():
-                line = _find(node, path_)
+            for index, (path, outlined) in enumerate(self._documents()):
+                try:
+                    line = _find(outlined, path_)
+                except Unsure:  # into what the outline did not read: PyYAML's nodes, then
+                    node = _by_pyyaml(path.read_text(encoding="utf-8")) or Map(1, [])
+                    self._documents()[index] = (path, node)
+                    line = _find(node, path_)
                 if line is not None and (found is None or path_ == location):
                     # a later file overrides a value: keep the last; a parent: the first
                     found = f"{self._shown(path)}:{line}"
@@ -75,56 +83,86 @@ class Locator:
             return str(path)
 
 
-def _line(node: Any) -> int:
-    return int(node.start_mark.line) + 1
+def _by_pyyaml(text: str) -> Node | None:
+    """PyYAML's nodes of ``text`` as an outline (libyaml's parser where PyYAML has it: the
+    same nodes and marks, 15x sooner), or None where it cannot read it."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        return None
+    return None if node is None else as_outline(node)
 
 
-def _key_step(node: Any, rest: str) -> tuple[str, Any, Any] | None:
-    """The longest key of a mapping node that ``rest`` starts with (a key may hold dots, as
-    labels do): (key, its node, its value's node)."""
+def as_outline(node: Any) -> Node:
+    """A PyYAML node as an outline: keys as text, lines 1-based."""
+    import yaml
+
+    line = int(node.start_mark.line) + 1
+    if isinstance(node, yaml.MappingNode):
+        return Map(
+            line,
+            [(str(k.value), int(k.start_mark.line) + 1, as_outline(v)) for k, v in node.value],
+        )
+    if isinstance(node, yaml.SequenceNode):
+        return Seq(line, [as_outline(item) for item in node.value])
+    return Leaf(line, str(node.value))
+
+
+def _key_step(node: Map, rest: str) -> tuple[str, int, Node] | None:
+    """The longest key of a mapping that ``rest`` starts with (a key may hold dots, as
+    labels do): (key, its line, its value)."""
     best = None
-    for key_node, value_node in node.value:
-        key = str(key_node.value)
+    for key, line, value in node.pairs:
         fits = rest == key or rest.startswith((key + ".", key + "["))
         if fits and (best is None or len(key) > len(best[0])):
-            best = (key, key_node, value_node)
+            best = (key, line, value)
     return best
 
 
-def _in_list(node: Any, rest: str) -> int | None:
+def _in_list(node: Seq, rest: str) -> int | None:
     """A list form of a mapping (labels, environment): the line of ``- key=value``."""
-    for item in node.value:
-        text = str(getattr(item, "value", ""))
-        if text == rest or text.startswith(rest + "="):
-            return _line(item)
+    for item in node.items:
+        if not isinstance(item, Leaf):
+            continue
+        if item.text is None:
+            raise Unsure
+        if item.text == rest or item.text.startswith(rest + "="):
+            return item.line
     return None
 
 
-def _find(node: Any, location: str) -> int | None:
+def _find(node: Node, location: str) -> int | None:
     """The 1-based line of ``location`` under ``node``: dotted keys, ``[n]`` for list items,
-    labels and environment in their list form too."""
-    import yaml
-
+    labels and environment in their list form too. Raises ``Unsure`` where the way leads into
+    what the outline did not read."""
     rest, current = location, node
     while rest:
-        if isinstance(current, yaml.SequenceNode):
+        if isinstance(current, Flow):
+            raise Unsure
+        if isinstance(current, Seq):
             return _in_list(current, rest)
-        if not isinstance(current, yaml.MappingNode):
+        if not isinstance(current, Map):
             return None
         step = _key_step(current, rest)
         if step is None:
             return None
-        key, key_node, current = step
+        key, key_line, current = step
         rest = rest[len(key) :].lstrip(".")
         index = _STEP.match(rest.split(".", 1)[0]) if rest.startswith("[") else None
-        if index and isinstance(current, yaml.SequenceNode):
+        if index and isinstance(current, Flow):
+            raise Unsure
+        if index and isinstance(current, Seq):
             position = int(index.group(1))
-            if position >= len(current.value):
-                return _line(key_node)
-            key_node = current = current.value[position]
+            if position >= len(current.items):
+                return key_line
+            current = current.items[position]
+            key_line = current.line
             rest = rest[len(index.group(0)) :].lstrip(".")
         if not rest:
-            return _line(key_node)
+            return key_line
     return None
 
 

@@ -196,3 +196,113 @@ def test_the_locators_fast_parser_marks_every_node_where_pyyaml_does() -> None:
         if pure is not None:
             walk(pure, yaml.compose(text, Loader=yaml.CSafeLoader))
     assert nodes > 1000
+
+
+def _same_outline(fast: Any, pure: Any, where: str = "") -> None:
+    """``fast`` (the outline) says what ``pure`` (PyYAML's nodes) says, where it says it: a
+    flow collection it did not read is only placed."""
+    from bootstrap.outline import Flow, Map, Seq
+
+    assert fast.line == pure.line, where
+    if isinstance(fast, Flow):
+        return
+    assert type(fast) is type(pure), where
+    if isinstance(fast, Map):
+        assert [(k, line) for k, line, _ in fast.pairs] == [(k, line) for k, line, _ in pure.pairs]
+        for (key, _line, a), (_key, _l, b) in zip(fast.pairs, pure.pairs, strict=True):
+            _same_outline(a, b, f"{where}.{key}")
+    elif isinstance(fast, Seq):
+        assert len(fast.items) == len(pure.items), where
+        for n, (a, b) in enumerate(zip(fast.items, pure.items, strict=True)):
+            _same_outline(a, b, f"{where}[{n}]")
+    else:
+        assert fast.text is None or fast.text == pure.text, where
+
+
+def test_the_outline_says_what_pyyaml_says_of_every_file_it_reads() -> None:
+    """The locator reads a file's outline without PyYAML (its import alone is about 20 ms of a
+    `plan`): for every compose file of the fixtures and of the corpus (where it is here), and
+    each as JSON too, the outline is None (PyYAML is asked) or has PyYAML's keys, items,
+    texts and lines; and it reads nearly all of them."""
+    import glob
+    import json
+
+    import yaml
+
+    from bootstrap.locate import as_outline
+    from bootstrap.outline import outline
+
+    root = Path(__file__).resolve().parents[2]
+    files = [
+        *glob.glob(str(root / "tests" / "fixtures" / "**" / "*.y*ml"), recursive=True),
+        *glob.glob(str(root.parent / "shared" / "corpus" / "**" / "*.y*ml"), recursive=True),
+    ]
+    texts = []
+    for name in files:
+        text = Path(name).read_text(encoding="utf-8")
+        try:
+            pure = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError:
+            continue
+        if pure is not None:
+            texts += [(name, text), (f"{name} as JSON", json.dumps(data, indent=1, default=str))]
+    read = 0
+    for name, text in texts:
+        fast = outline(text)
+        if fast is not None:
+            read += 1
+            _same_outline(fast, as_outline(yaml.compose(text, Loader=yaml.SafeLoader)), name)
+    assert len(texts) > 100 and read >= 0.9 * len(texts), (read, len(texts))
+
+
+def test_the_outline_reads_what_compose_files_use(tmp_path: Path) -> None:
+    """Anchors on their own line and aliases, merge keys, block scalars, lists at their key's
+    indent, flow lists over several lines, tags, JSON: where a finding is, without PyYAML."""
+    import yaml
+
+    from bootstrap.locate import as_outline
+    from bootstrap.outline import Flow, Map, outline
+
+    text = (
+        "x-common:\n"
+        "  &common\n"
+        "  restart: always\n"
+        "  environment: &env\n"
+        "    A: b\n"
+        "services:\n"
+        "  db:\n"
+        "    <<: *common\n"
+        "    image: postgres  # the database\n"
+        "    command: |\n"
+        "      postgres\n"
+        "        -c fsync=off\n"
+        "    ports:\n"
+        "    - '5432:5432'\n"
+        '    - "5433:5432"\n'
+        "    healthcheck:\n"
+        "      test:\n"
+        "        [\n"
+        "          'CMD', # a comment\n"
+        "          pg_isready\n"
+        "    ]\n"
+        "    environment: *env\n"
+        "    labels: !override {a: b}\n"
+        "    volumes: [data:/var/lib/postgresql/data, 'logs:/logs',]\n"
+    )
+    fast = outline(text)
+    assert isinstance(fast, Map)
+    _same_outline(fast, as_outline(yaml.compose(text, Loader=yaml.SafeLoader)))
+    db = fast.pairs[1][2].pairs[0][2]
+    assert isinstance(db, Map) and isinstance(db.pairs[-2][2], Flow)
+    (tmp_path / "compose.yaml").write_text(text)
+    (tmp_path / "compose.json").write_text('{\n "services": {\n  "db": {"ports": ["1:1"]}\n }\n}')
+    locator = Locator(tmp_path, ["compose.yaml"])
+    assert locator.locate("services.db.ports[1]") == "compose.yaml:15"
+    assert locator.locate("services.db.environment.A") == "compose.yaml:5"  # the alias's node
+    assert locator.locate("services.db.deploy.resources.limits.memory") == "compose.yaml:7"
+    # into a flow mapping the outline did not read: PyYAML's nodes answer
+    assert locator.locate("services.db.labels.a") == "compose.yaml:23"
+    assert Locator(tmp_path, ["compose.json"]).locate("services.db.ports[0]") == "compose.json:3"
+    for refused in ("a: b\n---\nc: d\n", "a: *nowhere\n", "a:\n  - b\n   c\n", "a: 'b\n  c'\n"):
+        assert outline(refused) is None, refused
