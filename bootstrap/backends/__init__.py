@@ -83,10 +83,14 @@ class Backend(Protocol):
     @property
     def loader(self) -> ModelLoader: ...
 
-    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
+    def warm_up(
+        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+    ) -> None:
         """A command is coming (called before the workspace loads): start in the background
         what it will need and does not depend on the workspace's model (``engine``: the
-        engine's client too; ``also``: modules the command imports once it has the model)."""
+        engine's client too; ``also``: modules the command imports once it has the model;
+        ``checks``: the engine's checks follow the model, so their questions may be asked
+        ahead)."""
         ...
 
     def prepare(self, workspace: Workspace) -> None:

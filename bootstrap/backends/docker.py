@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from bootstrap.errors import EngineError, EngineGone, NoSuchObject
 from bootstrap.runtime import (
@@ -32,6 +32,10 @@ HELPER_LABEL = "io.bootstrap.helper"  # bootstrap's own helper containers
 HELPER_OF = "com.docker.compose.project.helper-of"  # whose helper it is (kept: older runs')
 CACHE_LABEL = "io.bootstrap.cache"
 CACHE_ID_LABEL = "io.bootstrap.cache-id"
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from bootstrap.later import Later
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,7 @@ class DockerEngine:
         self.api = api
         self.vocabulary = vocabulary
         self.project_label = vocabulary.project_label
+        self._ahead: dict[str, Later[Any]] = {}  # read_ahead's answers, each taken once
 
     @classmethod
     def from_env(cls, vocabulary: Vocabulary, timeout: float = 120.0) -> Self:
@@ -367,7 +372,27 @@ class DockerEngine:
             if not stop.is_set():
                 raise _engine_gone(exc) from None
 
+    def read_ahead(self) -> None:
+        """Ask now, each in a thread of its own, what the engine's checks ask whatever the
+        model says (the networks, the ports containers publish, the CPUs and memory):
+        called by the commands whose checks follow the model (`plan`, `validate`, `up`)
+        while compose reads the files; the next call of each takes that answer, once."""
+        from bootstrap.later import Later
+
+        self._ahead = {
+            "networks": Later(self._networks),
+            "published_ports": Later(self._published_ports),
+            "capacity": Later(self._capacity),
+        }
+
+    def _take(self, name: str, ask: Callable[[], T]) -> T:
+        ahead = self._ahead.pop(name, None)
+        return ahead.result() if ahead is not None else ask()
+
     def networks(self) -> dict[str, list[str]]:
+        return self._take("networks", self._networks)
+
+    def _networks(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
         for net in self.call(self.api.networks):
             config = ((net.get("IPAM") or {}).get("Config")) or []
@@ -375,6 +400,9 @@ class DockerEngine:
         return result
 
     def published_ports(self) -> dict[tuple[str, int], str]:
+        return self._take("published_ports", self._published_ports)
+
+    def _published_ports(self) -> dict[tuple[str, int], str]:
         taken: dict[tuple[str, int], str] = {}
         for item in self.call(self.api.containers):
             name = (item.get("Names") or ["?"])[0].lstrip("/")
@@ -534,6 +562,9 @@ class DockerEngine:
         return resource_sample(stats)
 
     def capacity(self) -> tuple[int, int]:
+        return self._take("capacity", self._capacity)
+
+    def _capacity(self) -> tuple[int, int]:
         info = self.call(self.api.info)
         return int(info.get("NCPU") or 0), int(info.get("MemTotal") or 0)
 

@@ -95,7 +95,7 @@ def up(
     if force_recreate:
         refuse_unsupported(backend, Capability.FORCE_RECREATE)
     creating = Creating(build, force_recreate, remove_orphans, targets=services)
-    backend.warm_up(also=UP_IMPORTS)
+    backend.warm_up(also=UP_IMPORTS, checks=True)
     workspace = ctx.workspace(profiles, generate=not dry_run)
     # Imported once compose has read the files (warm_up made them meanwhile): a refusal of
     # the files comes at compose's pace.

@@ -30,7 +30,9 @@ class FakeBackend:
     def engine_findings(self, workspace: object) -> list[object]:
         return []
 
-    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
+    def warm_up(
+        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+    ) -> None:
         pass
 
 

@@ -218,7 +218,7 @@ def test_the_engine_connected_while_compose_reads_is_the_one_handed_out_or_its_f
 
     made: list[object] = []
 
-    def connect(self: ComposeBackend) -> object:
+    def connect(self: ComposeBackend, *, read_ahead: bool = False) -> object:
         made.append(object())
         return made[-1]
 
@@ -227,7 +227,7 @@ def test_the_engine_connected_while_compose_reads_is_the_one_handed_out_or_its_f
     backend.warm_up()
     assert backend.engine is made[0] and backend.engine is made[0] and len(made) == 1
 
-    def refuse(self: ComposeBackend) -> object:
+    def refuse(self: ComposeBackend, *, read_ahead: bool = False) -> object:
         raise EngineError("no engine here", location="docker")
 
     monkeypatch.setattr(ComposeBackend, "_make_engine", refuse)
@@ -238,3 +238,30 @@ def test_the_engine_connected_while_compose_reads_is_the_one_handed_out_or_its_f
     offline = ComposeBackend()
     offline.warm_up(engine=False)  # plan --offline: nothing connects
     assert offline._connecting is None
+
+
+def test_what_the_checks_ask_whatever_the_model_is_asked_ahead_and_taken_once() -> None:
+    """``read_ahead`` (`plan`, `validate`, `up`, while compose reads the files): the networks,
+    the published ports and the engine's size are asked in threads; the next call of each
+    takes that answer, a later one asks the engine again; a failure is raised to the taker."""
+
+    class Api(FakeApi):
+        def networks(self) -> Any:
+            return self._answer("networks", [{"Name": "bridge", "IPAM": {"Config": []}}])
+
+        def info(self) -> Any:
+            return self._answer("info", {"NCPU": 2, "MemTotal": 8})
+
+    api = Api()
+    engine = DockerEngine(api, COMPOSE)
+    engine.read_ahead()
+    assert engine.networks() == {"bridge": []}
+    assert engine.published_ports() == {("127.0.0.1", 15432): "shop-db-1"}
+    assert engine.capacity() == (2, 8)
+    assert sorted(name for name, _, _ in api.calls) == ["containers", "info", "networks"]
+    engine.networks()
+    assert [name for name, _, _ in api.calls].count("networks") == 2  # asked again: not kept
+    failing = DockerEngine(Api(info=ConnectionError("gone")), COMPOSE)
+    failing.read_ahead()
+    with pytest.raises(EngineGone):
+        failing.capacity()

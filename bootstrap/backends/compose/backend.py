@@ -16,7 +16,7 @@ from bootstrap.backends.composecli import MINIMUM_VERSION, ComposeCLI
 REFUSES_START_INTERVAL_ALONE = (2, 40)
 
 if TYPE_CHECKING:
-    from bootstrap.backends.warmup import Later
+    from bootstrap.later import Later
     from bootstrap.runtime import Engine, ModelLoader
     from bootstrap.scheduler import Outcome, Reporter
     from bootstrap.status import ServiceStatus
@@ -44,24 +44,31 @@ class ComposeBackend:
             self._engine = connecting.result() if connecting else self._make_engine()
         return self._engine
 
-    def _make_engine(self) -> Engine:
+    def _make_engine(self, *, read_ahead: bool = False) -> Engine:
         from bootstrap.backends.compose.labels import COMPOSE
         from bootstrap.backends.docker import DockerEngine
 
-        return DockerEngine.from_env(COMPOSE)
+        engine = DockerEngine.from_env(COMPOSE)
+        if read_ahead:
+            engine.read_ahead()
+        return engine
 
     @property
     def loader(self) -> ModelLoader:
         return self.cli
 
-    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
-        """Import the rules and connect to the engine (the Docker SDK's import, its version
-        question and a ping: about 0.1 s) in threads while compose reads the files."""
-        from bootstrap.backends.warmup import Later, import_what_follows
+    def warm_up(
+        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+    ) -> None:
+        """Import the rules and connect to the engine (and, for ``checks``, ask it what its
+        checks ask whatever the model: ``DockerEngine.read_ahead``) in threads while compose
+        reads the files."""
+        from bootstrap.backends.warmup import import_what_follows
+        from bootstrap.later import Later
 
         self.cli.meanwhile = functools.partial(import_what_follows, engine=False, also=also)
         if engine and self._engine is None and self._connecting is None:
-            self._connecting = Later(self._make_engine)
+            self._connecting = Later(functools.partial(self._make_engine, read_ahead=checks))
 
     def prepare(self, workspace: Workspace) -> None:
         """Ask compose for its config hashes in the background, where there are containers

@@ -15,9 +15,9 @@ from bootstrap.backends import AS_IS, Creating
 from bootstrap.backends.compose import states
 from bootstrap.backends.composecli import NO_DEPS_RESOLVES, ComposeCLI
 from bootstrap.backends.probehelper import OverTheNetwork, ProbeHelper
-from bootstrap.backends.warmup import Later
 from bootstrap.errors import EngineError
 from bootstrap.frozen import Gated, GateNotes
+from bootstrap.later import Later
 from bootstrap.outcome import Observation, ProbeResult
 from bootstrap.plan import PlannedService
 from bootstrap.probes import Probe, SystemClock, Target, run_probe

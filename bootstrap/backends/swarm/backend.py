@@ -77,7 +77,9 @@ class SwarmBackend:
     def loader(self) -> ModelLoader:
         return self.recording
 
-    def warm_up(self, *, engine: bool = True, also: Sequence[str] = ()) -> None:
+    def warm_up(
+        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+    ) -> None:
         from bootstrap.backends.warmup import import_what_follows
 
         # no config hashes: Swarm compares its own specs
