@@ -11,6 +11,7 @@ attempts. Standard library only: the Swarm probe helper imports this.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -224,13 +225,44 @@ class Target:
         if self.window <= 0 or self.no_shell:
             return self.exec(command, env)
         tries = max(1, round(self.window / EXEC_LOOP_PAUSE))
-        result = self.run(
+        result = self._run_while_sound(
             ["/bin/sh", "-c", EXEC_LOOP, "bootstrap-probe", str(tries), *command], env
         )
+        if result is None:  # the caller's gate says why (run_probe asks it again)
+            return 1, "given up: the container's state failed the probe meanwhile"
         if result.not_found and "exec failed" in result.output:  # no /bin/sh in the image
             self.no_shell = True
             return self.exec(command, env)
         return result.exit_code, result.output
+
+    def _run_while_sound(
+        self, command: Sequence[str], env: Mapping[str, str] | None
+    ) -> ExecResult | None:
+        """``run``, given up (None) as soon as the container's state fails the probe (the
+        engine marks it unhealthy, it is removed): the loop in the container would go on for
+        up to ``window`` seconds, where compose's --wait fails at once. The exec given up
+        ends by itself within the window."""
+        if self.watch is None:
+            return self.run(command, env)
+        answers: list[ExecResult | BaseException] = []
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                answers.append(self.run(command, env))
+            except BaseException as exc:  # raised to the caller, below
+                answers.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="bootstrap-exec", daemon=True).start()
+        while not done.wait(EXEC_LOOP_PAUSE):
+            gate = container_gate(self)
+            if gate is not None and gate.fatal:
+                return None
+        if isinstance(answers[0], BaseException):
+            raise answers[0]
+        return answers[0]
 
 
 class Probe(Protocol):

@@ -41,7 +41,12 @@ def run_probe(
         gate = container_gate(target, completed_ok=completed)
         if gate is not None:
             return gate
-        return probe.check(target)
+        seen = probe.check(target)
+        if seen.ready or seen.fatal:
+            return seen
+        # what the container did while the probe ran (an exec loop gives up on a container
+        # the engine marked unhealthy): said now, not after the next pause
+        return container_gate(target, completed_ok=completed) or seen
 
     @dataclass(frozen=True)
     class WaitingClock:

@@ -323,3 +323,45 @@ def test_the_services_name_is_looked_up_only_when_a_probe_dials(
     )
     assert asked == []
     assert target.endpoint(8080) == ("web", 8080) and asked == ["web"]
+
+
+def test_a_healthcheck_loop_is_given_up_once_the_engine_marks_the_container_unhealthy() -> None:
+    """The in-container loop runs for its window (2 s in `up`); the engine's verdict on the
+    way (compose's --wait fails at once on it) ends the wait then, said by the gate, not
+    after the window: `start-fail` waited about 0.9 s longer than compose."""
+    from bootstrap.model import Healthcheck
+    from bootstrap.probes.core import SystemClock
+    from bootstrap.probes.run import run_probe
+
+    released = threading.Event()
+
+    @dataclass
+    class SlowContainer(ScriptedContainer):
+        def exec(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> ExecResult:
+            released.wait(5)  # the loop in the container: failing until its window ends
+            return ExecResult(1, "")
+
+    watch = ContainerWatch()
+    watch.apply(EngineEvent("c1", "svc", "start", 0))
+    watch.apply(EngineEvent("c1", "svc", "health_status: starting", 0))
+    target = Target(
+        "svc",
+        container=SlowContainer(),
+        watch=watch,
+        container_id="c1",
+        healthcheck=Healthcheck(test=("CMD-SHELL", "false")),
+        window=5.0,
+    )
+    threading.Timer(
+        0.3, watch.apply, (EngineEvent("c1", "svc", "health_status: unhealthy", 0),)
+    ).start()
+    began = time.monotonic()
+    try:
+        result = run_probe(
+            make_probe(ProbeSpec("docker", {})), target, timeout=10, clock=SystemClock()
+        )
+    finally:
+        released.set()
+    took = time.monotonic() - began
+    assert not result.ready and result.fatal and "marked it unhealthy" in result.detail
+    assert took < 2.0, took  # the window is 5 s: given up at the verdict, not after it
