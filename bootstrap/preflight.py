@@ -36,8 +36,8 @@ def port_bindable(host_ip: str, port: int) -> bool:
 
 def busy_ports(workspace: Workspace, engine: Inspector) -> dict[tuple[str, int], str | None]:
     """Host ports the plan publishes that someone else holds: (ip, port) -> holder."""
-    own = {c.name for c in engine.containers(workspace.compose.name, inspect=False)}
     docker_held = engine.published_ports()
+    own: set[str] | None = None  # the project's own containers: asked where one holds a port
     busy: dict[tuple[str, int], str | None] = {}
     for planned in workspace.plan.services.values():
         for port in planned.service.ports:
@@ -47,7 +47,9 @@ def busy_ports(workspace: Workspace, engine: Inspector) -> dict[tuple[str, int],
             holder = docker_held.get((ip, port.published)) or docker_held.get(
                 ("0.0.0.0", port.published)  # noqa: S104
             )
-            if holder in own:
+            if holder is not None and own is None:
+                own = {c.name for c in engine.containers(workspace.compose.name, inspect=False)}
+            if own is not None and holder in own:
                 continue
             if holder is not None:
                 busy[(ip, port.published)] = holder

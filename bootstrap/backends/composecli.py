@@ -321,7 +321,8 @@ class _Early:
         self.started.append((list(args), dict(env), _spawn(args, env), model))
 
     def take(self, args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[str] | None:
-        """The process spawned with ``args`` and ``env``, if one was; the others are killed."""
+        """The process spawned with ``args`` and ``env``, if one was, handed over (no longer
+        this object's to kill); the others stay until ``discard``."""
         found = None
         for index, (spawned, spawned_env, _process, _model) in enumerate(self.started):
             if spawned == list(args) and spawned_env == dict(env):
