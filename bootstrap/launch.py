@@ -200,7 +200,8 @@ def defer_dataclass_methods() -> bool:
 
 
 def main() -> None:
-    defer_dataclass_methods()
+    if sys.argv[1:] and not _STOP.intersection(sys.argv[1:]):  # help imports no dataclass
+        defer_dataclass_methods()
     ask_compose_early(sys.argv[1:])
     from bootstrap.cli import main as run
 
