@@ -293,7 +293,9 @@ def test_the_outline_reads_what_compose_files_use(tmp_path: Path) -> None:
     fast = outline(text)
     assert isinstance(fast, Map)
     _same_outline(fast, as_outline(yaml.compose(text, Loader=yaml.SafeLoader)))
-    db = fast.pairs[1][2].pairs[0][2]
+    services = fast.pairs[1][2]
+    assert isinstance(services, Map)
+    db = services.pairs[0][2]
     assert isinstance(db, Map) and isinstance(db.pairs[-2][2], Flow)
     (tmp_path / "compose.yaml").write_text(text)
     (tmp_path / "compose.json").write_text('{\n "services": {\n  "db": {"ports": ["1:1"]}\n }\n}')
