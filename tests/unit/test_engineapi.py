@@ -92,6 +92,25 @@ def test_it_speaks_the_version_the_engine_does_and_reads_json(
     assert "%5B%22p%3Dx%22%5D" in seen[-1]  # the SDK's encoding: each filter a list
 
 
+def test_the_version_comes_with_the_ping_where_the_engine_says_it_there(
+    engine: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    """An engine's ping answer names its API version: no second question for it."""
+    path, seen, answers = engine
+    answers["GET /_ping"] = lambda _l: (
+        b"HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: 2\r\n\r\nOK"
+    )
+    answers["GET /v1.44/containers/json"] = lambda _l: json_answer(200, [])
+    api = SocketAPI.connect(path, 5)
+    assert api.api_version == "1.44"
+    assert api.containers(all=True) == []
+    assert [line.split("?")[0] for line in seen] == [
+        "GET /_ping HTTP/1.1",
+        "GET /v1.44/containers/json",
+    ]
+
+
 def test_errors_are_typed_as_the_engine_says_them(
     engine: tuple[str, list[str], dict[str, Answer]],
 ) -> None:
