@@ -32,6 +32,11 @@ def normalize(text: str) -> str:
     return kept.lstrip("_-")
 
 
+def valid(name: str) -> bool:
+    """Whether compose takes the name as it is."""
+    return bool(_VALID.fullmatch(name))
+
+
 def checked(name: str, source: str) -> ProjectName:
     """A name given explicitly must already be valid: compose refuses to rewrite it."""
     if not _VALID.fullmatch(name):

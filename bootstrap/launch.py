@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from bootstrap.workspace import Prepared
 
 # The commands whose first question is compose's `config` of the workspace.
-READS_MODEL_FIRST = frozenset({"plan", "validate", "env", "up", "down", "status", "ps"})
+READS_MODEL_FIRST = frozenset({"plan", "validate", "env", "up", "down", "status"})
 # Of these, the ones that load every profile's services (as `compose ps` shows them).
-EVERY_PROFILE = frozenset({"down", "status", "ps"})
+EVERY_PROFILE = frozenset({"down", "status"})
 # The options that name the workspace (before the command; after it, -C is not one).
 _NAMING = {
     "-C": "directory",

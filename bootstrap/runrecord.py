@@ -16,12 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bootstrap.errors import ConfigError
 from bootstrap.paths import state_dir
 from bootstrap.runtime import ContainerInfo
-from bootstrap.scheduler import Event, Outcome, Reporter
+
+if TYPE_CHECKING:  # only types: `ps` and `trace` read records without the scheduler
+    from bootstrap.scheduler import Event, Outcome, Reporter
 
 RECORD_SCHEMA = 1
 KEEP = 20

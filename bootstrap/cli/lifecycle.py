@@ -1,4 +1,4 @@
-"""``up``, ``down``, ``status`` and ``logs``."""
+"""``up``, ``down``, ``status``, ``ps`` and ``logs``."""
 
 from __future__ import annotations
 
@@ -323,6 +323,45 @@ def status(
             TERMINATION.wait(interval)  # SIGTERM wakes it at once
         except KeyboardInterrupt:
             return 0
+
+
+@click.command()
+@click.option("-a", "--all", "everything", is_flag=True, help="Stopped containers too.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def ps(ctx: CliContext, everything: bool, as_json: bool) -> int:
+    """The project's containers as `docker compose ps` lists them, with each one's phase.
+
+    Asks the engine once and runs no probe (`bootstrap status` asks them)."""
+    import os
+
+    from bootstrap.listing import list_containers, project_name
+    from bootstrap.workspace import prepare
+
+    backend = ctx.backend()
+    if backend.name != "compose":  # a swarm's tasks run on other nodes too: status asks it
+        return int(click.get_current_context().invoke(status, as_json=as_json))
+    ready = prepare(
+        ctx.directory,
+        files=ctx.files,
+        project=ctx.project,
+        environ=os.environ,
+        env_files=ctx.env_files,
+    )
+    ctx.redact = ready.redact
+    name = project_name(ready) or ctx.workspace(("*",)).compose.name
+    rows = list_containers(backend.engine, name, ready.directory, everything=everything)
+    if as_json:
+        emit_json({"project": name, "containers": [r.as_dict() for r in rows]}, ctx.redact)
+        return 0
+    lines = [f"{'service':<22} {'phase':<11} {'state':<10} {'health':<10} {'container':<30} ports"]
+    lines += [
+        f"{r.service:<22} {r.phase:<11} {r.state:<10} {r.health or '-':<10} {r.container:<30} "
+        + (",".join(f"127.0.0.1:{h}->{c}" for c, h in r.ports.items()) or "-")
+        for r in rows
+    ]
+    show(ctx.redact("\n".join(lines)))
+    return 0
 
 
 def _supervision(

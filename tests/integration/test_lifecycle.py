@@ -201,6 +201,62 @@ def test_secret_never_printed(ordered: Project) -> None:
     assert revealed["variables"]["POSTGRES_PASSWORD"]["value"] == SECRET
 
 
+def compose_ps(project: Project, *flags: str) -> dict[str, str]:
+    """``docker compose ps``'s containers (name -> state), as compose prints them as JSON
+    (one object per line, or one list on older releases)."""
+    done = project.compose("ps", "--format", "json", *flags)
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.strip()
+    rows = json.loads(text) if text.startswith("[") else [json.loads(x) for x in text.splitlines()]
+    return {str(r["Name"]): str(r["State"]) for r in rows}
+
+
+def exec_events(project: Project, since: str, until: str) -> list[str]:
+    """The engine's exec events in the project's containers between two times."""
+    done = subprocess.run(
+        [
+            "docker",
+            "events",
+            "--since",
+            since,
+            "--until",
+            until,
+            "--filter",
+            "type=container",
+            "--filter",
+            f"label=com.docker.compose.project={project.name}",
+            "--format",
+            "{{.Action}}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [a for a in done.stdout.split() if a.startswith("exec")]
+
+
+def assert_ps_lists_what_compose_ps_lists(project: Project, phases: dict[str, str]) -> None:
+    """``bootstrap ps`` (and ``-a``) lists the containers ``docker compose ps`` (and ``-a``)
+    does, a one-off ``run`` container only with ``-a`` as compose has it, each with the phase of
+    the recorded ``up`` (``status`` says the same); it runs nothing in any container."""
+    one_off = project.compose("run", "-d", "--no-deps", "db", "sleep", "60")
+    assert one_off.returncode == 0, one_off.stderr
+    since = subprocess.run(["date", "+%s.%N"], capture_output=True, text=True).stdout.strip()
+    for flags in ((), ("-a",), ("--all",)):
+        listed = json.loads(project.run("ps", "--json", *flags, check=0).stdout)
+        ours = {c["container"]: c["state"] for c in listed["containers"]}
+        assert ours == compose_ps(project, *(["-a"] if flags else [])), flags
+        assert listed["project"] == project.name
+        for row in listed["containers"]:
+            assert row["phase"] == phases[row["service"]], row  # as status has it
+    table = project.run("ps", check=0).stdout
+    assert table.splitlines()[0].split()[:4] == ["service", "phase", "state", "health"]
+    assert "oneshot" not in table  # exited: compose's ps leaves it out without -a
+    assert "oneshot" in project.run("ps", "-a", check=0).stdout
+    until = subprocess.run(["date", "+%s.%N"], capture_output=True, text=True).stdout.strip()
+    assert exec_events(project, since, until) == []  # status asks probes; ps asks nothing
+
+
 def test_status_and_down_cover_every_container_of_the_project(
     make_project: Callable[..., Project],
 ) -> None:
@@ -225,5 +281,6 @@ def test_status_and_down_cover_every_container_of_the_project(
     assert "looper" not in rows  # no container, not asked for: not listed
     plain = p.run("status").stdout
     assert "slow" in plain and "(profile not selected)" in plain
+    assert_ps_lists_what_compose_ps_lists(p, {n: str(r["phase"]) for n, r in rows.items()})
     p.run("down", check=0)
     assert p.leftovers()["containers"] == []

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ["--env-file", "one.env", "env", "--env-file", "two.env"],
         ["up", "-p", "late", "--project-directory", "/srv/other", "--file", "c.yaml"],
         ["-C", "/srv/shop", "down", "-p", "shop"],
-        ["-f", "a.yaml", "ps", "-p", "x", "-p", "y"],
+        ["-f", "a.yaml", "status", "-p", "x", "-p", "y"],
         ["--backend", "swarm", "up", "--timeout", "30", "web"],
     ],
 )
