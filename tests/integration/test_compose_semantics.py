@@ -318,8 +318,10 @@ def test_compose_habits_on_the_command_line(tmp_path: Path) -> None:
     assert nowhere.returncode == 2 and "no such folder" in nowhere.stderr
     backend = bootstrap_in(folder, "plan", "--backend", "swarmm")
     assert backend.returncode == 2 and "compose, swarm" in backend.stderr
-    ps = bootstrap_in(folder, "ps")
-    assert "app" in ps.stdout and "absent" in ps.stdout, ps.stdout + ps.stderr
+    ps = bootstrap_in(folder, "ps")  # as compose's: no container, no row, exit 0
+    assert ps.returncode == 0 and ps.stdout.splitlines()[1:] == [], ps.stdout + ps.stderr
+    status = bootstrap_in(folder, "status")  # every service of the plan
+    assert "app" in status.stdout and "absent" in status.stdout, status.stdout + status.stderr
     named = bootstrap_in(folder, "plan", "-p", "givenname", "--offline")
     assert "project givenname" in named.stdout
 

@@ -153,3 +153,52 @@ def test_status_runs_only_the_probe_a_container_was_created_with(tmp_path: Path)
     assert not_applied(plan["web"], created("web", {}, ("CMD", "true"))) == ""
     assert "healthcheck.test" in not_applied(plan["web"], created("web", {}, ("CMD", "false")))
     assert not_applied(plan["api"], created("api", {}, ("CMD-SHELL", "curl -f x"))) == ""
+
+
+class Creates:
+    """A compose CLI that notes each create."""
+
+    seen_version = (5, 6, 1)
+
+    def __init__(self) -> None:
+        self.created: list[list[str]] = []
+
+    def create(self, project: object, services: list[str], **_options: object) -> None:
+        self.created.append(list(services))
+
+
+def test_a_service_compose_starts_alone_in_its_phase_is_created_at_its_start(
+    tmp_path: Path,
+) -> None:
+    """One compose process, not two, for a service with a hook alone in its phase that no
+    other service needs; kept in the create step where it shares its phase (a refusal at
+    create time then stops the phase before anything starts), where another needs it, or
+    where its container exists."""
+    hook = [{"command": ["true"]}]
+    services: dict[str, Any] = {
+        "db": {"image": "busybox", "labels": {"bootstrap.phase": "databases"}, "post_start": hook},
+        "cache": {"image": "busybox", "labels": {"bootstrap.phase": "databases"}},
+        "app": {"image": "busybox", "post_start": hook},
+        "registry": {
+            "image": "busybox",
+            "labels": {"bootstrap.phase": "discovery"},
+            "post_start": hook,
+        },
+        "metrics": {
+            "image": "busybox",
+            "labels": {"bootstrap.phase": "monitoring"},
+            "post_start": hook,
+            "depends_on": {"registry": {"condition": "service_started"}},
+        },
+    }
+    ws = workspace(tmp_path, services)
+    compose = Creates()
+    creation = Creation(ws, compose, FakeEngine(images={"busybox": "sha"}))  # type: ignore[arg-type]
+    creation.start()
+    creation.wait()
+    assert creation.deferred == {"app", "metrics"}  # registry: metrics needs it; db: shares
+    assert sorted(n for c in compose.created for n in c) == ["cache", "db", "registry"]
+    existing = FakeEngine(images={"busybox": "sha"}, infos=[info("metrics", state="exited")])
+    again = Creation(ws, Creates(), existing)  # type: ignore[arg-type]
+    again.start()
+    assert again.deferred == {"app"}

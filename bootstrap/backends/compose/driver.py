@@ -134,7 +134,9 @@ class DockerDriver:
         return answer.result
 
     def _container(self, service: PlannedService) -> ContainerInfo:
-        if self.creation is not None and service.name not in self.creation.first:
+        if self.creation is not None and service.name not in (
+            self.creation.first | self.creation.deferred
+        ):
             with self._lock:  # every later-phase worker waits here until the map is fresh
                 if not self._refreshed:
                     self.creation.wait()
@@ -162,6 +164,14 @@ class DockerDriver:
     def start(self, service: PlannedService) -> str:
         if service.service.replicas == 0:
             return "deploy.replicas is 0: no container, as compose has it"
+        if self.creation is not None and service.name in self.creation.deferred:
+            self._started_here.add(service.name)
+            self._starting(service, lambda: self.compose_start(service))
+            with self._lock:  # its container(s) exist now: every later look finds them
+                fresh = self.engine.project_containers(self.workspace.compose.name, inspect=False)
+                if service.name in fresh:
+                    self.containers[service.name] = fresh[service.name]
+            return "created and started by compose (its hooks, configs and secrets)"
         replicas = self.replicas_of(service)
         waiting = [info for info in replicas if not states.started(info.state)]
         if not waiting:
@@ -425,6 +435,10 @@ class Creation:
         self.always_create = creating.build or creating.force_recreate
         self.targets = creating.targets
         self.first: set[str] = set()
+        # services compose itself starts that have no container yet, no other service needs
+        # and no other shares a phase with: left out of the create step, their start
+        # (`up --detach`) creates them too (one compose process, not two)
+        self.deferred: frozenset[str] = frozenset()
         self.unchanged = False  # every container matched its configuration: none created
         self._background: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -462,7 +476,8 @@ class Creation:
     def start(self) -> str:
         """Create what the first phase needs; returns what was done, for the record."""
         project, order = self.workspace.compose, self.workspace.plan.order()
-        if self._unchanged(self.engine.project_containers(project.name, inspect=False)):
+        existing = self.engine.project_containers(project.name, inspect=False)
+        if self._unchanged(existing):
             self.first, self.unchanged = set(order), True
             return "every container matches its configuration: nothing to create"
         missing = self._missing_images()
@@ -472,11 +487,29 @@ class Creation:
             self._create_all(missing)
             self.first = set(order)
             return "created all containers"
-        phases = [p.services for p in self.workspace.plan.phases if p.services]
-        first, rest = list(phases[0]), [n for p in phases[1:] for n in p]
+        services = self.workspace.plan.services
+        # Never one another service needs (a `network_mode`/`volumes_from` of it takes its
+        # container at create time), and only alone in its phase: what compose refuses at
+        # create time (a secret from an unset variable) then fails it before anything of its
+        # phase starts, as the create step would.
+        needed = {d.name for s in services.values() for d in s.service.depends_on}
+        self.deferred = frozenset(
+            p.services[0]
+            for p in self.workspace.plan.phases
+            if len(p.services) == 1
+            and services[p.services[0]].service.started_by_compose
+            and p.services[0] not in existing
+            and p.services[0] not in needed
+        )
+        phases = [
+            [n for n in p.services if n not in self.deferred] for p in self.workspace.plan.phases
+        ]
+        phases = [p for p in phases if p] or [[]]
+        first, rest = phases[0], [n for p in phases[1:] for n in p]
         # the phase's own services (what they need is in it or before it, created already)
         alone = not self.compose.seen_version or self.compose.seen_version >= NO_DEPS_RESOLVES
-        self.compose.create(project, first, no_deps=alone, flags=self.flags)
+        if first:
+            self.compose.create(project, first, no_deps=alone, flags=self.flags)
         self.first = set(first)
         if rest:
 
@@ -488,7 +521,8 @@ class Creation:
 
             self._background = threading.Thread(target=create_rest, daemon=True)
             self._background.start()
-        return f"created {len(first)} containers; {len(rest)} more in the background"
+        later = f"; {len(self.deferred)} at their start, by compose" if self.deferred else ""
+        return f"created {len(first)} containers; {len(rest)} more in the background{later}"
 
     def _create_all(self, missing: list[str]) -> None:
         try:
