@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bootstrap import __version__
-from bootstrap.cli.context import CliContext
+
+if TYPE_CHECKING:  # imported where a command runs: `bootstrap --help` does without it
+    from bootstrap.cli.context import CliContext
 
 _COMMANDS = {
     "plan": "bootstrap.cli.plan:plan",
@@ -100,6 +103,8 @@ def accept_global_options(command: click.Command) -> click.Command:
     assert callback is not None
 
     def with_globals(*args: object, **kwargs: object) -> object:
+        from bootstrap.cli.context import CliContext
+
         obj = click.get_current_context().find_object(CliContext)
         if obj is not None:
             apply_global_options(obj, kwargs)
@@ -203,12 +208,21 @@ def cli(
         from bootstrap.dockercontext import use_context
 
         use_context(docker_context)
+    from bootstrap.cli.context import CliContext
+
     ctx.obj = CliContext(
         directory, files, project, profiles, backend_name=backend, env_files=env_files
     )
 
 
+HELP_ONLY = (["-h"], ["--help"], ["--version"])
+
+
 def main() -> None:
+    import sys
+
+    if sys.argv[1:] in HELP_ONLY:  # click says it and exits 0; nothing of ours to map
+        cli.main()
     from bootstrap.cli.context import run_cli
 
     run_cli(cli)
