@@ -2,9 +2,9 @@
 them), each beside compose's own command on the same files in the same run: on a plain stack
 this project did not shape (PostgreSQL, Redis, two Python services, nginx, Prometheus; no
 settings, no healthchecks but the images') and on two foreign fixtures (Temporal- and
-NetBox-shaped, tests/fixtures/foreign): ``plan`` and ``validate`` against ``config``, ``status``
-and ``env`` against ``ps``; ``up`` of the plain stack against ``up -d --wait``; a no-op ``up``
-against a no-op ``up -d --wait``."""
+NetBox-shaped, tests/fixtures/foreign): ``plan`` and ``validate`` against ``config``, ``env``
+against ``config --environment``; on the plain stack ``status`` and ``ps`` against ``ps``,
+``up`` against ``up -d --wait`` and a no-op ``up`` against a no-op ``up -d --wait``."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def bench_daily(runs: int, work: Path) -> list[Figure]:
                     target,
                 )
             )
-    log("daily: up, no-op up, status on the plain stack")
+    log("daily: up, no-op up, status and ps on the plain stack")
     plain = Tools(stacks["plain"], "benchdup")
     compose_side = Tools(stacks["plain"], "benchdupc")
 
@@ -170,6 +170,18 @@ def bench_daily(runs: int, work: Path) -> list[Figure]:
                 "`bootstrap status` (one probe of each service) against `docker compose ps`",
                 runs,
                 lambda: plain.bootstrap("status", check=False),
+                lambda: compose_side.compose("ps"),
+                "<= 2x compose ps",
+                2.0,
+            )
+        )
+        figures.append(
+            _pair(
+                "ps_plain",
+                "`bootstrap ps` (the containers and their phase, no probe) against `docker "
+                "compose ps`",
+                runs,
+                lambda: plain.bootstrap("ps"),
                 lambda: compose_side.compose("ps"),
                 "<= 2x compose ps",
                 2.0,
