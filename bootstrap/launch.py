@@ -140,7 +140,7 @@ def _hashes_early(ready: Prepared, profiles: tuple[str, ...]) -> None:
     `up` compares them with the containers' to tell a re-run with nothing to change."""
     from dataclasses import replace
 
-    from bootstrap.backends.composecli import spawn_hashes_early
+    from bootstrap.backends.composecli import hashes_kept_for, spawn_hashes_early
     from bootstrap.backends.engineapi import SocketAPI, socket_path
     from bootstrap.workspace import active_profiles
 
@@ -152,7 +152,9 @@ def _hashes_early(ready: Prepared, profiles: tuple[str, ...]) -> None:
     if not SocketAPI(path, 1.0, "").containers(all=True, filters={"label": [label]}):
         return
     selected, _flags = active_profiles(profiles, os.environ, ready.environment.dotenv)
-    spawn_hashes_early(replace(ready.project, profiles=selected))
+    project = replace(ready.project, profiles=selected)
+    if not hashes_kept_for(project):  # kept: taken once the model is read, if it is the same
+        spawn_hashes_early(project)
 
 
 def defer_dataclass_methods() -> bool:

@@ -107,6 +107,69 @@ def remember_version(found: tuple[int, ...]) -> None:
         write_private(state_home() / VERSIONS_FILE, json.dumps({binary[0]: entry}))
 
 
+HASHES_FILE = "config-hashes.json"  # in the user's state folder
+HASHES_KEPT = 32  # projects
+
+
+def _hashes_key(project: ComposeProject) -> str:
+    return json.dumps([str(project.project_directory), project.name, sorted(project.profiles)])
+
+
+def model_digest(model: str) -> str | None:
+    """What compose's config hashes are a function of: the model `config` printed, read by
+    this compose binary (its hash rule is its own); None where the docker CLI chooses it."""
+    binary = _binary()
+    if binary is None:
+        return None
+    import hashlib
+
+    return hashlib.sha256(json.dumps([binary, model]).encode()).hexdigest()
+
+
+def _known_hashes() -> dict[str, Any]:
+    from bootstrap.paths import state_home
+
+    try:
+        known = json.loads((state_home() / HASHES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def remembered_hashes(project: ComposeProject, digest: str | None) -> dict[str, str] | None:
+    """The config hashes compose gave ``up`` for this project, its profiles and the model
+    with ``digest`` (None: none kept, or kept for another model: ask compose)."""
+    entry = _known_hashes().get(_hashes_key(project))
+    if digest is None or not isinstance(entry, dict) or entry.get("model") != digest:
+        return None
+    hashes = entry.get("hashes")
+    if not isinstance(hashes, dict) or not all(isinstance(v, str) for v in hashes.values()):
+        return None
+    return {str(k): v for k, v in hashes.items()}
+
+
+def hashes_kept_for(project: ComposeProject) -> bool:
+    """Whether hashes are kept for this project and its profiles, whatever the model."""
+    return _hashes_key(project) in _known_hashes()
+
+
+def remember_hashes(project: ComposeProject, digest: str, hashes: Mapping[str, str]) -> None:
+    """Keep compose's config hashes of the model with ``digest`` (the last ``HASHES_KEPT``
+    projects): a re-run of the same model takes them instead of asking compose again.
+    Written by ``up`` only, in the user's state folder (never the workspace's: a clone
+    cannot tell ``up`` that its containers match)."""
+    from bootstrap.paths import state_home
+    from bootstrap.privatefile import write_private
+
+    known = _known_hashes()
+    key = _hashes_key(project)
+    known.pop(key, None)
+    known[key] = {"model": digest, "hashes": dict(hashes)}
+    kept = dict(list(known.items())[-HASHES_KEPT:])
+    with contextlib.suppress(OSError):  # a read-only home: asked again next time
+        write_private(state_home() / HASHES_FILE, json.dumps(kept))
+
+
 def runnable(args: Sequence[str]) -> list[str]:
     """``args`` as written (``docker compose ...``), with compose found as above."""
     if list(args[:2]) == ["docker", "compose"]:
@@ -376,6 +439,7 @@ class ComposeCLI:
         # profiles): the model, down and logs are then the active profiles'
         self.every_profile = True
         self.last_document: dict[str, Any] | None = None
+        self.model_digest: str | None = None  # of the model `config` printed (model_digest)
         # Run once, in a thread, as soon as compose's `config` is spawned (the backend's
         # warm_up: the imports that follow the model, made while compose reads the files).
         self.meanwhile: Callable[[], None] | None = None
@@ -467,6 +531,7 @@ class ComposeCLI:
                 location="docker compose",
                 hint=COMPOSE_UPGRADE,
             ) from None
+        self.model_digest = model_digest(out) if self.every_profile else None
         if not self.every_profile:
             from bootstrap.model import DECLARED_PROFILES  # not at the top: see warmup
 
@@ -498,9 +563,23 @@ class ComposeCLI:
         self._run([*base_args(project), "build", *services], project.env)
 
     def config_hashes(self, project: ComposeProject) -> dict[str, str]:
-        """Compose's own config hash per service: what it compares to decide to recreate."""
+        """Compose's own config hash per service: what it compares to decide to recreate.
+        Taken from what compose said for the same model last time, where it is kept (the
+        hashes are a function of the model and the binary); else asked, and kept (only
+        ``up`` asks them)."""
+        digest = self.model_digest
+        kept = remembered_hashes(project, digest)
+        if kept is not None:
+            early = _EARLY.take(hash_args(project), project.env)
+            if early is not None:  # spawned before the model was read: not needed
+                early.kill()
+                early.communicate()
+            return kept
         out = self._run(hash_args(project), project.env)
-        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        hashes = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+        if digest is not None:
+            remember_hashes(project, digest, hashes)
+        return hashes
 
     def down(self, project: ComposeProject, *, volumes: bool = False) -> None:
         if not self.every_profile:  # compose refuses every profile at once: the active ones

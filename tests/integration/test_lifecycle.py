@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +286,50 @@ def test_status_and_down_cover_every_container_of_the_project(
     assert_ps_lists_what_compose_ps_lists(p, {n: str(r["phase"]) for n, r in rows.items()})
     p.run("down", check=0)
     assert p.leftovers()["containers"] == []
+
+
+def test_a_rerun_of_the_same_model_takes_the_hashes_compose_gave_last_time(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    """`up` keeps compose's config hashes with the model they are of (and the binary): a
+    re-run of the same model asks compose `config` alone and recreates nothing; a changed
+    service is recreated, as compose would; another compose binary is asked again."""
+    real = shutil.which("docker-compose") or "/usr/local/lib/docker/cli-plugins/docker-compose"
+    log = tmp_path / "calls.log"
+    plugins = tmp_path / "docker" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    (plugins / "docker-compose").chmod(0o755)
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    p = make_project("plain", POSTGRES_PASSWORD="hashes-pw", **env)
+
+    def up() -> list[str]:
+        log.write_text("")
+        done = p.run("up", "--timeout", "120")
+        assert done.returncode == 0, done.stderr
+        return [line for line in log.read_text().splitlines() if "--hash" in line]
+
+    def started() -> dict[str, str]:
+        return {c["Name"].lstrip("/"): c["State"]["StartedAt"] for c in p.containers()}
+
+    assert up() == []  # nothing to compare with yet: no hashes asked
+    assert len(up()) == 1  # a re-run: compose asked, its answer kept
+    kept = json.loads((tmp_path / "state" / "bootstrap" / "config-hashes.json").read_text())
+    (entry,) = kept.values()
+    theirs = p.compose("config", "--hash", "*", env=env).stdout.split()
+    assert entry["hashes"] == dict(zip(theirs[::2], theirs[1::2], strict=True))
+    before = started()
+    assert up() == []  # the same model: the kept hashes, no second compose process
+    assert started() == before  # and nothing recreated or restarted
+    compose_file = p.directory / "docker-compose.yml"
+    compose_file.write_text(
+        compose_file.read_text().replace("stop_grace_period: 1s", "stop_grace_period: 2s")
+    )
+    assert len(up()) == 1  # another model: compose asked again
+    after = started()
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {f"{p.name}-web-1"}, changed  # web's config changed; db's did not
+    (plugins / "docker-compose").write_text(
+        (plugins / "docker-compose").read_text() + "# another binary\n"
+    )
+    assert len(up()) == 1  # another binary's hash rule: asked again

@@ -244,3 +244,32 @@ def test_a_command_asks_compose_before_it_imports_the_planner(
     heavy_ones = ("bootstrap.plan", "bootstrap.model", "bootstrap.validate", "bootstrap.probes")
     for heavy in (*heavy_ones, "bootstrap.lifecycle", "bootstrap.scheduler"):
         assert heavy not in loaded, (heavy, loaded)
+
+
+def test_kept_hashes_answer_only_the_same_project_profiles_and_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bootstrap.backends.composecli import (
+        HASHES_KEPT,
+        hashes_kept_for,
+        remember_hashes,
+        remembered_hashes,
+    )
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    shop = ComposeProject(tmp_path / "w", ("compose.yaml",), "shop", ())
+    assert remembered_hashes(shop, "m1") is None and not hashes_kept_for(shop)
+    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "bootstrap" / "config-hashes.json").write_text("not json")
+    assert remembered_hashes(shop, "m1") is None  # damaged: asked again, no error
+    remember_hashes(shop, "m1", {"web": "h1"})
+    assert remembered_hashes(shop, "m1") == {"web": "h1"} and hashes_kept_for(shop)
+    assert remembered_hashes(shop, "m2") is None  # another model
+    assert remembered_hashes(shop, None) is None  # no digest: the docker CLI chooses compose
+    debug = ComposeProject(tmp_path / "w", ("compose.yaml",), "shop", ("debug",))
+    assert remembered_hashes(debug, "m1") is None  # other profiles, other services
+    other = ComposeProject(tmp_path / "x", ("compose.yaml",), "shop", ())
+    assert remembered_hashes(other, "m1") is None  # another folder
+    for n in range(HASHES_KEPT):
+        remember_hashes(ComposeProject(tmp_path / f"p{n}", ("c.yaml",), "p", ()), "m", {})
+    assert remembered_hashes(shop, "m1") is None  # the oldest project left out
