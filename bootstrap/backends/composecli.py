@@ -123,7 +123,9 @@ def model_digest(model: str) -> str | None:
         return None
     import hashlib
 
-    return hashlib.sha256(json.dumps([binary, model]).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(binary).encode())
+    digest.update(model.encode())
+    return digest.hexdigest()
 
 
 def _known_hashes() -> dict[str, Any]:
@@ -439,7 +441,7 @@ class ComposeCLI:
         # profiles): the model, down and logs are then the active profiles'
         self.every_profile = True
         self.last_document: dict[str, Any] | None = None
-        self.model_digest: str | None = None  # of the model `config` printed (model_digest)
+        self._model = ""  # the model `config` printed, as printed ("": none to trust)
         # Run once, in a thread, as soon as compose's `config` is spawned (the backend's
         # warm_up: the imports that follow the model, made while compose reads the files).
         self.meanwhile: Callable[[], None] | None = None
@@ -531,7 +533,7 @@ class ComposeCLI:
                 location="docker compose",
                 hint=COMPOSE_UPGRADE,
             ) from None
-        self.model_digest = model_digest(out) if self.every_profile else None
+        self._model = out if self.every_profile else ""
         if not self.every_profile:
             from bootstrap.model import DECLARED_PROFILES  # not at the top: see warmup
 
@@ -567,7 +569,7 @@ class ComposeCLI:
         Taken from what compose said for the same model last time, where it is kept (the
         hashes are a function of the model and the binary); else asked, and kept (only
         ``up`` asks them)."""
-        digest = self.model_digest
+        digest = model_digest(self._model) if self._model else None
         kept = remembered_hashes(project, digest)
         if kept is not None:
             early = _EARLY.take(hash_args(project), project.env)

@@ -169,8 +169,9 @@ class SocketAPI:
     @classmethod
     def connect(cls, path: str, timeout: float) -> SocketAPI:
         """Ping the engine and take the API version it speaks from the answer's
-        ``API-Version`` header (one question; the SDK's "auto" asks ``/version`` after the
-        ping, 10-20 ms more); an engine whose ping does not say is asked ``/version``."""
+        ``API-Version`` header, and its own version from ``Server`` (one question; the SDK's
+        "auto" asks ``/version`` after the ping, 10-20 ms more); an engine whose ping does not
+        say is asked ``/version``."""
         api = cls(path, timeout, "")
         response = api._open("GET", "/_ping", versioned=False)
         try:
@@ -178,6 +179,9 @@ class SocketAPI:
         finally:
             response.close()
         api.api_version = response.header("API-Version")
+        server = response.header("Server")  # "Docker/28.5.2 (linux)": the engine's version
+        if api.api_version and server.startswith("Docker/"):
+            api._version = {"Version": server[7:].split(" ")[0], "ApiVersion": api.api_version}
         if not api.api_version:
             api._version = dict(api._call("GET", "/version", versioned=False))
             api.api_version = str(api._version["ApiVersion"])

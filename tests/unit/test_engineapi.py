@@ -95,15 +95,16 @@ def test_it_speaks_the_version_the_engine_does_and_reads_json(
 def test_the_version_comes_with_the_ping_where_the_engine_says_it_there(
     engine: tuple[str, list[str], dict[str, Answer]],
 ) -> None:
-    """An engine's ping answer names its API version: no second question for it."""
+    """An engine's ping answer names its API version and its own: no second question."""
     path, seen, answers = engine
     answers["GET /_ping"] = lambda _l: (
-        b"HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: text/plain\r\n"
-        b"Content-Length: 2\r\n\r\nOK"
+        b"HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nServer: Docker/25.0.3 (linux)\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK"
     )
     answers["GET /v1.44/containers/json"] = lambda _l: json_answer(200, [])
     api = SocketAPI.connect(path, 5)
     assert api.api_version == "1.44"
+    assert api.version() == {"Version": "25.0.3", "ApiVersion": "1.44"}  # from the ping too
     assert api.containers(all=True) == []
     assert [line.split("?")[0] for line in seen] == [
         "GET /_ping HTTP/1.1",
