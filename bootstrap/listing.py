@@ -26,6 +26,7 @@ UNKNOWN_PHASE = "-"
 class Listed:
     service: str
     container: str
+    id: str
     phase: str  # the phase of the last recorded `up`, or "-" where no record names it
     state: str
     health: str | None
@@ -35,6 +36,7 @@ class Listed:
         return {
             "service": self.service,
             "container": self.container,
+            "id": self.id,
             "phase": self.phase,
             "state": self.state,
             "health": self.health,
@@ -118,6 +120,7 @@ def _row(info: ContainerInfo, phases: dict[str, str]) -> Listed:
     return Listed(
         info.service,
         info.name,
+        info.id,
         phases.get(info.service, UNKNOWN_PHASE),
         info.state,
         info.health,

@@ -328,8 +328,10 @@ def status(
 @click.command()
 @click.option("-a", "--all", "everything", is_flag=True, help="Stopped containers too.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the containers' IDs.")
+@click.option("--services", "only_services", is_flag=True, help="Only the services' names.")
 @click.pass_obj
-def ps(ctx: CliContext, everything: bool, as_json: bool) -> int:
+def ps(ctx: CliContext, everything: bool, as_json: bool, quiet: bool, only_services: bool) -> int:
     """The project's containers as `docker compose ps` lists them, with each one's phase.
 
     Asks the engine once and runs no probe (`bootstrap status` asks them)."""
@@ -353,6 +355,11 @@ def ps(ctx: CliContext, everything: bool, as_json: bool) -> int:
     rows = list_containers(backend.engine, name, ready.directory, everything=everything)
     if as_json:
         emit_json({"project": name, "containers": [r.as_dict() for r in rows]}, ctx.redact)
+        return 0
+    if quiet or only_services:  # as compose prints them: one per line, nothing else
+        words = [r.id for r in rows] if quiet else list(dict.fromkeys(r.service for r in rows))
+        if words:
+            show(ctx.redact("\n".join(words)))
         return 0
     lines = [f"{'service':<22} {'phase':<11} {'state':<10} {'health':<10} {'container':<30} ports"]
     lines += [

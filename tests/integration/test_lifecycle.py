@@ -251,6 +251,11 @@ def assert_ps_lists_what_compose_ps_lists(project: Project, phases: dict[str, st
         assert listed["project"] == project.name
         for row in listed["containers"]:
             assert row["phase"] == phases[row["service"]], row  # as status has it
+    for flag in ("-q", "--services"):  # compose's habits, answered as compose does
+        for more in ((), ("-a",)):
+            said = project.run("ps", flag, *more, check=0).stdout.split()
+            printed = project.compose("ps", flag, *more).stdout.split()
+            assert sorted(said) == sorted(printed), (flag, more)
     table = project.run("ps", check=0).stdout
     assert table.splitlines()[0].split()[:4] == ["service", "phase", "state", "health"]
     assert "oneshot" not in table  # exited: compose's ps leaves it out without -a
