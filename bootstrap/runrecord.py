@@ -141,8 +141,10 @@ def save_record(folder: Path, record: dict[str, Any], *, keep: int = KEEP) -> Pa
 def list_records(folder: Path, project: str | None = None) -> list[Path]:
     if not folder.is_dir():
         return []
+    """The kept records, oldest first; only ``project``'s where given. A name is the run's
+    moment (no dash in it) and the project's: ``shop`` is not ``my-shop``."""
     runs = sorted(p for p in folder.glob("*.json") if not p.name.startswith("."))
-    return [p for p in runs if project is None or p.stem.endswith(f"-{project}")]
+    return [p for p in runs if project is None or p.stem.partition("-")[2] == project]
 
 
 def load_record(path: Path) -> dict[str, Any]:

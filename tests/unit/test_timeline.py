@@ -93,6 +93,20 @@ def test_runs_are_kept_whole_and_only_the_last_twenty(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_projects_records_are_its_own_not_those_of_a_name_ending_like_it(
+    tmp_path: Path,
+) -> None:
+    r = record()
+    for minute, project in enumerate(("shop", "my-shop", "shop", "my-shop")):
+        save_record(
+            tmp_path, {**r, "project": project, "began": f"2026-11-27T07:0{minute}:00.000+00:00"}
+        )
+    shop = list_records(tmp_path, "shop")
+    assert [p.name for p in shop] == ["20261127T070000-shop.json", "20261127T070200-shop.json"]
+    assert [load_record(p)["project"] for p in list_records(tmp_path, "my-shop")] == ["my-shop"] * 2
+    assert list_records(tmp_path, "hop") == [] and len(list_records(tmp_path)) == 4
+
+
 def test_compare_names_what_got_slower() -> None:
     older = record()
     newer = {**older, "services": {**older["services"]}}  # type: ignore[dict-item]
