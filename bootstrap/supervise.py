@@ -190,10 +190,10 @@ def _logged_action(line: str) -> dict[str, Any] | None:
 
 class EventSource(Protocol):
     """Where the supervisor hears what happens to the project: an engine's container events,
-    or a swarm's task changes told as the same events; ``version`` says whether it answers."""
+    or a swarm's task changes told as the same events; ``ping`` says whether it answers now."""
 
     def events(self, project: str, stop: threading.Event) -> Iterator[EngineEvent]: ...
-    def version(self) -> dict[str, str]: ...
+    def ping(self) -> None: ...
 
 
 class Probing(Protocol):
@@ -327,7 +327,7 @@ class Supervisor:
     def _wait_for_engine(self, pause: float) -> None:
         while not self.stop.wait(pause):
             try:
-                self.engine.version()
+                self.engine.ping()
                 return
             except EngineError:
                 pause = min(pause * 2, 1.0)

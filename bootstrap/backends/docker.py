@@ -607,6 +607,10 @@ class DockerEngine:
     def root_dir(self) -> str:
         return str(self.call(self.api.info).get("DockerRootDir") or "/var/lib/docker")
 
+    def ping(self) -> None:
+        """Whether the engine answers now (``version`` is asked once and remembered)."""
+        self.call(self.api.ping)
+
     def version(self) -> dict[str, str]:
         info = self.call(self.api.version)
         return {"engine": str(info.get("Version")), "api": str(info.get("ApiVersion"))}

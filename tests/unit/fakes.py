@@ -65,6 +65,9 @@ class FakeEngine:
     def version(self) -> dict[str, str]:
         return {"engine": "fake", "api": "1.41"}
 
+    def ping(self) -> None:
+        pass
+
     def memory(self, container_id: str) -> int:
         return self.usage(container_id).memory
 

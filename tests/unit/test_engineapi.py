@@ -153,6 +153,21 @@ def test_an_engine_that_is_not_there_is_an_engine_gone(tmp_path: Path) -> None:
         DockerEngine(api, COMPOSE).call(api.info)
 
 
+def test_a_ping_asks_the_engine_now_where_the_version_is_remembered(
+    engine: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    """The supervisor waits for a restarted engine with ``ping``: the version, asked once per
+    connection, would answer from memory while the engine is gone."""
+    path, _seen, _answers = engine
+    docker = DockerEngine(SocketAPI.connect(path, 5), COMPOSE)
+    assert docker.version()["api"] == "1.41"
+    docker.ping()
+    Path(path).unlink()  # the engine went away
+    assert docker.version()["api"] == "1.41"
+    with pytest.raises(EngineGone):
+        docker.ping()
+
+
 def test_only_a_unix_socket_is_spoken_to_directly() -> None:
     assert socket_path("") == "/var/run/docker.sock"
     assert socket_path("unix:///run/user/1000/docker.sock") == "/run/user/1000/docker.sock"

@@ -72,8 +72,8 @@ class SwarmTaskEvents:
             yield from task_events(before, now, listed, time.time())
             before = now
 
-    def version(self) -> dict[str, str]:
-        return self.swarm.docker.version()
+    def ping(self) -> None:
+        self.swarm.docker.ping()
 
 
 @dataclass
