@@ -95,7 +95,7 @@ def remembered_version() -> tuple[int, ...]:
 def remember_version(found: tuple[int, ...]) -> None:
     """Keep what the compose binary said of its version (one binary, the last one asked):
     a later command of any workspace asks it again only once that file changes. Written by
-    ``up`` only (``ComposeCLI.keep_version``): a read-only command writes nothing, here too."""
+    ``up`` only (``ComposeCLI.keep_answers``): a read-only command writes nothing, here too."""
     binary = _binary()
     if binary is None or not found:
         return
@@ -414,7 +414,30 @@ def spawn_early(project: ComposeProject) -> None:
     writes nothing, the same call the command makes first."""
     if not remembered_version():
         _EARLY.spawn(["docker", "compose", "version", "--short"], project.env)
-    _EARLY.spawn(config_args(project), project.env)
+    args = config_args(project)
+    if kept_model(model_question(project, args)) is None:
+        _EARLY.spawn(args, project.env)
+
+
+# question -> compose's answer kept for it (modelcache), read once per process
+_KEPT: dict[str, tuple[str, str] | None] = {}
+
+
+def model_question(project: ComposeProject, args: list[str]) -> str | None:
+    from bootstrap.backends import modelcache
+
+    return modelcache.question(project, args, _binary())
+
+
+def kept_model(asked: str | None) -> tuple[str, str] | None:
+    """The model and warnings compose printed for the question ``asked`` before."""
+    if asked is None:
+        return None
+    if asked not in _KEPT:
+        from bootstrap.backends import modelcache
+
+        _KEPT[asked] = modelcache.answer(asked)
+    return _KEPT[asked]
 
 
 def spawn_hashes_early(project: ComposeProject) -> None:
@@ -442,6 +465,7 @@ class ComposeCLI:
         self.every_profile = True
         self.last_document: dict[str, Any] | None = None
         self._model = ""  # the model `config` printed, as printed ("": none to trust)
+        self._answer: tuple[str, str, str] | None = None  # (question, model, warnings)
         # Run once, in a thread, as soon as compose's `config` is spawned (the backend's
         # warm_up: the imports that follow the model, made while compose reads the files).
         self.meanwhile: Callable[[], None] | None = None
@@ -478,6 +502,24 @@ class ComposeCLI:
             raise classify_failure(done.stderr or "", args, self._redact)
         return done
 
+    def _model_of(
+        self, project: ComposeProject, meanwhile: Callable[[], None] | None
+    ) -> tuple[str, str]:
+        """What `config` prints of every profile, and its warnings: kept from the same
+        question before (modelcache), else compose's answer, then kept."""
+        args = config_args(project)
+        asked = model_question(project, args)
+        kept = kept_model(asked)
+        if kept is not None:
+            if meanwhile is not None:
+                threading.Thread(target=meanwhile, daemon=True).start()
+            return kept
+        done = self._complete(args, project.env, meanwhile=meanwhile)
+        out, said = done.stdout or "", done.stderr or ""
+        if asked is not None and model_question(project, args) == asked:  # no file changed
+            self._answer = (asked, out, said)  # while compose read them: `up` keeps it
+        return out, said
+
     def config(self, project: ComposeProject) -> dict[str, Any]:
         """The normalised model of every service (all profiles; selection is ours).
 
@@ -491,10 +533,9 @@ class ComposeCLI:
         declared: list[str] = []
         try:
             meanwhile, self.meanwhile = self.meanwhile, None
-            done = self._complete(config_args(project), project.env, meanwhile=meanwhile)
+            out, said = self._model_of(project, meanwhile)
             _EARLY.discard(model_only=True)  # spawned for another project: not this one's
-            out = done.stdout or ""
-            self.warnings = compose_warnings(self._redact(done.stderr or ""))
+            self.warnings = compose_warnings(self._redact(said))
         except (ConfigError, EngineError) as exc:
             failure, out = exc, ""
             shared = _SHARED_NAME.search(exc.message)
@@ -541,11 +582,16 @@ class ComposeCLI:
         self.last_document = document  # what `up` leaves a stack's own supervisor
         return document
 
-    def keep_version(self) -> None:
-        """Remember the version the binary said this run, for the commands after (``up``
-        calls it: the verb that writes; a read-only command leaves the state folder as is)."""
+    def keep_answers(self) -> None:
+        """Remember the version the binary said this run and the model it printed, for the
+        commands after (``up`` calls it: the verb that writes; a read-only command leaves the
+        state folder as is, and a clone hands no model to a command before ``up``)."""
         if self._version_asked and self.seen_version:
             remember_version(self.seen_version)
+        if self._answer is not None:
+            from bootstrap.backends import modelcache
+
+            modelcache.keep(*self._answer)
 
     def create(
         self,

@@ -293,6 +293,66 @@ def test_status_and_down_cover_every_container_of_the_project(
     assert p.leftovers()["containers"] == []
 
 
+def test_after_up_a_command_on_the_same_files_takes_the_model_compose_printed(
+    tmp_path: Path,
+) -> None:
+    """`up` keeps compose's `config` answer for its question (binary, arguments, environment,
+    the bytes of every file read): `plan`, `env`, `validate`, `status` and the next `up` ask
+    compose no `config` while nothing changed, and print what compose's answer gives; a
+    changed label_file, env_file or variable is asked again, and read."""
+    import uuid
+
+    real = shutil.which("docker-compose") or "/usr/local/lib/docker/cli-plugins/docker-compose"
+    log = tmp_path / "calls.log"
+    plugins = tmp_path / "docker" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    (plugins / "docker-compose").chmod(0o755)
+    directory = tmp_path / "ws"
+    directory.mkdir()
+    (directory / "compose.yaml").write_text(
+        "services:\n  app:\n    image: busybox\n    command: [sleep, infinity]\n"
+        "    stop_grace_period: 1s\n    environment:\n      TAG: ${TAG:-none}\n"
+        "    env_file: app.env\n    label_file: labels.txt\n"
+    )
+    (directory / "app.env").write_text("GREETING=hello\n")
+    (directory / "labels.txt").write_text("bootstrap.phase=databases\n")
+    state = tmp_path / "state"
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker"), "XDG_STATE_HOME": str(state)}
+    p = Project(f"bt{uuid.uuid4().hex[:8]}", directory, env)
+
+    def asked(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """How many times compose was asked for the model, and the command's output."""
+        log.write_text("")
+        done = p.run(*args, env=env, check=0)
+        return sum("config --format json" in c for c in log.read_text().splitlines()), done.stdout
+
+    def phase_of_app(plan: str) -> str:
+        return str(next(f["name"] for f in json.loads(plan)["phases"] if ["app"] in f["waves"]))
+
+    try:
+        assert asked("plan", "--json")[0] == 1
+        assert not (state / "bootstrap" / "models").exists()  # a read-only command keeps none
+        assert asked("up", "--timeout", "60")[0] == 1
+        for command in (("plan", "--json"), ("env",), ("validate",), ("status",), ("up",)):
+            assert asked(*command)[0] == 0, command
+        kept, plan = asked("plan", "--json")
+        assert kept == 0 and phase_of_app(plan) == "databases"
+        elsewhere = {"XDG_STATE_HOME": str(tmp_path / "other-state")}
+        assert asked("plan", "--json", env=elsewhere) == (1, plan)  # compose's own answer
+        (directory / "labels.txt").write_text("bootstrap.phase=monitoring\n")
+        count, plan = asked("plan", "--json")
+        assert count == 1 and phase_of_app(plan) == "monitoring"
+        (directory / "app.env").write_text("GREETING=changed\n")
+        assert asked("up", "--timeout", "60")[0] == 1
+        assert "GREETING=changed" in p.exec("app", "env").stdout
+        assert asked("plan", "--json")[0] == 0  # what that `up` kept
+        assert asked("up", "--timeout", "60", env={"TAG": "v2"})[0] == 1  # another variable
+        assert "TAG=v2" in p.exec("app", "env").stdout
+    finally:
+        p.cleanup()
+
+
 def test_a_rerun_of_the_same_model_takes_the_hashes_compose_gave_last_time(
     make_project: Callable[..., Project], tmp_path: Path
 ) -> None:

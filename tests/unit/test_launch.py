@@ -156,7 +156,7 @@ def test_compose_is_asked_once_per_command_and_its_version_once_per_binary(
         "import os, sys; from pathlib import Path; from bootstrap.backends.composecli import "
         "ComposeCLI; from bootstrap.runtime import ComposeProject; cli = ComposeCLI(); "
         "cli.config(ComposeProject(Path(sys.argv[1]), ('compose.yaml',), 'x', (), os.environ)); "
-        "cli.keep_version()"
+        "cli.keep_answers()"
     )
     subprocess.run(
         [sys.executable, "-c", kept, str(tmp_path / "ws")], env=env, cwd=ROOT, check=True

@@ -91,7 +91,7 @@ class ComposeBackend:
     ) -> Outcome:
         from bootstrap.backends.compose.driver import bring_up
 
-        self.cli.keep_version()
+        self.cli.keep_answers()
         return bring_up(
             workspace,
             self.engine,

@@ -178,7 +178,7 @@ class SwarmBackend:
         from bootstrap.scheduler import Event, RunEvent, Scheduler
 
         began = time.monotonic()
-        self.recording.keep_version()
+        self.recording.keep_answers()
         settings = workspace.settings
         driver = self._driver(workspace, reporter, timeout)
         if settings.swarm_registry:
