@@ -293,6 +293,18 @@ def test_status_and_down_cover_every_container_of_the_project(
     assert p.leftovers()["containers"] == []
 
 
+def logging_compose(tmp_path: Path) -> tuple[Path, Path]:
+    """A DOCKER_CONFIG (``tmp_path/docker``) whose compose plugin logs each call, then runs
+    the real one: (the log, the plugins folder)."""
+    real = shutil.which("docker-compose") or "/usr/local/lib/docker/cli-plugins/docker-compose"
+    log = tmp_path / "calls.log"
+    plugins = tmp_path / "docker" / "cli-plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "docker-compose").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
+    (plugins / "docker-compose").chmod(0o755)
+    return log, plugins
+
+
 def test_after_up_a_command_on_the_same_files_takes_the_model_compose_printed(
     tmp_path: Path,
 ) -> None:
@@ -302,12 +314,7 @@ def test_after_up_a_command_on_the_same_files_takes_the_model_compose_printed(
     changed label_file, env_file or variable is asked again, and read."""
     import uuid
 
-    real = shutil.which("docker-compose") or "/usr/local/lib/docker/cli-plugins/docker-compose"
-    log = tmp_path / "calls.log"
-    plugins = tmp_path / "docker" / "cli-plugins"
-    plugins.mkdir(parents=True)
-    (plugins / "docker-compose").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
-    (plugins / "docker-compose").chmod(0o755)
+    log, _plugins = logging_compose(tmp_path)
     directory = tmp_path / "ws"
     directory.mkdir()
     (directory / "compose.yaml").write_text(
@@ -359,12 +366,7 @@ def test_a_rerun_of_the_same_model_takes_the_hashes_compose_gave_last_time(
     """`up` keeps compose's config hashes with the model they are of (and the binary): a
     re-run of the same model asks compose `config` alone and recreates nothing; a changed
     service is recreated, as compose would; another compose binary is asked again."""
-    real = shutil.which("docker-compose") or "/usr/local/lib/docker/cli-plugins/docker-compose"
-    log = tmp_path / "calls.log"
-    plugins = tmp_path / "docker" / "cli-plugins"
-    plugins.mkdir(parents=True)
-    (plugins / "docker-compose").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
-    (plugins / "docker-compose").chmod(0o755)
+    log, plugins = logging_compose(tmp_path)
     env = {"DOCKER_CONFIG": str(tmp_path / "docker"), "XDG_STATE_HOME": str(tmp_path / "state")}
     p = make_project("plain", POSTGRES_PASSWORD="hashes-pw", **env)
 
