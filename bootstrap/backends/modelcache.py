@@ -8,8 +8,9 @@ over all of them, and where this module cannot name every file compose would rea
 nothing and compose is asked, as ever:
 
 - the compose files, and the ``env_file`` and ``label_file`` entries of their services (plain
-  paths; one with a variable in it, a YAML this module's outline cannot read, or a mention it
-  cannot place makes the question one it does not keep);
+  paths; one with a variable in it, a YAML this module's outline cannot read, a mention it
+  cannot place, or one in a file of another folder than the project's makes the question one
+  it does not keep);
 - the ``--env-file`` files (the workspace's ``.env`` layers);
 - of the environment, the variables those files name anywhere, and compose's own
   (``COMPOSE_*``, ``DOCKER_*``, ``BUILDKIT_*``, ``BUILDX_*``, ``HOME``);
@@ -59,8 +60,8 @@ def question(project: ComposeProject, args: list[str], binary: object) -> str | 
             return None  # compose says what is wrong with it
         read.append((str(path), text.encode()))
         references = _references(text)
-        if references is None:
-            return None
+        if references is None or (references and path.parent.resolve() != base.resolve()):
+            return None  # a file of another folder: whose folder its paths are relative to
         read += [(str(base / r), _bytes(base / r)) for r in references]
     read += [(e, _bytes(Path(e))) for e in project.env_files]
     if not project.env_files:  # compose reads the project directory's own then

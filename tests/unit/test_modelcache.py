@@ -139,6 +139,16 @@ def test_nothing_is_kept_where_every_file_read_cannot_be_named(
     assert modelcache.question(workspace(tmp_path, compose), ARGS, BINARY) is None
 
 
+def test_a_file_of_another_folder_that_names_env_files_keeps_nothing(tmp_path: Path) -> None:
+    project = workspace(tmp_path)
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "override.yaml").write_text("services:\n  web:\n    env_file: o.env\n")
+    both = replace(project, files=("compose.yaml", "ops/override.yaml"))
+    assert modelcache.question(both, ARGS, BINARY) is None
+    (tmp_path / "ops" / "override.yaml").write_text("services:\n  web:\n    init: true\n")
+    assert modelcache.question(both, ARGS, BINARY) is not None  # no path of its own in it
+
+
 def test_nothing_is_kept_for_a_secret_store_files_named_by_the_environment_or_not_named(
     tmp_path: Path,
 ) -> None:
