@@ -295,6 +295,36 @@ class Project:
             subprocess.run(["docker", "rmi", "-f", *sorted(set(built))], capture_output=True)
 
 
+def _anonymous_volumes(*, dangling: bool) -> set[str]:
+    filters = ["--filter", "label=com.docker.volume.anonymous"]
+    if dangling:
+        filters += ["--filter", "dangling=true"]
+    try:
+        listed = subprocess.run(
+            ["docker", "volume", "ls", "-q", *filters], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return set(listed.stdout.split()) if listed.returncode == 0 else set()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_anonymous_volume_left() -> Iterator[None]:
+    """An image's VOLUME gives each container an anonymous volume, which `down` leaves, as
+    compose's does (only `down -v` removes it): the run removes those made while it ran that
+    no container uses any more, and none that was there before it."""
+    if shutil.which("docker") is None:
+        yield
+        return
+    before = _anonymous_volumes(dangling=False)
+    yield
+    left = sorted(_anonymous_volumes(dangling=True) - before)
+    for start in range(0, len(left), 100):
+        subprocess.run(
+            ["docker", "volume", "rm", *left[start : start + 100]], capture_output=True, timeout=120
+        )
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> Iterator[object]:
     """``make_project("ordered", **env)``: a fresh copy of a fixture, removed afterwards."""
