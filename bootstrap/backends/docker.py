@@ -608,8 +608,15 @@ class DockerEngine:
         return str(self.call(self.api.info).get("DockerRootDir") or "/var/lib/docker")
 
     def ping(self) -> None:
-        """Whether the engine answers now (``version`` is asked once and remembered)."""
-        self.call(self.api.ping)
+        """Raises unless the engine answers now (``version`` is asked once and remembered):
+        its ping's answer is ``OK``; anything else on the socket (a proxy's page, a daemon
+        that is not the engine) is no engine."""
+        if not self.call(self.api.ping):
+            raise EngineError(
+                "the Docker engine's socket answered its ping with something else than OK",
+                location="docker",
+                hint="`docker info` shows what answers there; DOCKER_HOST names the engine",
+            )
 
     def version(self) -> dict[str, str]:
         info = self.call(self.api.version)

@@ -168,6 +168,21 @@ def test_a_ping_asks_the_engine_now_where_the_version_is_remembered(
         docker.ping()
 
 
+def test_a_ping_answered_with_something_else_than_ok_is_no_engine(
+    engine: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    """What answers 200 on the socket without the engine's ``OK`` (a proxy's page) does not
+    end the supervisor's wait for the engine."""
+    path, _seen, answers = engine
+    docker = DockerEngine(SocketAPI.connect(path, 5), COMPOSE)
+    docker.ping()
+    answers["GET /_ping"] = lambda _l: (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>"
+    )
+    with pytest.raises(EngineError, match="something else than OK"):
+        docker.ping()
+
+
 def test_only_a_unix_socket_is_spoken_to_directly() -> None:
     assert socket_path("") == "/var/run/docker.sock"
     assert socket_path("unix:///run/user/1000/docker.sock") == "/run/user/1000/docker.sock"
