@@ -466,6 +466,7 @@ class ComposeCLI:
         self.last_document: dict[str, Any] | None = None
         self._model = ""  # the model `config` printed, as printed ("": none to trust)
         self._answer: tuple[str, str, str] | None = None  # (question, model, warnings)
+        self._taken: str | None = None  # the question whose kept answer this run took
         # Run once, in a thread, as soon as compose's `config` is spawned (the backend's
         # warm_up: the imports that follow the model, made while compose reads the files).
         self.meanwhile: Callable[[], None] | None = None
@@ -511,6 +512,7 @@ class ComposeCLI:
         asked = model_question(project, args)
         kept = kept_model(asked)
         if kept is not None:
+            self._taken = asked
             if meanwhile is not None:
                 threading.Thread(target=meanwhile, daemon=True).start()
             return kept
@@ -588,10 +590,13 @@ class ComposeCLI:
         state folder as is, and a clone hands no model to a command before ``up``)."""
         if self._version_asked and self.seen_version:
             remember_version(self.seen_version)
-        if self._answer is not None:
+        if self._answer is not None or self._taken is not None:
             from bootstrap.backends import modelcache
 
-            modelcache.keep(*self._answer)
+            if self._answer is not None:
+                modelcache.keep(*self._answer)
+            if self._taken is not None:
+                modelcache.used(self._taken)
 
     def create(
         self,

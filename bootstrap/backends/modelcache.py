@@ -20,8 +20,8 @@ nothing and compose is asked, as ever:
   compose to find.
 
 Kept in the user's state folder (never the workspace's: a clone cannot hand a model to a
-command), mode 0600, the newest ``KEPT``; an answer is the model compose printed and its
-warnings, nothing compose refused.
+command), mode 0600, the ``KEPT`` written or used by ``up`` last; an answer is the model
+compose printed and its warnings, nothing compose refused.
 """
 
 from __future__ import annotations
@@ -174,8 +174,17 @@ def answer(asked: str | None) -> tuple[str, str] | None:
     return model, warnings
 
 
+def used(asked: str) -> None:
+    """Mark the answer kept for ``asked`` as used now (``up`` took it): the pruning keeps the
+    newest written or used, so the answer a workspace's every run takes is not pushed out by
+    sixteen others written once."""
+    with contextlib.suppress(OSError):  # gone meanwhile, or a read-only home
+        os.utime(_folder() / f"{asked}.json")
+
+
 def keep(asked: str | None, model: str, warnings: str) -> None:
-    """Keep compose's answer to ``asked``, and only the newest ``KEPT`` answers."""
+    """Keep compose's answer to ``asked``, and only the ``KEPT`` answers written or used
+    last."""
     if asked is None or len(model) > LARGEST:
         return
     from bootstrap.privatefile import write_private
@@ -185,4 +194,5 @@ def keep(asked: str | None, model: str, warnings: str) -> None:
         write_private(folder / f"{asked}.json", json.dumps({"model": model, "warnings": warnings}))
         answers = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
         for old in answers[:-KEPT]:
-            os.unlink(old)
+            with contextlib.suppress(FileNotFoundError):  # another run's pruning took it
+                os.unlink(old)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -311,7 +312,8 @@ def test_after_up_a_command_on_the_same_files_takes_the_model_compose_printed(
     """`up` keeps compose's `config` answer for its question (binary, arguments, environment,
     the bytes of every file read): `plan`, `env`, `validate`, `status` and the next `up` ask
     compose no `config` while nothing changed, and print what compose's answer gives; a
-    changed label_file, env_file or variable is asked again, and read."""
+    changed label_file, env_file or variable is asked again, and read. Only `up` marks the
+    answer it took as used (the pruning keeps the answers written or used last)."""
     import uuid
 
     log, _plugins = logging_compose(tmp_path)
@@ -341,8 +343,12 @@ def test_after_up_a_command_on_the_same_files_takes_the_model_compose_printed(
         assert asked("plan", "--json")[0] == 1
         assert not (state / "bootstrap" / "models").exists()  # a read-only command keeps none
         assert asked("up", "--timeout", "60")[0] == 1
+        (answer,) = (state / "bootstrap" / "models").glob("*.json")
+        os.utime(answer, ns=(1, 1))
         for command in (("plan", "--json"), ("env",), ("validate",), ("status",), ("up",)):
             assert asked(*command)[0] == 0, command
+            # a read-only command leaves the state folder as is; `up` marks the answer used
+            assert (answer.stat().st_mtime_ns == 1) == (command != ("up",)), command
         kept, plan = asked("plan", "--json")
         assert kept == 0 and phase_of_app(plan) == "databases"
         elsewhere = {"XDG_STATE_HOME": str(tmp_path / "other-state")}

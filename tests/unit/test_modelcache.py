@@ -183,3 +183,21 @@ def test_an_answer_is_kept_privately_and_only_the_newest_ones(
     (folder / f"{'c' * 64}.json").write_text("[1, 2]")  # not one this module wrote
     assert modelcache.answer("c" * 64) is None
     assert modelcache.answer(None) is None
+
+
+def test_an_answer_up_takes_again_outlives_newer_ones_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pruning keeps the answers written or used last: the one a workspace's every `up`
+    takes is not pushed out by others written since."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    folder = tmp_path / "state" / "bootstrap" / modelcache.FOLDER
+    for index in range(modelcache.KEPT):
+        modelcache.keep(f"{index:064x}", "{}", "")
+        os.utime(folder / f"{index:064x}.json", ns=(index + 2, index + 2))
+    modelcache.used(f"{0:064x}")  # the oldest written, taken by an `up` now
+    modelcache.keep(f"{modelcache.KEPT:064x}", "{}", "")
+    assert modelcache.answer(f"{0:064x}") == ("{}", "")
+    assert modelcache.answer(f"{1:064x}") is None  # the least recently written or used
+    modelcache.used("d" * 64)  # nothing kept for it: nothing to mark, nothing raised
+    assert not (folder / f"{'d' * 64}.json").exists()
