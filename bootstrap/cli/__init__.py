@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -136,6 +135,8 @@ def apply_global_options(obj: CliContext, values: dict[str, object]) -> None:
     if isinstance(backend, str):
         obj.backend_name = backend
     if isinstance(directory, str):
+        from pathlib import Path
+
         obj.directory = Path(directory)
     if profiles:
         obj.profiles = (*obj.profiles, *profiles)  # type: ignore[misc]
@@ -162,8 +163,8 @@ interrupted; 143 terminated."""
     "-C",
     "--project-directory",
     "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
+    type=click.Path(file_okay=False),  # a str: pathlib is imported where a command runs
+    default=".",
     show_default=True,
     help="The workspace holding the compose files.",
 )
@@ -192,7 +193,7 @@ interrupted; 143 terminated."""
 @click.pass_context
 def cli(
     ctx: click.Context,
-    directory: Path,
+    directory: str,
     files: tuple[str, ...],
     project: str | None,
     env_files: tuple[str, ...],
@@ -203,6 +204,7 @@ def cli(
     """Bring up a Docker Compose development environment in order: databases, discovery,
     apps, monitoring, each phase gated on real health probes."""
     import os
+    from pathlib import Path
 
     if docker_context or os.environ.get("DOCKER_CONTEXT"):
         from bootstrap.dockercontext import use_context
@@ -211,7 +213,7 @@ def cli(
     from bootstrap.cli.context import CliContext
 
     ctx.obj = CliContext(
-        directory, files, project, profiles, backend_name=backend, env_files=env_files
+        Path(directory), files, project, profiles, backend_name=backend, env_files=env_files
     )
 
 
