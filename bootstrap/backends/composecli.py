@@ -513,8 +513,8 @@ class ComposeCLI:
         kept = kept_model(asked)
         if kept is not None:
             self._taken = asked
-            if meanwhile is not None:
-                threading.Thread(target=meanwhile, daemon=True).start()
+            if meanwhile is not None:  # no compose process to overlap: the imports, here
+                meanwhile()
             return kept
         done = self._complete(args, project.env, meanwhile=meanwhile)
         out, said = done.stdout or "", done.stderr or ""
