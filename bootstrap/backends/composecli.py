@@ -468,7 +468,8 @@ class ComposeCLI:
         self._answer: tuple[str, str, str] | None = None  # (question, model, warnings)
         self._taken: str | None = None  # the question whose kept answer this run took
         # Run once, in a thread, as soon as compose's `config` is spawned (the backend's
-        # warm_up: the imports that follow the model, made while compose reads the files).
+        # warm_up: the imports that follow the model, made while compose reads the files);
+        # at once where the model was kept (no compose process to overlap).
         self.meanwhile: Callable[[], None] | None = None
 
     def redact_with(self, redact: Callable[[str], str]) -> None:
