@@ -167,12 +167,25 @@ def bench_daily(runs: int, work: Path) -> list[Figure]:
         figures.append(
             _pair(
                 "status_plain",
-                "`bootstrap status` (one probe of each service) against `docker compose ps`",
+                "`bootstrap status` after `up` (the passes `up` saw, no probe asked: no container "
+                "restarted since) against `docker compose ps`",
                 runs,
                 lambda: plain.bootstrap("status", check=False),
                 lambda: compose_side.compose("ps"),
                 "<= 2x compose ps",
                 2.0,
+            )
+        )
+        figures.append(
+            _pair(
+                "status_probe_plain",
+                "`bootstrap status --probe` (every service's probe asked now: psql and "
+                "redis-cli in their containers, a published port) against `docker compose ps`",
+                runs,
+                lambda: plain.bootstrap("status", "--probe", check=False),
+                lambda: compose_side.compose("ps"),
+                "none: reported",
+                float("inf"),
             )
         )
         figures.append(

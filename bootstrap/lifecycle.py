@@ -324,7 +324,8 @@ def supervise(
     (``.bootstrap/supervision.jsonl``), shown (``shown``), posted to the discovery service and
     exported as a span where those are there; ``observed`` hears what a probe it waits on sees.
     Each restart holds the project's lock."""
-    from bootstrap.supervise import Supervisor, announced, keep, supervision_log
+    from bootstrap.supervise import Supervisor, keep
+    from bootstrap.supervisorfiles import announced, supervision_log
 
     project = workspace.compose.name
     logged = keep(supervision_log(workspace.directory), project)

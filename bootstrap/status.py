@@ -22,6 +22,8 @@ class ServiceStatus:
     address: str | None
     optional: bool
     selected: bool = True  # False: a running container of a profile not asked for
+    # epoch seconds: when the probe passed that ``ready`` rests on, where it was not asked now
+    probed_at: float | None = None
 
     @property
     def counts(self) -> bool:
@@ -41,4 +43,5 @@ class ServiceStatus:
             "address": self.address,
             "optional": self.optional,
             "selected": self.selected,
+            "probed_at": self.probed_at,
         }

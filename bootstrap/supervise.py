@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import threading
 import time
 from collections import deque
@@ -29,11 +28,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from bootstrap.errors import EngineError, EngineGone
 from bootstrap.frozen import gated_since, read_gated
-from bootstrap.paths import state_dir
 from bootstrap.plan import Plan, PlannedService
 from bootstrap.probespec import (
     HEAL_LABEL,
@@ -84,57 +82,6 @@ class Action:
 Report = Callable[[Action], None]
 
 
-def supervision_log(directory: Path) -> Path:
-    """Where a workspace's supervision actions are kept."""
-    return state_dir(directory) / "supervision.jsonl"
-
-
-def supervisor_file(directory: Path) -> Path:
-    """Written while a supervisor runs for the workspace (its pid), removed when it stops."""
-    return state_dir(directory) / "supervisor.json"
-
-
-@contextlib.contextmanager
-def announced(directory: Path, project: str, *, in_stack: bool = False) -> Iterator[None]:
-    """Say, for ``status``, that this process supervises ``project`` (while inside); one in
-    the stack names its container (its pid means nothing outside it)."""
-    import os
-    import socket
-
-    path = supervisor_file(directory)
-    said: dict[str, object] = {"pid": os.getpid(), "project": project, "since": time.time()}
-    if in_stack:
-        said["container"] = socket.gethostname()
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(said), encoding="utf-8")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def running_supervisor(directory: Path) -> dict[str, object] | None:
-    """The supervisor that says it runs for this workspace, if its process is alive here."""
-    import os
-
-    try:
-        data = json.loads(supervisor_file(directory).read_text(encoding="utf-8"))
-        pid = int(data["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if data.get("container"):  # the stack's own: the caller asks the engine about it
-        return dict(data)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass  # alive, another user's
-    return dict(data)
-
-
 LOG_LIMIT = 1_000_000  # bytes; past it the log keeps its newer half
 
 
@@ -153,39 +100,6 @@ def keep(path: Path, project: str) -> Report:
                 path.write_text("\n".join(lines[len(lines) // 2 :]) + "\n", encoding="utf-8")
 
     return write
-
-
-def logged_actions(
-    path: Path, *, since: float = 0.0, until: float | None = None, limit: int | None = None
-) -> list[dict[str, object]]:
-    """The actions the supervisor logged between ``since`` and ``until`` (read-only)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    found: list[dict[str, object]] = []
-    for line in lines:
-        entry = _logged_action(line)
-        if entry is not None and entry["at"] >= since and (until is None or entry["at"] < until):
-            found.append(entry)
-    return found[-limit:] if limit else found
-
-
-def _logged_action(line: str) -> dict[str, Any] | None:
-    """One line of the log as the supervisor writes it, or None (a damaged or foreign line:
-    the log is a file of the workspace, read as data only)."""
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(entry, dict) or not all(
-        isinstance(entry.get(key), str) for key in ("service", "kind", "reason")
-    ):
-        return None
-    at = entry.get("at")
-    if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
-        return None
-    return entry
 
 
 class EventSource(Protocol):

@@ -84,13 +84,18 @@ class Backend(Protocol):
     def loader(self) -> ModelLoader: ...
 
     def warm_up(
-        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+        self,
+        *,
+        engine: bool = True,
+        also: Sequence[str] = (),
+        checks: bool = False,
+        rules: bool = True,
     ) -> None:
         """A command is coming (called before the workspace loads): start in the background
         what it will need and does not depend on the workspace's model (``engine``: the
         engine's client too; ``also``: modules the command imports once it has the model;
         ``checks``: the engine's checks follow the model, so their questions may be asked
-        ahead)."""
+        ahead; ``rules``: the validation rules, which ``status`` does not run)."""
         ...
 
     def prepare(self, workspace: Workspace) -> None:
@@ -146,9 +151,11 @@ class Backend(Protocol):
     def supports(self, capability: Capability) -> bool: ...
 
     def status(
-        self, workspace: Workspace, selected: frozenset[str] | None = None
+        self, workspace: Workspace, selected: frozenset[str] | None = None, *, live: bool = False
     ) -> list[ServiceStatus]:
-        """Every service now (``status``), read-only: no container started, nothing written."""
+        """Every service now (``status``), read-only: no container started, nothing written;
+        a probe's pass seen since the container started may stand for asking it again, unless
+        ``live`` (``status --probe``)."""
         ...
 
     def supervision(

@@ -121,9 +121,9 @@ def model_digest(model: str) -> str | None:
     binary = _binary()
     if binary is None:
         return None
-    import hashlib
+    from bootstrap.digest import digest as new_digest
 
-    digest = hashlib.sha256(json.dumps(binary).encode())
+    digest = new_digest(json.dumps(binary).encode())
     digest.update(model.encode())
     return digest.hexdigest()
 
@@ -427,6 +427,12 @@ def model_question(project: ComposeProject, args: list[str]) -> str | None:
     from bootstrap.backends import modelcache
 
     return modelcache.question(project, args, _binary())
+
+
+def model_kept_early() -> bool:
+    """Whether this process found compose's answer kept for the question it asked early
+    (``spawn_early``): then no compose process reads the files for the command."""
+    return any(answer is not None for answer in _KEPT.values())
 
 
 def kept_model(asked: str | None) -> tuple[str, str] | None:

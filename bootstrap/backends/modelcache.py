@@ -27,7 +27,6 @@ compose printed and its warnings, nothing compose refused.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bootstrap.digest import digest as new_digest
 from bootstrap.runtime import ComposeProject
 
 FOLDER = "models"  # in the user's state folder
@@ -66,7 +66,7 @@ def question(project: ComposeProject, args: list[str], binary: object) -> str | 
     read += [(e, _bytes(Path(e))) for e in project.env_files]
     if not project.env_files:  # compose reads the project directory's own then
         read.append((str(base / ".env"), _bytes(base / ".env")))
-    digest = hashlib.sha256(json.dumps([binary, args, _environment(project.env, read)]).encode())
+    digest = new_digest(json.dumps([binary, args, _environment(project.env, read)]).encode())
     for where, data in read:
         digest.update(f"\0{where}\0{'-' if data is None else len(data)}\0".encode())
         digest.update(data or b"")

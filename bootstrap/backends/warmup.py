@@ -7,15 +7,18 @@ import importlib
 from collections.abc import Sequence
 
 
-def import_what_follows(*, engine: bool = True, also: Sequence[str] = ()) -> None:
-    """Import what follows the model (the model and the plan, the probe registry, the rules;
-    the engine client where ``engine``; the modules ``also`` names): run in a thread while the
-    caller waits on compose's ``config``, a subprocess, so neither waits for the other. Not
-    PyYAML (only a finding's file:line needs it) nor the probe kinds' modules (the registry
-    imports a kind's when the stack uses it)."""
+def import_what_follows(
+    *, engine: bool = True, also: Sequence[str] = (), rules: bool = True
+) -> None:
+    """Import what follows the model (the model and the plan, the probe registry; the rules
+    where ``rules``; the engine client where ``engine``; the modules ``also`` names): run in a
+    thread while the caller waits on compose's ``config``, a subprocess, so neither waits for
+    the other. Not PyYAML (only a finding's file:line needs it) nor the probe kinds' modules
+    (the registry imports a kind's when the stack uses it)."""
     import bootstrap.plan  # the model and the registry with it
-    import bootstrap.validate
 
+    if rules:
+        import bootstrap.validate
     if engine:
         import bootstrap.backends.docker  # noqa: F401
     for module in also:  # what the command itself imports next (`up`: the library's verbs)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # what `up` and `status` import once compose has read the files (warm_up imports them while
 # it reads them)
 UP_IMPORTS = ("bootstrap.lifecycle", "bootstrap.cli.findings", "bootstrap.cli.render")
-STATUS_IMPORTS = ("bootstrap.backends.compose.status", "bootstrap.supervise")
+STATUS_IMPORTS = ("bootstrap.backends.compose.status", "bootstrap.supervisorfiles")
 
 
 @click.command()
@@ -257,16 +257,34 @@ def down(ctx: CliContext, no_wait_lock: bool, volumes: bool, remove_orphans: boo
 @click.command()
 @click.option("--profile", "profiles", multiple=True, help="Profile to activate (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@click.option("--watch", "follow", is_flag=True, help="Refresh until interrupted.")
+@click.option(
+    "--watch", "follow", is_flag=True, help="Refresh until interrupted (probes asked now)."
+)
 @click.option("--interval", type=float, default=2.0, show_default=True)
+@click.option(
+    "--probe",
+    "live",
+    is_flag=True,
+    help="Ask every probe now, also of a container seen ready since it started.",
+)
 @click.pass_obj
 def status(
-    ctx: CliContext, profiles: tuple[str, ...], as_json: bool, follow: bool, interval: float
+    ctx: CliContext,
+    profiles: tuple[str, ...],
+    as_json: bool,
+    follow: bool,
+    interval: float,
+    live: bool,
 ) -> int:
-    """Every service: phase, container state, probe result, ports, address."""
+    """Every service: phase, container state, probe result, ports, address.
+
+    A container bootstrap started and saw ready is ready as of then while it runs without a
+    restart and the engine has no unhealthy verdict of it; every other one has its probe
+    asked now (every one with --probe or --watch)."""
     from bootstrap.workspace import active_profiles
 
-    ctx.backend().warm_up(also=STATUS_IMPORTS)
+    # status runs no rule
+    ctx.backend().warm_up(engine=ctx.connect_ahead(), also=STATUS_IMPORTS, rules=False)
     workspace = ctx.workspace(("*",))  # every service of the project, as `compose ps` shows
     import os
 
@@ -283,7 +301,7 @@ def status(
     if follow:
         _follow_discovery(ctx, workspace, engine, as_json)
     while True:
-        rows = backend.status(workspace, selected)
+        rows = backend.status(workspace, selected, live=live or follow)
         healthy = all(r.ready for r in rows if r.counts)
         alerts = _alerts(workspace, engine)
         supervisor, actions = _supervision(workspace)
@@ -375,7 +393,7 @@ def _supervision(
     workspace: Workspace,
 ) -> tuple[dict[str, object] | None, list[dict[str, object]]]:
     """The supervisor running for this workspace (or None) and its last actions."""
-    from bootstrap.supervise import logged_actions, running_supervisor, supervision_log
+    from bootstrap.supervisorfiles import logged_actions, running_supervisor, supervision_log
 
     running = running_supervisor(workspace.directory)
     if running is not None and running.get("project") != workspace.compose.name:
@@ -389,10 +407,10 @@ def _supervision(
 def _supervision_lines(
     supervisor: dict[str, object] | None, actions: list[dict[str, object]]
 ) -> list[str]:
-    from bootstrap.cli.supervise import action_line
-
     if supervisor is None and not actions:
         return []
+    from bootstrap.cli.supervise import action_line
+
     if supervisor is None:
         line = "supervisor: not running (`bootstrap supervise`, or `bootstrap up --watch`)"
     elif supervisor.get("container"):

@@ -43,7 +43,7 @@ def plan(
 ) -> None:
     """Show the ordered waves: phase, reason, address, ports, probe, env layers per service.
     Read-only: writes no file and starts no container."""
-    ctx.backend().warm_up(engine=not offline, checks=True)
+    ctx.backend().warm_up(engine=not offline and ctx.connect_ahead(), checks=True)
     workspace = ctx.workspace(profiles)
     from bootstrap.cli.findings import collect_findings, render_findings, stop_on_errors
     from bootstrap.plan import plan_document
@@ -123,7 +123,7 @@ def validate(
 ) -> None:
     """Check networks, addresses, ports, volumes and env; exit 2 on any error. Read-only:
     writes no file and starts no container (unless --check-mounts)."""
-    ctx.backend().warm_up(engine=not offline, checks=True)
+    ctx.backend().warm_up(engine=not offline and ctx.connect_ahead(), checks=True)
     workspace = ctx.workspace(profiles)
     from bootstrap.cli.findings import collect_findings, render_findings, stop_on_errors
     from bootstrap.validate import errors_in

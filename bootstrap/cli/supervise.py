@@ -146,7 +146,7 @@ def refuse_a_second_supervisor(workspace: Workspace, backend: Backend) -> None:
     """Two supervisors of one project would both restart what they see go down: refuse to
     start beside one that runs (in a terminal, or as the stack's own service)."""
     from bootstrap.errors import LockedError
-    from bootstrap.supervise import running_supervisor
+    from bootstrap.supervisorfiles import running_supervisor
 
     running = running_supervisor(workspace.directory)
     project = workspace.compose.name

@@ -41,7 +41,7 @@ def with_supervision(record: dict[str, Any], folder: Path, chosen: Path) -> dict
     from datetime import datetime
 
     from bootstrap.runrecord import list_records, load_record
-    from bootstrap.supervise import logged_actions, supervision_log
+    from bootstrap.supervisorfiles import logged_actions, supervision_log
 
     began = datetime.fromisoformat(record["began"]).timestamp()
     later = [p for p in list_records(folder) if p.name > chosen.name]

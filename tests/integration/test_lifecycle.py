@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from bootstrap.backends.compose.driver import EARLY_NOTE
 from tests.conftest import SHARED_CACHES, Project, cache_volumes, free_port
+from tests.integration.test_reference_stack import eventually
 
 pytestmark = pytest.mark.docker
 
@@ -304,6 +306,67 @@ def logging_compose(tmp_path: Path) -> tuple[Path, Path]:
     (plugins / "docker-compose").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real} "$@"\n')
     (plugins / "docker-compose").chmod(0o755)
     return log, plugins
+
+
+def execs_in(container: str, since: float) -> int:
+    """How many execs the engine created in ``container`` from ``since`` (epoch) to now."""
+    done = subprocess.run(
+        [
+            "docker",
+            "events",
+            "--since",
+            f"{since:.3f}",
+            "--until",
+            f"{time.time():.3f}",
+            "--filter",
+            f"container={container}",
+            "--filter",
+            "event=exec_create",
+            "--format",
+            "{{.Action}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return len(done.stdout.splitlines())
+
+
+def test_status_takes_the_pass_up_saw_until_the_container_restarts(
+    make_project: Callable[..., Project],
+) -> None:
+    """After `up`, status asks no probe of a container up saw ready that has run since
+    (PostgreSQL: no exec of psql); `--probe` asks it now; a restart makes status ask again."""
+    p = make_project("plain", POSTGRES_PASSWORD="status-pw-1")
+    p.run("up", "--timeout", "120", check=0)
+    db = str(p.container("db")["Id"])
+
+    before = time.time()
+    rows = {r["service"]: r for r in json.loads(p.run("status", "--json").stdout)["services"]}
+    assert rows["db"]["ready"] is True and rows["db"]["probed_at"] is not None, rows["db"]
+    assert rows["db"]["probed_at"] <= before
+    assert "not restarted since" in rows["db"]["detail"]
+    assert execs_in(db, before) == 0
+
+    before = time.time()
+    probed = json.loads(p.run("status", "--probe", "--json", check=0).stdout)["services"]
+    row = next(r for r in probed if r["service"] == "db")
+    assert row["probed_at"] is None and "SELECT 1" in row["detail"], row
+    assert execs_in(db, before) >= 1  # psql, in the container
+
+    subprocess.run(["docker", "restart", "-t", "5", db], check=True, capture_output=True)
+    asked: list[dict[str, object]] = []
+
+    def asked_now_and_ready() -> bool:
+        done = p.run("status", "--json")
+        asked.append(next(r for r in json.loads(done.stdout)["services"] if r["service"] == "db"))
+        return bool(asked[-1]["ready"])
+
+    eventually(asked_now_and_ready, "PostgreSQL ready again after its restart", timeout=60)
+    assert all(row["probed_at"] is None for row in asked), asked  # never the old pass
+    p.run("down", check=0)
+    assert p.leftovers()["containers"] == []
 
 
 def test_after_up_a_command_on_the_same_files_takes_the_model_compose_printed(

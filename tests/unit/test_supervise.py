@@ -18,13 +18,8 @@ from bootstrap.errors import ConfigError, EngineGone
 from bootstrap.frozen import Gated, GateNotes, gated_since, read_gated
 from bootstrap.plan import PlannedService
 from bootstrap.runtime import ContainerInfo, EngineEvent
-from bootstrap.supervise import (
-    Action,
-    ActionKind,
-    Supervisor,
-    keep,
-    logged_actions,
-)
+from bootstrap.supervise import Action, ActionKind, Supervisor, keep
+from bootstrap.supervisorfiles import logged_actions
 from tests.unit.fakes import FakeEngine, workspace
 from tests.unit.helpers import svc
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,58 @@ def test_a_service_compose_starts_alone_in_its_phase_is_created_at_its_start(
     again = Creation(ws, Creates(), existing)  # type: ignore[arg-type]
     again.start()
     assert again.deferred == {"app"}
+
+
+class CountingExecs(FakeEngine):
+    """Every exec counted, and failing as psql does when nothing listens."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.execs: list[str] = []
+
+    def exec(self, container_id: str, command: Any, *, user: str = "", env: Any = None) -> Any:
+        from bootstrap.runtime import ExecResult
+
+        self.execs.append(container_id)
+        return ExecResult(2, "psql: error: connection to server failed: No such file")
+
+
+def test_status_takes_a_pass_seen_since_the_container_started_and_asks_every_other(
+    tmp_path: Path,
+) -> None:
+    """A container ``up`` started and saw ready (its id and StartedAt noted) is ready as of
+    then, its probe not asked; a restart since, an unhealthy verdict, no note or ``live``
+    (``status --probe``) ask it, or take the engine's word, now."""
+    from bootstrap.frozen import Gated, GateNotes
+
+    ws = workspace(tmp_path, {"db": {"image": "postgres:16", "environment": {"A": "1"}}})
+    started = "2026-12-07T08:00:00.123456789Z"
+    GateNotes(ws.directory, ws.compose.name)("db", [Gated("id-db", started, 1796630400.5)])
+
+    engine = CountingExecs(infos=[info("db", started_at=started)])
+    row = collect_status(ws, engine)[0]
+    assert row.ready and row.probed_at == 1796630400.5 and engine.execs == []
+    assert "not restarted since" in row.detail and "--probe" in row.detail
+    assert row.as_dict()["probed_at"] == 1796630400.5
+
+    asked = collect_status(ws, engine, live=True)[0]  # status --probe: asked now
+    assert not asked.ready and asked.probed_at is None and engine.execs == ["id-db"]
+
+    restarted = CountingExecs(infos=[info("db", started_at="2026-12-07T09:00:00Z")])
+    row = collect_status(ws, restarted)[0]
+    assert not row.ready and row.probed_at is None and restarted.execs == ["id-db"]
+
+    other = CountingExecs(infos=[info("db", started_at=started)])
+    other.infos = [replace(other.infos[0], id="id-db-2")]  # recreated: another container
+    assert not collect_status(ws, other)[0].ready and other.execs == ["id-db-2"]
+
+    sick = CountingExecs(infos=[info("db", started_at=started, health="unhealthy")])
+    row = collect_status(ws, sick)[0]
+    assert not row.ready and "unhealthy" in row.detail  # the engine's verdict wins
+
+    stopped = CountingExecs(infos=[info("db", "exited", started_at=started, exit_code=0)])
+    assert not collect_status(ws, stopped)[0].ready and stopped.execs == []
+
+    (ws.directory / ".bootstrap" / "supervisor" / "gated.json").write_text("{not json")
+    damaged = CountingExecs(infos=[info("db", started_at=started)])
+    assert not collect_status(ws, damaged)[0].ready and damaged.execs == ["id-db"]

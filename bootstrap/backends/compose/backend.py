@@ -58,7 +58,12 @@ class ComposeBackend:
         return self.cli
 
     def warm_up(
-        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+        self,
+        *,
+        engine: bool = True,
+        also: Sequence[str] = (),
+        checks: bool = False,
+        rules: bool = True,
     ) -> None:
         """Import the rules and connect to the engine (and, for ``checks``, ask it what its
         checks ask whatever the model: ``DockerEngine.read_ahead``) in threads while compose
@@ -66,7 +71,9 @@ class ComposeBackend:
         from bootstrap.backends.warmup import import_what_follows
         from bootstrap.later import Later
 
-        self.cli.meanwhile = functools.partial(import_what_follows, engine=False, also=also)
+        self.cli.meanwhile = functools.partial(
+            import_what_follows, engine=False, also=also, rules=rules
+        )
         if engine and self._engine is None and self._connecting is None:
             self._connecting = Later(functools.partial(self._make_engine, read_ahead=checks))
 
@@ -176,11 +183,11 @@ class ComposeBackend:
         return capability not in self.lacks
 
     def status(
-        self, workspace: Workspace, selected: frozenset[str] | None = None
+        self, workspace: Workspace, selected: frozenset[str] | None = None, *, live: bool = False
     ) -> list[ServiceStatus]:
         from bootstrap.backends.compose.status import collect_status
 
-        return collect_status(workspace, self.engine, selected)
+        return collect_status(workspace, self.engine, selected, live=live)
 
     def supervision(
         self, workspace: Workspace, reporter: Reporter, *, in_stack: bool = False

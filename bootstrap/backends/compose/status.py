@@ -1,16 +1,26 @@
-"""``status`` on compose: every service of the plan, its container, and one probe attempt
-now (nothing started, nothing written)."""
+"""``status`` on compose: every service of the plan, its container, and its probe's verdict
+(nothing started, nothing written).
+
+A container a driver started and saw pass its probe (``frozen.GateNotes``: its id and the
+engine's StartedAt) is ready as of then while it still runs without a restart and the engine
+has no unhealthy verdict of it: its probe is not asked again (an exec of ``psql``, a held
+connection: most of the command's time). Every other one, and every one with ``live``
+(``status --probe``, ``--watch``), gets one attempt of its probe now."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from bootstrap.errors import NoSuchObject
+from bootstrap.frozen import Gated, gated_since, read_gated
+from bootstrap.later import in_threads
 from bootstrap.outcome import Observation
 from bootstrap.plan import PlannedService
-from bootstrap.probes import container_gate, exit_zero_is_ready
+from bootstrap.probes import Probe, container_gate, exit_zero_is_ready
+from bootstrap.probes.registry import Rests, rests_on
 from bootstrap.reach import in_container
 from bootstrap.runtime import ContainerInfo, Engine, Health, State
 from bootstrap.status import ServiceStatus
@@ -20,7 +30,12 @@ from bootstrap.workspace import Workspace
 
 
 def _one(
-    workspace: Workspace, engine: Engine, name: str, info: ContainerInfo | None, on_network: bool
+    workspace: Workspace,
+    engine: Engine,
+    name: str,
+    info: ContainerInfo | None,
+    on_network: bool,
+    noted: Mapping[str, tuple[Gated, ...]],
 ) -> ServiceStatus:
     planned = workspace.plan.services[name]
     if info is None and planned.service.replicas == 0:
@@ -58,6 +73,14 @@ def _one(
     observation = container_gate(
         target, completed_ok=exit_zero_is_ready(probe.kind, planned.long_running)
     )
+    since = None
+    if observation is None and _asking_costs(probe, info):
+        since = gated_since(noted, name, info.id, info.started_at)
+        if since is not None:
+            at = time.strftime("%H:%M:%S", time.localtime(since))
+            observation = Observation(
+                True, f"passed at {at}, not restarted since (`status --probe` asks now)"
+            )
     port = network_only_port(planned, probe, target) if observation is None else None
     if port is not None and _asks_inside(planned):
         inside = probe.check(target)  # through the image's own client, where it has one
@@ -86,6 +109,7 @@ def _one(
         dict(info.ports),
         _address(planned, info),
         planned.optional,
+        probed_at=since,
     )
 
 
@@ -142,6 +166,13 @@ def _inspected(engine: Engine, listed: ContainerInfo) -> ContainerInfo | None:
         return None
 
 
+def _asking_costs(probe: Probe, info: ContainerInfo) -> bool:
+    """Whether its probe asks the server (an exec, a connection) rather than read what the
+    engine says now at no cost: the container's life, its healthcheck's ``healthy``."""
+    rests = rests_on(probe.kind)
+    return rests is Rests.SERVER or (rests is Rests.HEALTH and info.health != Health.HEALTHY)
+
+
 def _asks_inside(planned: Any) -> bool:
     from bootstrap.probes import kind
 
@@ -164,10 +195,15 @@ def _replicas(rows: list[ServiceStatus]) -> ServiceStatus:
 
 
 def collect_status(
-    workspace: Workspace, engine: Engine, selected: frozenset[str] | None = None
+    workspace: Workspace,
+    engine: Engine,
+    selected: frozenset[str] | None = None,
+    *,
+    live: bool = False,
 ) -> list[ServiceStatus]:
     """Every service ``selected`` names (all of the plan when None), and, like `docker compose
-    ps`, every other service of the project that has a container, marked as not selected."""
+    ps`, every other service of the project that has a container, marked as not selected;
+    ``live``: every probe asked now, also of a container seen ready since it started."""
     containers: dict[str, list[ContainerInfo]] = {}
     listed = engine.containers(workspace.compose.name, inspect=False)  # one call; each
     for info in sorted(listed, key=lambda c: c.name):  # inspected by its service's thread
@@ -175,12 +211,12 @@ def collect_status(
     wanted = set(workspace.plan.order()) if selected is None else selected
     names = [n for n in workspace.plan.order() if n in wanted or n in containers]
     on_network = in_container()
+    noted = {} if live else read_gated(workspace.directory, workspace.compose.name)
 
     def one(name: str) -> ServiceStatus:
         inspected = [_inspected(engine, info) for info in containers.get(name, [])]
         found: list[ContainerInfo | None] = [i for i in inspected if i is not None] or [None]
-        rows = [_one(workspace, engine, name, info, on_network) for info in found]
+        rows = [_one(workspace, engine, name, info, on_network, noted) for info in found]
         return replace(_replicas(rows), selected=name in wanted)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(one, names))
+    return in_threads(one, names)

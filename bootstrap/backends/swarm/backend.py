@@ -78,12 +78,19 @@ class SwarmBackend:
         return self.recording
 
     def warm_up(
-        self, *, engine: bool = True, also: Sequence[str] = (), checks: bool = False
+        self,
+        *,
+        engine: bool = True,
+        also: Sequence[str] = (),
+        checks: bool = False,
+        rules: bool = True,
     ) -> None:
         from bootstrap.backends.warmup import import_what_follows
 
         # no config hashes: Swarm compares its own specs
-        self.recording.meanwhile = functools.partial(import_what_follows, engine=engine, also=also)
+        self.recording.meanwhile = functools.partial(
+            import_what_follows, engine=engine, also=also, rules=rules
+        )
 
     def prepare(self, workspace: Workspace) -> None:
         if not self.swarm.swarm_active():
@@ -134,8 +141,9 @@ class SwarmBackend:
         return capability not in self.lacks
 
     def status(
-        self, workspace: Workspace, selected: frozenset[str] | None = None
+        self, workspace: Workspace, selected: frozenset[str] | None = None, *, live: bool = False
     ) -> list[ServiceStatus]:
+        """Every service's tasks now (``live`` or not: nothing of a task is kept)."""
         from bootstrap.backends.swarm.status import swarm_status
 
         return swarm_status(workspace, self.swarm, selected)
