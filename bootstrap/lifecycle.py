@@ -11,7 +11,6 @@ exit; failures are typed errors (``bootstrap.errors``) or the ``Outcome`` ``up``
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 import time
@@ -64,6 +63,8 @@ def project_lock(
     folder = state_dir(workspace)
     writable = folder if folder.is_dir() else workspace
     if not os.access(writable, os.W_OK):
+        import hashlib  # here: OpenSSL's load, 2-2.5 ms, only for a workspace not writable
+
         digest = hashlib.sha256(str(workspace).encode()).hexdigest()[:12]
         folder = state_home() / "locks" / digest
     return ProjectLock(

@@ -147,6 +147,38 @@ def test_an_exec_output_is_unframed_and_read_to_the_end(
     assert api.exec_start("e1") == b"out\nerr\n"
 
 
+def test_a_log_is_unframed_where_the_container_has_no_tty_and_raw_where_it_has(
+    engine: tuple[str, list[str], dict[str, Answer]],
+) -> None:
+    """From API 1.42 the engine says which stream it sends; before, it says raw for both, and
+    the container's TTY says."""
+    path, seen, answers = engine
+    lines = [(1, b"listening\n"), (2, b"warning: x\n"), (1, b"ready\n")]
+    answers["GET /v1.41/containers/plain/logs"] = lambda _l: framed(lines)
+    answers["GET /v1.41/containers/plain/json"] = lambda _l: json_answer(200, {"Config": {}})
+    tty_log = b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n"
+    answers["GET /v1.41/containers/tty/logs"] = lambda _l: tty_log + b"\x01\x00\x00\x00 a tty"
+    answers["GET /v1.41/containers/tty/json"] = lambda _l: json_answer(
+        200, {"Config": {"Tty": True}}
+    )
+    api = SocketAPI.connect(path, 5)
+    assert api.logs("plain", tail=2, stdout=True, stderr=True) == b"listening\nwarning: x\nready\n"
+    assert seen[-2].startswith("GET /v1.41/containers/plain/logs?stdout=1&stderr=1&tail=2 ")
+    assert api.logs("tty", tail="all") == b"\x01\x00\x00\x00 a tty"
+
+    api.api_version = "1.51"  # it says: no inspect
+    multiplexed = framed(lines).replace(b"raw-stream", b"multiplexed-stream")
+    answers["GET /v1.51/containers/plain/logs"] = lambda _l: multiplexed
+    answers["GET /v1.51/containers/tty/logs"] = lambda _l: tty_log + b"plain text"
+    asked = len(seen)
+    assert api.logs("plain", tail=5) == b"listening\nwarning: x\nready\n"
+    assert api.logs("tty", tail=5) == b"plain text"
+    assert [line.split("?")[0] for line in seen[asked:]] == [
+        "GET /v1.51/containers/plain/logs",
+        "GET /v1.51/containers/tty/logs",
+    ]
+
+
 def test_an_engine_that_is_not_there_is_an_engine_gone(tmp_path: Path) -> None:
     api = SocketAPI(str(tmp_path / "none.sock"), 5, "1.41")
     with pytest.raises(EngineGone):
