@@ -102,11 +102,18 @@ class ContainerWatch:
         self._version += 1
         self._changed.notify_all()
 
-    def wait(self, timeout: float) -> None:
-        """Sleep up to ``timeout`` seconds, waking early when any state changes."""
+    def wait(self, timeout: float, *, or_until: Callable[[], bool] = lambda: False) -> None:
+        """Sleep up to ``timeout`` seconds, waking early when any state changes, or, once
+        ``nudge``d, when ``or_until`` holds."""
         with self._changed:
             seen = self._version
-            self._changed.wait_for(lambda: self._version != seen, timeout=timeout)
+            self._changed.wait_for(lambda: self._version != seen or or_until(), timeout=timeout)
+
+    def nudge(self) -> None:
+        """Have each waiter ask its ``or_until`` again (an exec that ended); no state changed,
+        so a plain ``wait`` sleeps on."""
+        with self._changed:
+            self._changed.notify_all()
 
     def follow(
         self,

@@ -121,7 +121,8 @@ class StateSource(Protocol):
     """The container's live state (the events watch) and a way to wait for its next change."""
 
     def state(self, container_id: str) -> LiveState | None: ...
-    def wait(self, timeout: float) -> None: ...
+    def wait(self, timeout: float, *, or_until: Callable[[], bool] = ...) -> None: ...
+    def nudge(self) -> None: ...
 
 
 class _Engine(Protocol):
@@ -247,6 +248,8 @@ class Target:
         answers: list[ExecResult | BaseException] = []
         done = threading.Event()
 
+        watch = self.watch
+
         def run() -> None:
             try:
                 answers.append(self.run(command, env))
@@ -254,10 +257,14 @@ class Target:
                 answers.append(exc)
             finally:
                 done.set()
+                watch.nudge()
 
         threading.Thread(target=run, name="bootstrap-exec", daemon=True).start()
-        while not done.wait(EXEC_LOOP_PAUSE):
-            gate = container_gate(self)
+        # woken by the exec's end or by any change the events bring (the engine's unhealthy
+        # verdict: said at once, not at the next pause), else every EXEC_LOOP_PAUSE
+        while not done.is_set():
+            watch.wait(EXEC_LOOP_PAUSE, or_until=done.is_set)
+            gate = None if done.is_set() else container_gate(self)
             if gate is not None and gate.fatal:
                 return None
         if isinstance(answers[0], BaseException):

@@ -69,6 +69,33 @@ def test_wait_wakes_on_a_change_not_at_the_timeout() -> None:
     assert time.monotonic() - began >= 0.28
 
 
+def test_a_nudge_wakes_a_wait_for_what_it_also_waits_on_and_no_plain_wait() -> None:
+    """An exec that ends nudges the watch: the loop waiting on it (``or_until``) wakes, where
+    a wait for a change only sleeps on (nothing changed)."""
+    watch = ContainerWatch()
+    ended = threading.Event()
+    woke: list[str] = []
+
+    def on_exec() -> None:
+        watch.wait(30, or_until=ended.is_set)
+        woke.append("exec")
+
+    def plain() -> None:
+        watch.wait(3)
+        woke.append("plain")
+
+    waiters = [threading.Thread(target=on_exec), threading.Thread(target=plain)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.2)  # both asleep
+    ended.set()
+    watch.nudge()
+    waiters[0].join(10)
+    assert not waiters[0].is_alive() and woke == ["exec"]  # woken long before its 30 s
+    waiters[1].join(10)
+    assert woke == ["exec", "plain"]  # the plain wait slept on to its timeout
+
+
 class BrokenStream:
     """An engine whose events stream breaks at once; inspecting answers a dead container."""
 
