@@ -127,6 +127,7 @@ class Gated:
     container: str  # the container's id
     started_at: str  # the engine's StartedAt, as it said it (a restart changes it)
     ready_at: float  # epoch seconds: when its probe passed
+    detail: str = ""  # what the probe saw when it passed (`status` shows it)
 
 
 def gated_path(directory: Path) -> Path:
@@ -140,7 +141,10 @@ def read_gated(directory: Path, project: str) -> dict[str, tuple[Gated, ...]]:
         if data.get("project") != project:
             return {}
         return {
-            service: tuple(Gated(str(g[0]), str(g[1]), float(g[2])) for g in entries)
+            service: tuple(
+                Gated(str(g[0]), str(g[1]), float(g[2]), str(g[3]) if len(g) > 3 else "")
+                for g in entries
+            )
             for service, entries in dict(data["services"]).items()
         }
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -163,7 +167,7 @@ class GateNotes:
             document = {
                 "project": self.project,
                 "services": {
-                    name: [[g.container, g.started_at, g.ready_at] for g in entries]
+                    name: [[g.container, g.started_at, g.ready_at, g.detail] for g in entries]
                     for name, entries in sorted(known.items())
                 },
             }
@@ -175,7 +179,16 @@ def gated_since(
 ) -> float | None:
     """When ``container`` of ``service`` was seen ready, where it was noted and has not been
     started again since; None where nothing says so."""
+    found = noted_pass(noted, service, container, started_at)
+    return None if found is None else found.ready_at
+
+
+def noted_pass(
+    noted: Mapping[str, tuple[Gated, ...]], service: str, container: str, started_at: str
+) -> Gated | None:
+    """The note of ``container``'s pass, where it was noted and has not been started again
+    since."""
     for gated in noted.get(service, ()):
         if gated.container == container and gated.started_at == started_at:
-            return gated.ready_at
+            return gated
     return None

@@ -347,6 +347,7 @@ def test_status_takes_the_pass_up_saw_until_the_container_restarts(
     assert rows["db"]["ready"] is True and rows["db"]["probed_at"] is not None, rows["db"]
     assert rows["db"]["probed_at"] <= before
     assert "not restarted since" in rows["db"]["detail"]
+    assert "SELECT 1" in rows["db"]["detail"]  # what up's probe saw when it passed
     assert execs_in(db, before) == 0
 
     before = time.time()

@@ -139,8 +139,10 @@ def test_scale_profile_replicas_behind_a_balancer_and_a_read_replica(
         timeout=30,
     )
 
-    # Status probes every replica, and says so.
-    status = json.loads(reference.run("--profile", "scale", "status", "--json", check=0).stdout)
+    # Status probes every replica, and says so (--probe: asked now, not the passes up saw).
+    status = json.loads(
+        reference.run("--profile", "scale", "status", "--probe", "--json", check=0).stdout
+    )
     rows = {row["service"]: row for row in status["services"]}
     assert rows["scuba-mcp-scaled"]["ready"], rows["scuba-mcp-scaled"]
     assert rows["scuba-mcp-scaled"]["detail"].startswith("3/3 replicas ready: MCP")

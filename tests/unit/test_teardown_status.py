@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -229,12 +230,14 @@ def test_status_takes_a_pass_seen_since_the_container_started_and_asks_every_oth
 
     ws = workspace(tmp_path, {"db": {"image": "postgres:16", "environment": {"A": "1"}}})
     started = "2026-12-07T08:00:00.123456789Z"
-    GateNotes(ws.directory, ws.compose.name)("db", [Gated("id-db", started, 1796630400.5)])
+    seen = "SELECT 1 answered (psql in the container)"
+    GateNotes(ws.directory, ws.compose.name)("db", [Gated("id-db", started, 1796630400.5, seen)])
 
     engine = CountingExecs(infos=[info("db", started_at=started)])
     row = collect_status(ws, engine)[0]
     assert row.ready and row.probed_at == 1796630400.5 and engine.execs == []
-    assert "not restarted since" in row.detail and "--probe" in row.detail
+    assert row.detail.startswith(seen) and "not restarted since" in row.detail  # what it saw
+    assert "--probe" in row.detail
     assert row.as_dict()["probed_at"] == 1796630400.5
 
     asked = collect_status(ws, engine, live=True)[0]  # status --probe: asked now
@@ -255,6 +258,12 @@ def test_status_takes_a_pass_seen_since_the_container_started_and_asks_every_oth
     stopped = CountingExecs(infos=[info("db", "exited", started_at=started, exit_code=0)])
     assert not collect_status(ws, stopped)[0].ready and stopped.execs == []
 
-    (ws.directory / ".bootstrap" / "supervisor" / "gated.json").write_text("{not json")
+    notes = ws.directory / ".bootstrap" / "supervisor" / "gated.json"
+    older = {"project": "shop", "services": {"db": [["id-db", started, 1796630400.5]]}}
+    notes.write_text(json.dumps(older))  # as the version before wrote it: no detail
+    row = collect_status(ws, CountingExecs(infos=[info("db", started_at=started)]))[0]
+    assert row.ready and row.detail.startswith("passed at")
+
+    notes.write_text("{not json")
     damaged = CountingExecs(infos=[info("db", started_at=started)])
     assert not collect_status(ws, damaged)[0].ready and damaged.execs == ["id-db"]

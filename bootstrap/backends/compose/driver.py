@@ -74,6 +74,7 @@ class DockerDriver:
     # the end of the run (``settle``), instead of holding every wave behind them
     _settle_later: dict[str, float] = field(default_factory=dict)
     _clients: dict[str, bool] = field(default_factory=dict)  # container id -> has a client
+    _passes: dict[str, str] = field(default_factory=dict)  # container id -> what its pass saw
     # a re-run with nothing to create: one attempt of each running container's probe, made at
     # once (``ask_early``), taken by its wait in its phase while fresh (``wait_ready``)
     _early: dict[str, Future[EarlyAnswer | None]] = field(default_factory=dict)
@@ -231,10 +232,13 @@ class DockerDriver:
                 "its image, which did not answer as one: ready as compose counts it (running); "
                 "say how to wait for it with the label bootstrap.probe (tcp, http, ...)",
             )
+        said = {i.id: self._passes.pop(i.id, result.detail) for i in inspected}
         if result.ready and self.gates is not None and service.name in self._started_here:
             self._started_here.discard(service.name)
             now = time.time()
-            self.gates(service.name, [Gated(i.id, i.started_at, now) for i in inspected])
+            self.gates(
+                service.name, [Gated(i.id, i.started_at, now, said[i.id]) for i in inspected]
+            )
         return result
 
     def _still_running(self, inspected: list[ContainerInfo]) -> bool:
@@ -293,6 +297,8 @@ class DockerDriver:
                 between=self.watch.wait,  # a container that dies wakes the probe at once
             )
             attempts += result.attempts
+            if result.ready:
+                self._passes[info.id] = result.detail  # each replica's own, for its gate note
             if len(replicas) == 1:
                 return result
             if not result.ready:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bootstrap.errors import NoSuchObject
-from bootstrap.frozen import Gated, gated_since, read_gated
+from bootstrap.frozen import Gated, noted_pass, read_gated
 from bootstrap.later import in_threads
 from bootstrap.outcome import Observation
 from bootstrap.plan import PlannedService
@@ -75,12 +75,13 @@ def _one(
     )
     since = None
     if observation is None and _asking_costs(probe, info):
-        since = gated_since(noted, name, info.id, info.started_at)
-        if since is not None:
+        passed = noted_pass(noted, name, info.id, info.started_at)
+        if passed is not None:
+            since = passed.ready_at
             at = time.strftime("%H:%M:%S", time.localtime(since))
-            observation = Observation(
-                True, f"passed at {at}, not restarted since (`status --probe` asks now)"
-            )
+            when = f"passed at {at}, not restarted since; `status --probe` asks now"
+            said = f"{passed.detail} ({when})" if passed.detail else when
+            observation = Observation(True, said)
     port = network_only_port(planned, probe, target) if observation is None else None
     if port is not None and _asks_inside(planned):
         inside = probe.check(target)  # through the image's own client, where it has one
